@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // CDK synth with esbuild bundling is CPU-heavy; two workers match the 2-core CI machine.
+    pool: 'forks',
+    maxWorkers: 2,
+    allowOnly: false,
+  },
+});
