@@ -19,9 +19,7 @@ export const MAX_BODY_BYTES_CEILING = 4 * 1024 * 1024;
  * secrets that are all accepted, for rotation). Locally: env `EVENT_ROUTER_SECRET_<NAME>` or the local secrets file.
  */
 export const SecretRefSchema = z.object({
-  secretName: z
-    .string()
-    .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a valid Secrets Manager secret name'),
+  secretName: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a valid Secrets Manager secret name'),
 });
 export type SecretRef = z.infer<typeof SecretRefSchema>;
 
@@ -30,7 +28,10 @@ export const GenericHmacSchema = z.object({
   /** Header holding the signature (any case). */
   signatureHeader: z.string().min(1),
   /** How the header value is built, e.g. `sha256=${signature}` or `t=${timestamp},v1=${signature}`. */
-  signatureFormat: z.string().includes('${signature}', { message: 'must contain ${signature}' }).default('${signature}'),
+  signatureFormat: z
+    .string()
+    .includes('${signature}', { message: 'must contain ${signature}' })
+    .default('${signature}'),
   algorithm: z.enum(['sha1', 'sha256', 'sha512']).default('sha256'),
   encoding: z.enum(['hex', 'base64']).default('hex'),
   /** What is signed, e.g. `${body}` or `${timestamp}.${body}`. */
@@ -51,7 +52,12 @@ export const SourceSchema = z
     provider: z.enum(PROVIDERS),
     secret: SecretRefSchema,
     /** Largest accepted body in bytes; 413 above it. */
-    maxBodyBytes: z.number().int().positive().max(MAX_BODY_BYTES_CEILING).default(1024 * 1024),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .positive()
+      .max(MAX_BODY_BYTES_CEILING)
+      .default(1024 * 1024),
     /** Symmetric window for signed timestamps, in seconds. Default depends on the provider (Linear 60, else 300). */
     toleranceSeconds: z.number().int().positive().max(3600).optional(),
     /** Steady requests per second allowed on this source's route. */
@@ -67,18 +73,29 @@ export const SourceSchema = z
       ctx.addIssue({ code: 'custom', path: ['generic'], message: 'is required when provider is "generic"' });
     }
     if (source.provider !== 'generic' && source.generic) {
-      ctx.addIssue({ code: 'custom', path: ['generic'], message: 'is only allowed when provider is "generic"' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['generic'],
+        message: 'is only allowed when provider is "generic"',
+      });
     }
   });
 export type SourceConfig = z.infer<typeof SourceSchema>;
 export type SourceInput = z.input<typeof SourceSchema>;
 
-export const RetryPolicySchema = z.object({
-  /** Delivery attempts before the message moves to the DLQ (SQS maxReceiveCount). */
-  maxAttempts: z.number().int().min(1).max(1000).default(5),
-  /** Seconds a failed message stays invisible before the next attempt (the queue's visibility timeout floor). */
-  backoffSeconds: z.number().int().min(0).max(43_200).optional(),
-});
+export const RetryPolicySchema = z
+  .object({
+    /** Delivery attempts before the message moves to the DLQ (SQS maxReceiveCount). */
+    maxAttempts: z.number().int().min(1).max(1000).default(5),
+    /** Delay before the second attempt; each later attempt doubles it (exponential backoff). */
+    initialDelaySeconds: z.number().int().min(0).max(43_200).default(5),
+    /** Longest delay between two attempts (SQS allows at most 12 h). */
+    maxDelaySeconds: z.number().int().min(1).max(43_200).default(900),
+  })
+  .refine((r) => r.initialDelaySeconds <= r.maxDelaySeconds, {
+    message: 'initialDelaySeconds must not exceed maxDelaySeconds',
+    path: ['initialDelaySeconds'],
+  });
 export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
 
 const eventPatternSchema = z.record(z.string(), z.unknown()).superRefine((pattern, ctx) => {
@@ -100,7 +117,7 @@ export const HttpTargetSchema = z.object({
     .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL'),
   /** EventBridge event pattern over the bus event (`source`, `detail-type`, `detail` = the envelope). */
   filter: eventPatternSchema,
-  retry: RetryPolicySchema.default({ maxAttempts: 5 }),
+  retry: RetryPolicySchema.default({ maxAttempts: 5, initialDelaySeconds: 5, maxDelaySeconds: 900 }),
   /** SQS messages per delivery invocation. */
   batchSize: z.number().int().min(1).max(100).default(10),
   /** Most concurrent delivery invocations for this target (Lambda SQS maximum concurrency, ≥ 2). */
@@ -137,7 +154,11 @@ export const RouterConfigSchema = z
       const seen = new Set<string>();
       items.forEach((item, i) => {
         if (seen.has(item.name)) {
-          ctx.addIssue({ code: 'custom', path: [field, i, 'name'], message: `duplicate name "${item.name}"` });
+          ctx.addIssue({
+            code: 'custom',
+            path: [field, i, 'name'],
+            message: `duplicate name "${item.name}"`,
+          });
         }
         seen.add(item.name);
       });

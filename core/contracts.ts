@@ -39,6 +39,12 @@ export const ENV = {
   payloadBucket: 'PAYLOAD_BUCKET_NAME',
   /** Days an event (and so its dedupe record) is kept before DynamoDB TTL removes it. */
   retentionDays: 'EVENT_RETENTION_DAYS',
+  /** Seconds a WebSocket connection record lives without refresh. */
+  connectionTtlSeconds: 'CONNECTION_TTL_SECONDS',
+  /** Secrets Manager id of the token WebSocket clients present on connect (`?token=`). */
+  streamTokenSecret: 'STREAM_TOKEN_SECRET_ID',
+  /** URL of the SQS queue a delivery function consumes (to stretch a failed message's visibility: backoff). */
+  queueUrl: 'ROUTER_QUEUE_URL',
 } as const;
 
 /** Upper bound for the depth of JSON we accept; recursive walkers downstream must not blow the stack. */
@@ -76,7 +82,7 @@ export const EnvelopeSchema = z.object({
   /** Selected request headers (lower-cased names), never signature or secret headers. */
   headers: z.record(z.string(), z.string()),
   /** The parsed provider payload; absent when it was too large and travels as `dataRef`. */
-  data: z.unknown(),
+  data: z.unknown().optional(),
   dataRef: PayloadRefSchema.optional(),
 });
 export type Envelope = z.infer<typeof EnvelopeSchema>;
@@ -127,7 +133,10 @@ export const TABLE = {
 
 export const keys = {
   event: (source: string, dedupeKey: string) => ({ pk: `EVENT#${source}#${dedupeKey}`, sk: 'EVENT' }),
-  delivery: (eventId: string, target: string, at: string) => ({ pk: `DELIVERY#${eventId}`, sk: `${target}#${at}` }),
+  delivery: (eventId: string, target: string, at: string) => ({
+    pk: `DELIVERY#${eventId}`,
+    sk: `${target}#${at}`,
+  }),
   connection: (connectionId: string) => ({ pk: 'CONNECTION', sk: connectionId }),
 } as const;
 

@@ -6,8 +6,25 @@ import type { HttpTargetConfig, RouterConfig, SourceConfig } from './config';
 import { EVENT_SOURCE_PREFIX, eventBridgeSource } from './contracts';
 import type { EventPattern } from './pattern';
 
-/** Lambda timeout of each delivery invocation: every message of a batch may take the full HTTP timeout. */
-const DELIVERY_OVERHEAD_SECONDS = 5;
+/**
+ * The delivery function POSTs a batch's records in parallel, so its timeout is one HTTP timeout plus room for the
+ * payload fetch and the delivery log write.
+ */
+const DELIVERY_OVERHEAD_SECONDS = 10;
+
+/**
+ * Seconds to wait before attempt `attempt + 1` after attempt `attempt` (1-based) failed: exponential from the
+ * policy's initial delay, capped; a target's `Retry-After` (seconds) wins when longer, still capped.
+ */
+export function retryDelaySeconds(
+  retry: { initialDelaySeconds: number; maxDelaySeconds: number },
+  attempt: number,
+  retryAfterSeconds?: number,
+): number {
+  const exponential = retry.initialDelaySeconds * 2 ** Math.max(0, Math.min(attempt - 1, 30));
+  const wanted = Math.max(exponential, retryAfterSeconds ?? 0);
+  return Math.min(wanted, retry.maxDelaySeconds);
+}
 /** AWS: the queue's visibility timeout must be at least 6 × the consumer function's timeout. */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
 /** DLQ keeps messages for the SQS maximum, 14 days, so nothing is lost while someone looks. */
@@ -60,17 +77,14 @@ export const ALL_WEBHOOK_EVENTS: EventPattern = { source: [{ prefix: EVENT_SOURC
 
 export function planTarget(target: HttpTargetConfig): TargetPlan {
   const batchSize = target.batchSize;
-  const timeoutSeconds = Math.min(900, target.timeoutSeconds * batchSize + DELIVERY_OVERHEAD_SECONDS);
-  const visibilityTimeoutSeconds = Math.max(
-    timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR,
-    target.retry.backoffSeconds ?? 0,
-  );
+  const timeoutSeconds = target.timeoutSeconds + DELIVERY_OVERHEAD_SECONDS;
+  const visibilityTimeoutSeconds = timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR;
   return {
     name: target.name,
     config: target,
     rulePattern: target.filter,
     queue: {
-      visibilityTimeoutSeconds: Math.min(visibilityTimeoutSeconds, 43_200),
+      visibilityTimeoutSeconds,
       retentionSeconds: QUEUE_RETENTION_SECONDS,
       maxReceiveCount: target.retry.maxAttempts,
     },

@@ -1,0 +1,114 @@
+/**
+ * Broadcast: push one bus event to every live connection whose subscription matches, through `@connections`.
+ * Subscriptions are compiled once and kept in an index across invocations; a connection that answers 410 (Gone) is
+ * deleted — exactly that connection, nothing else. Receives its clients.
+ */
+import {
+  type ApiGatewayManagementApiClient,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { BusEvent, LiveMessage } from '../../core/contracts';
+import { PatternIndex } from '../../core/pattern';
+import { deleteConnection, listConnections } from '../shared/event-store';
+
+export interface BroadcastDeps {
+  readonly doc: DynamoDBDocumentClient;
+  readonly management: ApiGatewayManagementApiClient;
+  readonly tableName: string;
+  readonly now: () => number;
+  /** Most `@connections` calls in flight at once (the account's API Gateway throttle is shared). */
+  readonly concurrency: number;
+  readonly subscriptions: SubscriptionIndex;
+}
+
+export interface BroadcastResult {
+  readonly matched: number;
+  readonly sent: number;
+  readonly gone: number;
+  readonly failed: number;
+}
+
+/** Compiled subscriptions, refreshed from the table on each invocation; patterns only recompiled when changed. */
+export class SubscriptionIndex {
+  private readonly index = new PatternIndex<string>();
+  private readonly patterns = new Map<string, string>();
+
+  /** Brings the index in line with the current connections. */
+  sync(connections: Iterable<{ connectionId: string; pattern: Record<string, unknown> }>): void {
+    const seen = new Set<string>();
+    for (const { connectionId, pattern } of connections) {
+      seen.add(connectionId);
+      const text = JSON.stringify(pattern);
+      if (this.patterns.get(connectionId) === text) continue;
+      try {
+        this.index.add(connectionId, pattern);
+        this.patterns.set(connectionId, text);
+      } catch {
+        // Stored patterns were validated at subscribe time; one that no longer compiles matches nothing.
+        this.remove(connectionId);
+      }
+    }
+    for (const id of [...this.patterns.keys()]) if (!seen.has(id)) this.remove(id);
+  }
+
+  remove(connectionId: string): void {
+    this.index.remove(connectionId);
+    this.patterns.delete(connectionId);
+  }
+
+  match(event: unknown): string[] {
+    return this.index.match(event);
+  }
+
+  get size(): number {
+    return this.patterns.size;
+  }
+}
+
+const isGone = (error: unknown) =>
+  error instanceof Error &&
+  (error.name === 'GoneException' ||
+    (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 410);
+
+export async function broadcastEvent(
+  event: BusEvent,
+  deps: BroadcastDeps,
+  onError: (connectionId: string, error: unknown) => void = () => {},
+): Promise<BroadcastResult> {
+  const connections = [];
+  for await (const connection of listConnections(deps.doc, deps.tableName, deps.now()))
+    connections.push(connection);
+  deps.subscriptions.sync(connections);
+  const targets = deps.subscriptions.match(event);
+  if (targets.length === 0) return { matched: 0, sent: 0, gone: 0, failed: 0 };
+
+  const message: LiveMessage = { kind: 'event', event: event.detail };
+  const data = Buffer.from(JSON.stringify(message));
+  let sent = 0;
+  let gone = 0;
+  let failed = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < targets.length) {
+      const connectionId = targets[next++]!;
+      try {
+        await deps.management.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
+        sent++;
+      } catch (error) {
+        if (isGone(error)) {
+          gone++;
+          deps.subscriptions.remove(connectionId);
+          await deleteConnection(deps.doc, deps.tableName, connectionId).catch((e) =>
+            onError(connectionId, e),
+          );
+        } else {
+          failed++;
+          onError(connectionId, error);
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(deps.concurrency, targets.length) }, worker));
+  return { matched: targets.length, sent, gone, failed };
+}

@@ -1,0 +1,148 @@
+/**
+ * WebSocket connection lifecycle: `$connect` stores the connection with its subscription (an EventBridge pattern
+ * over the bus event, from the `pattern` query parameter; everything when absent), `$disconnect` removes it,
+ * `subscribe` replaces the pattern, `ping` keeps the record alive. Receives its clients.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import {
+  type ApiGatewayManagementApiClient,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ClientActionSchema } from '../../core/contracts';
+import { PatternError, validatePattern } from '../../core/pattern';
+import { ALL_WEBHOOK_EVENTS } from '../../core/plan';
+import { deleteConnection, putConnection } from '../shared/event-store';
+
+export interface ConnectionDeps {
+  readonly doc: DynamoDBDocumentClient;
+  /** Active access tokens (several during rotation). */
+  readonly accessTokens: () => Promise<readonly string[]>;
+  readonly management: ApiGatewayManagementApiClient;
+  readonly tableName: string;
+  readonly connectionTtlSeconds: number;
+  readonly now: () => number;
+}
+
+export interface ConnectionEvent {
+  readonly routeKey: string;
+  readonly connectionId: string;
+  readonly query: Readonly<Record<string, string | undefined>>;
+  readonly body: string | undefined;
+}
+
+export interface RouteResult {
+  readonly statusCode: number;
+  readonly body?: string;
+}
+
+/** Parses and validates a subscription pattern; returns the reason when it is not a valid EventBridge pattern. */
+export function parseSubscription(
+  raw: unknown,
+): { ok: true; pattern: Record<string, unknown> } | { ok: false; reason: string } {
+  let pattern = raw;
+  if (typeof raw === 'string') {
+    try {
+      pattern = JSON.parse(raw);
+    } catch {
+      return { ok: false, reason: 'pattern is not valid JSON' };
+    }
+  }
+  try {
+    validatePattern(pattern);
+    return { ok: true, pattern };
+  } catch (error) {
+    if (error instanceof PatternError) return { ok: false, reason: `invalid pattern: ${error.message}` };
+    throw error;
+  }
+}
+
+/** Timing-safe comparison of the presented token with every active one. */
+async function tokenAccepted(presented: string | undefined, deps: ConnectionDeps): Promise<boolean> {
+  if (!presented) return false;
+  const given = createHash('sha256').update(presented).digest();
+  let ok = false;
+  for (const token of await deps.accessTokens()) {
+    // Equal-length digests: timingSafeEqual never throws and leaks nothing about the token's length.
+    ok = timingSafeEqual(given, createHash('sha256').update(token).digest()) || ok;
+  }
+  return ok;
+}
+
+async function reply(deps: ConnectionDeps, connectionId: string, message: unknown): Promise<void> {
+  await deps.management.send(
+    new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(JSON.stringify(message)) }),
+  );
+}
+
+const save = (deps: ConnectionDeps, connectionId: string, pattern: Record<string, unknown>) => {
+  const now = deps.now();
+  return putConnection(deps.doc, deps.tableName, {
+    connectionId,
+    pattern,
+    connectedAt: new Date(now).toISOString(),
+    expiresAt: Math.floor(now / 1000) + deps.connectionTtlSeconds,
+  });
+};
+
+export async function handleConnectionEvent(
+  event: ConnectionEvent,
+  deps: ConnectionDeps,
+): Promise<RouteResult> {
+  switch (event.routeKey) {
+    case '$connect': {
+      if (!(await tokenAccepted(event.query.token, deps))) {
+        return { statusCode: 401, body: 'missing or wrong access token (?token=)' };
+      }
+      const parsed =
+        event.query.pattern === undefined
+          ? { ok: true as const, pattern: ALL_WEBHOOK_EVENTS }
+          : parseSubscription(event.query.pattern);
+      // A non-2xx answer to $connect refuses the handshake: the client learns its pattern was wrong at once.
+      if (!parsed.ok) return { statusCode: 400, body: parsed.reason };
+      await save(deps, event.connectionId, parsed.pattern);
+      return { statusCode: 200 };
+    }
+    case '$disconnect':
+      await deleteConnection(deps.doc, deps.tableName, event.connectionId);
+      return { statusCode: 200 };
+    default: {
+      let message: unknown;
+      try {
+        message = JSON.parse(event.body ?? '');
+      } catch {
+        await reply(deps, event.connectionId, {
+          kind: 'error',
+          error: 'invalid_json',
+          message: 'messages are JSON',
+        });
+        return { statusCode: 200 };
+      }
+      const action = ClientActionSchema.safeParse(message);
+      if (!action.success) {
+        await reply(deps, event.connectionId, {
+          kind: 'error',
+          error: 'unknown_action',
+          message: 'send {"action":"subscribe","pattern":{…}} or {"action":"ping"}',
+        });
+        return { statusCode: 200 };
+      }
+      if (action.data.action === 'ping') {
+        await reply(deps, event.connectionId, { kind: 'pong' });
+        return { statusCode: 200 };
+      }
+      const parsed = parseSubscription(action.data.pattern);
+      if (!parsed.ok) {
+        await reply(deps, event.connectionId, {
+          kind: 'error',
+          error: 'invalid_pattern',
+          message: parsed.reason,
+        });
+        return { statusCode: 200 };
+      }
+      await save(deps, event.connectionId, parsed.pattern);
+      await reply(deps, event.connectionId, { kind: 'subscribed', pattern: parsed.pattern });
+      return { statusCode: 200 };
+    }
+  }
+}

@@ -1,0 +1,46 @@
+/** WebSocket API routes ($connect, $disconnect, $default, subscribe, ping) → connection domain. */
+
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
+import { ENV } from '../../core/contracts';
+import { METRIC } from '../../core/metrics';
+import { requireEnv, requirePositiveIntEnv } from '../shared/env';
+import { logger, metrics } from '../shared/observability';
+import { createSecretReader } from '../shared/secrets';
+import { type ConnectionDeps, handleConnectionEvent } from './connections';
+
+const readSecrets = createSecretReader(new SecretsManagerClient({}));
+const tokenSecretId = requireEnv(ENV.streamTokenSecret);
+
+const deps: ConnectionDeps = {
+  doc: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+  accessTokens: () => readSecrets(tokenSecretId),
+  management: new ApiGatewayManagementApiClient({ endpoint: requireEnv(ENV.websocketEndpoint) }),
+  tableName: requireEnv(ENV.tableName),
+  connectionTtlSeconds: requirePositiveIntEnv(ENV.connectionTtlSeconds),
+  now: Date.now,
+};
+
+/** $connect events carry query parameters, which the v2 WebSocket event type does not declare. */
+type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
+  queryStringParameters?: Record<string, string | undefined>;
+};
+
+export async function handler(event: WebSocketEvent, context: Context): Promise<APIGatewayProxyResultV2> {
+  logger.addContext(context);
+  const { routeKey, connectionId } = event.requestContext;
+  const result = await handleConnectionEvent(
+    { routeKey, connectionId, query: event.queryStringParameters ?? {}, body: event.body },
+    deps,
+  );
+  logger.info('websocket route', { routeKey, connectionId, statusCode: result.statusCode });
+  if (routeKey === '$connect' && result.statusCode === 200) {
+    metrics.addMetric(METRIC.connectionOpened, MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
+  }
+  return result;
+}

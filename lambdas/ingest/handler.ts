@@ -1,0 +1,104 @@
+/** Ingest Lambda: API Gateway HTTP API (payload v2) → ingest domain. Thin on purpose. */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { z } from 'zod';
+import { ENV } from '../../core/contracts';
+import { DIMENSION, METRIC } from '../../core/metrics';
+import { RuntimeSourceSchema } from '../../core/runtime-config';
+import { requireEnv, requireJsonEnv, requirePositiveIntEnv } from '../shared/env';
+import { logger, metrics } from '../shared/observability';
+import { createSecretReader } from '../shared/secrets';
+import { type IngestDeps, type IngestRequest, ingestWebhook } from './ingest';
+
+const sources = requireJsonEnv(ENV.sources, z.array(RuntimeSourceSchema));
+
+const deps: IngestDeps = {
+  sources: new Map(sources.map((s) => [s.name, s])),
+  readSecrets: createSecretReader(new SecretsManagerClient({})),
+  doc: DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  }),
+  eventBridge: new EventBridgeClient({}),
+  s3: new S3Client({}),
+  tableName: requireEnv(ENV.tableName),
+  busName: requireEnv(ENV.busName),
+  payloadBucket: requireEnv(ENV.payloadBucket),
+  retentionDays: requirePositiveIntEnv(ENV.retentionDays),
+  now: Date.now,
+  observe: {
+    rejected(source, statusCode, reason) {
+      logger.warn('webhook rejected', { source, statusCode, reason });
+      if (deps.sources.has(source)) countFor(METRIC.webhookRejected, source);
+    },
+    accepted(envelope, duplicate) {
+      logger.info(duplicate ? 'duplicate webhook' : 'webhook accepted', {
+        eventId: envelope.id,
+        source: envelope.source,
+        type: envelope.type,
+        deliveryId: envelope.deliveryId,
+      });
+      countFor(duplicate ? METRIC.webhookDuplicate : METRIC.webhookAccepted, envelope.source);
+    },
+    publishFailed(envelope, error) {
+      logger.error('publish failed; the sweeper will republish', { eventId: envelope.id, error });
+      countFor(METRIC.publishFailed, envelope.source);
+    },
+    storageFailed(source, error) {
+      logger.error('storage or secret read failed', { source, error });
+    },
+  },
+};
+
+function countFor(metric: string, source: string): void {
+  const single = metrics.singleMetric();
+  single.addDimension(DIMENSION.source, source);
+  single.addMetric(metric, MetricUnit.Count, 1);
+}
+
+/** Header map as the domain wants it: lower-case names (HTTP API already lower-cases them). */
+function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {}))
+    if (value !== undefined) out[name.toLowerCase()] = value;
+  return out;
+}
+
+export function toIngestRequest(event: APIGatewayProxyEventV2): IngestRequest {
+  const headers = lowerCaseHeaders(event.headers);
+  const sourceName = event.pathParameters?.source ?? '';
+  const configured = deps.sources.get(sourceName)?.config.publicUrl;
+  const query = event.rawQueryString ? `?${event.rawQueryString}` : '';
+  // HTTP API sets x-forwarded-proto; the local stack sets it too (http).
+  const scheme = headers['x-forwarded-proto'] === 'http' ? 'http' : 'https';
+  return {
+    method: event.requestContext.http.method.toUpperCase(),
+    sourceName,
+    headers,
+    body: Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8'),
+    url: configured
+      ? `${configured}${query}`
+      : `${scheme}://${event.requestContext.domainName}${event.rawPath}${query}`,
+    query: Object.fromEntries(
+      Object.entries(event.queryStringParameters ?? {}).filter(
+        (e): e is [string, string] => e[1] !== undefined,
+      ),
+    ),
+  };
+}
+
+export async function handler(
+  event: APIGatewayProxyEventV2,
+  context: Context,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  logger.addContext(context);
+  try {
+    return await ingestWebhook(toIngestRequest(event), deps);
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+}

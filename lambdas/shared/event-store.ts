@@ -1,0 +1,251 @@
+/**
+ * Event-store operations on the single table (key layout: `TABLE` and `keys` in core/contracts.ts).
+ * Each function receives its client: no module state here.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { encodeTime } from 'ulid';
+import { type Envelope, keys, TABLE } from '../../core/contracts';
+
+const UNPUBLISHED = 'UNPUBLISHED';
+
+export interface StoredEvent {
+  readonly envelope: Envelope;
+  readonly published: boolean;
+  readonly key: { pk: string; sk: string };
+}
+
+export type StoreResult =
+  | { readonly stored: true }
+  | { readonly stored: false; readonly existing: StoredEvent };
+
+/** Epoch seconds `days` after `nowMs`: the DynamoDB TTL value. */
+export const expiresAfterDays = (nowMs: number, days: number) => Math.floor(nowMs / 1000) + days * 86_400;
+
+/**
+ * Stores an event, unpublished, under its dedupe key. The conditional write is the dedupe: if an event with the
+ * same key exists, nothing is written and the existing one is returned.
+ */
+export async function storeEvent(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  input: { envelope: Envelope; dedupeKey: string; expiresAt: number },
+): Promise<StoreResult> {
+  const { envelope } = input;
+  const key = keys.event(envelope.source, input.dedupeKey);
+  try {
+    await doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: {
+          ...key,
+          id: envelope.id,
+          gsi1pk: envelope.source,
+          gsi1sk: envelope.id,
+          gsi2pk: `${envelope.source}#${envelope.type}`,
+          gsi2sk: envelope.id,
+          unpublished: UNPUBLISHED,
+          envelope: JSON.stringify(envelope),
+          [TABLE.ttlAttribute]: input.expiresAt,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return { stored: true };
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+  const existing = await getStoredEvent(doc, tableName, key);
+  // Conditional write failed but nothing is there: TTL removed it in between. Treat as a storage conflict.
+  if (!existing) throw new Error('event vanished between conditional write and read');
+  return { stored: false, existing };
+}
+
+export async function getStoredEvent(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  key: { pk: string; sk: string },
+): Promise<StoredEvent | undefined> {
+  const out = await doc.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
+  if (!out.Item) return undefined;
+  return {
+    envelope: JSON.parse(String(out.Item.envelope)) as Envelope,
+    published: out.Item.unpublished === undefined,
+    key,
+  };
+}
+
+/** Clears the unpublished marker (removes the item from the sparse `unpublished` index). */
+export async function markPublished(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  key: { pk: string; sk: string },
+): Promise<void> {
+  await doc.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: key,
+      UpdateExpression: 'REMOVE unpublished',
+      ConditionExpression: 'attribute_exists(pk)',
+    }),
+  );
+}
+
+/** Keys of events still unpublished that were received before `beforeMs`, oldest first. */
+export async function listUnpublished(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  beforeMs: number,
+  limit: number,
+): Promise<{ pk: string; sk: string }[]> {
+  const out = await doc.send(
+    new QueryCommand({
+      TableName: tableName,
+      IndexName: TABLE.unpublishedIndex,
+      KeyConditionExpression: 'unpublished = :u AND gsi1sk < :cutoff',
+      ExpressionAttributeValues: { ':u': UNPUBLISHED, ':cutoff': `${encodeTime(beforeMs, 10)}` },
+      Limit: limit,
+    }),
+  );
+  return (out.Items ?? []).map((item) => ({ pk: String(item.pk), sk: String(item.sk) }));
+}
+
+/** Latest events of a source, newest first (ULIDs sort by time). */
+export async function listEventsBySource(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  source: string,
+  limit: number,
+): Promise<Envelope[]> {
+  const out = await doc.send(
+    new QueryCommand({
+      TableName: tableName,
+      IndexName: TABLE.bySourceIndex,
+      KeyConditionExpression: 'gsi1pk = :s',
+      ExpressionAttributeValues: { ':s': source },
+      ScanIndexForward: false,
+      Limit: limit,
+    }),
+  );
+  return (out.Items ?? []).map((item) => JSON.parse(String(item.envelope)) as Envelope);
+}
+
+export interface DeliveryAttempt {
+  readonly eventId: string;
+  readonly target: string;
+  readonly at: string;
+  readonly attempt: number;
+  readonly ok: boolean;
+  readonly status?: number;
+  readonly error?: string;
+  readonly durationMs: number;
+}
+
+export async function recordDeliveryAttempt(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  attempt: DeliveryAttempt,
+  expiresAt: number,
+): Promise<void> {
+  await doc.send(
+    new PutCommand({
+      TableName: tableName,
+      Item: {
+        ...keys.delivery(attempt.eventId, attempt.target, attempt.at),
+        ...attempt,
+        [TABLE.ttlAttribute]: expiresAt,
+      },
+    }),
+  );
+}
+
+export async function listDeliveryAttempts(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  eventId: string,
+): Promise<DeliveryAttempt[]> {
+  const out = await doc.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.delivery(eventId, '', '').pk },
+    }),
+  );
+  return (out.Items ?? []) as DeliveryAttempt[];
+}
+
+export interface ConnectionRecord {
+  readonly connectionId: string;
+  /** Subscription: an EventBridge pattern over the bus event. */
+  readonly pattern: Record<string, unknown>;
+  readonly connectedAt: string;
+  readonly expiresAt: number;
+}
+
+export async function putConnection(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  connection: ConnectionRecord,
+): Promise<void> {
+  await doc.send(
+    new PutCommand({
+      TableName: tableName,
+      Item: {
+        ...keys.connection(connection.connectionId),
+        connectionId: connection.connectionId,
+        pattern: JSON.stringify(connection.pattern),
+        connectedAt: connection.connectedAt,
+        [TABLE.ttlAttribute]: connection.expiresAt,
+      },
+    }),
+  );
+}
+
+export async function deleteConnection(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  connectionId: string,
+): Promise<void> {
+  await doc.send(new DeleteCommand({ TableName: tableName, Key: keys.connection(connectionId) }));
+}
+
+/**
+ * Every live connection, page by page (a Query on one partition, never a Scan). Records past their TTL are
+ * skipped: DynamoDB deletes expired items lazily.
+ */
+export async function* listConnections(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  nowMs: number,
+): AsyncGenerator<ConnectionRecord> {
+  let startKey: Record<string, unknown> | undefined;
+  const nowSeconds = Math.floor(nowMs / 1000);
+  do {
+    const out = await doc.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.connection('').pk },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      const expiresAt = Number(item[TABLE.ttlAttribute]);
+      if (expiresAt <= nowSeconds) continue;
+      yield {
+        connectionId: String(item.connectionId),
+        pattern: JSON.parse(String(item.pattern)) as Record<string, unknown>,
+        connectedAt: String(item.connectedAt),
+        expiresAt,
+      };
+    }
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
+}

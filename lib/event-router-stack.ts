@@ -1,0 +1,93 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { RouterConfig } from '../core/config';
+import { planTopology, type Topology } from '../core/plan';
+import { RouterDashboard } from './dashboard';
+import { DeliveryTarget } from './delivery-target';
+import { EventBus } from './event-bus';
+import { EventStore } from './event-store';
+import { LiveStream } from './live-stream';
+import type { StageConfig } from './stages';
+import { WebhookIngest } from './webhook-ingest';
+
+export interface EventRouterStackProps extends StackProps {
+  /** Validated router config (parseRouterConfig): sources, targets, filters, retry policies. */
+  readonly routerConfig: RouterConfig;
+  readonly stage: StageConfig;
+}
+
+/** The whole router: ingest → store + bus → per-target queues and delivery → live stream, plus a dashboard. */
+export class EventRouterStack extends Stack {
+  public readonly topology: Topology;
+  public readonly store: EventStore;
+  public readonly eventBus: EventBus;
+  public readonly ingest: WebhookIngest;
+  public readonly targets: readonly DeliveryTarget[];
+  public readonly liveStream?: LiveStream;
+  public readonly dashboard: RouterDashboard;
+
+  constructor(scope: Construct, id: string, props: EventRouterStackProps) {
+    super(scope, id, props);
+    const { stage } = props;
+    this.topology = planTopology(props.routerConfig);
+    const logs = { logRetention: stage.logRetention, logLevel: stage.logLevel };
+
+    this.store = new EventStore(this, 'EventStore', {
+      retentionDays: this.topology.store.retentionDays,
+      removalPolicy: stage.dataRemovalPolicy,
+    });
+    this.eventBus = new EventBus(this, 'EventBus', {
+      archivePattern: this.topology.bus.archivePattern,
+      archiveRetentionDays: this.topology.bus.archiveRetentionDays,
+    });
+    this.ingest = new WebhookIngest(this, 'Ingest', {
+      sources: this.topology.sources,
+      table: this.store.table,
+      bus: this.eventBus.bus,
+      payloadBucket: this.store.payloadBucket,
+      retentionDays: this.topology.store.retentionDays,
+      sweepInterval: stage.sweepInterval,
+      ...logs,
+    });
+    this.targets = this.topology.targets.map(
+      (target) =>
+        new DeliveryTarget(this, `Target-${target.name}`, {
+          target,
+          bus: this.eventBus.bus,
+          table: this.store.table,
+          payloadBucket: this.store.payloadBucket,
+          ...logs,
+        }),
+    );
+    if (this.topology.liveStream.enabled) {
+      this.liveStream = new LiveStream(this, 'LiveStream', {
+        bus: this.eventBus.bus,
+        table: this.store.table,
+        broadcastPattern: this.topology.liveStream.broadcastRulePattern,
+        connectionTtlSeconds: this.topology.liveStream.connectionTtlSeconds,
+        ...logs,
+      });
+      new CfnOutput(this, 'WebSocketUrl', {
+        value: this.liveStream.url,
+        description: 'wss:// URL for agents',
+      });
+    }
+    this.dashboard = new RouterDashboard(this, 'Dashboard', {
+      ingest: this.ingest,
+      sourceNames: this.topology.sources.map((s) => s.name),
+      targets: this.targets,
+      liveStream: this.liveStream,
+    });
+
+    new CfnOutput(this, 'WebhookBaseUrl', {
+      value: `${this.ingest.api.apiEndpoint}/webhooks/`,
+      description: 'Append the source name: POST <url><source>',
+    });
+    for (const target of this.targets) {
+      new CfnOutput(this, `SigningSecret-${target.targetName}`, {
+        value: target.signingSecret.secretArn,
+        description: `Secret whose value (prefixed whsec_) verifies deliveries to ${target.targetName}`,
+      });
+    }
+  }
+}

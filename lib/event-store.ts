@@ -1,0 +1,72 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { TABLE } from '../core/contracts';
+
+export interface EventStoreProps {
+  /** Days an event is kept; the table's TTL and the payload bucket's lifecycle follow it. */
+  readonly retentionDays: number;
+  /**
+   * What happens to the table and bucket when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The event store: one DynamoDB table for events (the stored event is its own dedupe record), the delivery log and
+ * WebSocket connections, plus a bucket for payloads too large to travel inline. Key layout: `TABLE` in
+ * core/contracts.ts.
+ */
+export class EventStore extends Construct {
+  public readonly table: Table;
+  public readonly payloadBucket: Bucket;
+
+  constructor(scope: Construct, id: string, props: EventStoreProps) {
+    super(scope, id);
+    if (!Number.isInteger(props.retentionDays) || props.retentionDays < 1) {
+      throw new Error(
+        `${this.node.path}: retentionDays must be a positive integer, got ${props.retentionDays}`,
+      );
+    }
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.table = new Table(this, 'Table', {
+      partitionKey: { name: TABLE.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE.sortKey, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: TABLE.ttlAttribute,
+      removalPolicy,
+    });
+    const gsi = (indexName: string, pk: string, sk: string) =>
+      this.table.addGlobalSecondaryIndex({
+        indexName,
+        partitionKey: { name: pk, type: AttributeType.STRING },
+        sortKey: { name: sk, type: AttributeType.STRING },
+        projectionType: ProjectionType.ALL,
+      });
+    gsi(TABLE.bySourceIndex, 'gsi1pk', 'gsi1sk');
+    gsi(TABLE.byTypeIndex, 'gsi2pk', 'gsi2sk');
+    // Sparse: only events whose PutEvents has not succeeded carry the attribute, so the sweeper reads just those.
+    this.table.addGlobalSecondaryIndex({
+      indexName: TABLE.unpublishedIndex,
+      partitionKey: { name: 'unpublished', type: AttributeType.STRING },
+      sortKey: { name: 'gsi1sk', type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
+
+    this.payloadBucket = new Bucket(this, 'Payloads', {
+      encryption: BucketEncryption.S3_MANAGED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      versioned: false,
+      lifecycleRules: [{ expiration: Duration.days(props.retentionDays) }],
+      removalPolicy,
+      autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
+    });
+  }
+}

@@ -1,0 +1,154 @@
+import { Duration } from 'aws-cdk-lib';
+import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ENV } from '../core/contracts';
+import type { EventPattern } from '../core/pattern';
+import { toCdkPattern } from './event-pattern';
+import { RouterFunction } from './router-function';
+
+export interface LiveStreamProps {
+  readonly bus: IEventBus;
+  /** Table holding connection records. */
+  readonly table: ITable;
+  /** Events matching this pattern are pushed to connected clients whose subscription matches. */
+  readonly broadcastPattern: EventPattern;
+  /** Seconds a connection record lives (API Gateway closes connections after 2 h). */
+  readonly connectionTtlSeconds: number;
+  /**
+   * WebSocket stage name.
+   * @default 'live'
+   */
+  readonly stageName?: string;
+  /**
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * @default 'INFO'
+   */
+  readonly logLevel?: string;
+}
+
+/** Route keys the WebSocket API answers (besides `$connect`, `$disconnect`, `$default`). */
+export const WEBSOCKET_ACTIONS = ['subscribe', 'ping'] as const;
+
+/**
+ * WebSocket API for live agents: `$connect` checks the access token and stores the connection and its subscription pattern, `$disconnect`
+ * removes it, actions update it; a broadcast Lambda fed by an EventBridge rule pushes matching events through
+ * `@connections` and drops connections that are gone.
+ */
+export class LiveStream extends Construct {
+  public readonly api: WebSocketApi;
+  public readonly stage: WebSocketStage;
+  public readonly connectionsFunction: RouterFunction;
+  public readonly broadcastFunction: RouterFunction;
+  public readonly rule: Rule;
+  /** Token agents present on connect (`wss://…?token=<value>`); a JSON array of values during rotation. */
+  public readonly accessToken: Secret;
+  /** Events the broadcast rule could not hand to the broadcast function. */
+  public readonly broadcastDeadLetterQueue: Queue;
+
+  constructor(scope: Construct, id: string, props: LiveStreamProps) {
+    super(scope, id);
+    const stageName = props.stageName ?? 'live';
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(stageName)) {
+      throw new Error(`${this.node.path}: stageName must match [A-Za-z0-9_-]{1,128}, got "${stageName}"`);
+    }
+    if (props.connectionTtlSeconds < 60 || props.connectionTtlSeconds > 7200) {
+      throw new Error(
+        `${this.node.path}: connectionTtlSeconds must be 60-7200, got ${props.connectionTtlSeconds}`,
+      );
+    }
+
+    this.accessToken = new Secret(this, 'AccessToken', {
+      description: 'Token WebSocket clients present on connect (?token=)',
+      generateSecretString: { passwordLength: 40, excludePunctuation: true, includeSpace: false },
+    });
+    this.connectionsFunction = new RouterFunction(this, 'Connections', {
+      entry: 'lambdas/connections/handler.ts',
+      description: 'WebSocket $connect / $disconnect / actions',
+      serviceName: 'connections',
+      timeout: Duration.seconds(10),
+      logRetention: props.logRetention,
+      logLevel: props.logLevel,
+      environment: {
+        [ENV.tableName]: props.table.tableName,
+        [ENV.connectionTtlSeconds]: String(props.connectionTtlSeconds),
+        [ENV.streamTokenSecret]: this.accessToken.secretArn,
+      },
+    });
+    const integration = new WebSocketLambdaIntegration(
+      'ConnectionsIntegration',
+      this.connectionsFunction.function,
+    );
+    this.api = new WebSocketApi(this, 'Api', {
+      description: 'Live event stream for agents',
+      connectRouteOptions: { integration },
+      disconnectRouteOptions: { integration },
+      defaultRouteOptions: { integration },
+    });
+    for (const action of WEBSOCKET_ACTIONS) this.api.addRoute(action, { integration });
+
+    const accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+    });
+    this.stage = new WebSocketStage(this, 'Stage', {
+      webSocketApi: this.api,
+      stageName,
+      autoDeploy: true,
+      throttle: { rateLimit: 500, burstLimit: 1000 },
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
+    });
+    props.table.grantReadWriteData(this.connectionsFunction.function);
+    this.accessToken.grantRead(this.connectionsFunction.function);
+    this.api.grantManageConnections(this.connectionsFunction.function);
+    this.connectionsFunction.function.addEnvironment(ENV.websocketEndpoint, this.stage.callbackUrl);
+
+    this.broadcastFunction = new RouterFunction(this, 'Broadcast', {
+      entry: 'lambdas/broadcast/handler.ts',
+      description: 'Pushes events to subscribed WebSocket connections',
+      serviceName: 'broadcast',
+      timeout: Duration.seconds(30),
+      memorySize: 1024,
+      logRetention: props.logRetention,
+      logLevel: props.logLevel,
+      environment: {
+        [ENV.tableName]: props.table.tableName,
+        [ENV.websocketEndpoint]: this.stage.callbackUrl,
+      },
+    });
+    props.table.grantReadWriteData(this.broadcastFunction.function);
+    this.api.grantManageConnections(this.broadcastFunction.function);
+
+    this.broadcastDeadLetterQueue = new Queue(this, 'BroadcastDeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.rule = new Rule(this, 'BroadcastRule', {
+      eventBus: props.bus,
+      description: 'Every event, to the live stream',
+      eventPattern: toCdkPattern(props.broadcastPattern),
+      targets: [
+        new LambdaFunction(this.broadcastFunction.function, {
+          deadLetterQueue: this.broadcastDeadLetterQueue,
+          retryAttempts: 2,
+          // A live event older than this is no longer live.
+          maxEventAge: Duration.minutes(5),
+        }),
+      ],
+    });
+  }
+
+  /** wss:// URL agents connect to. */
+  public get url(): string {
+    return this.stage.url;
+  }
+}

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { parseRouterConfig, RouterConfigError, type RouterConfigInput } from '../../core/config';
+import exampleConfig from '../../router.config';
+
+const base = (): RouterConfigInput => structuredClone(exampleConfig);
+
+function issuesOf(input: unknown): { path: string; message: string }[] {
+  try {
+    parseRouterConfig(input);
+  } catch (error) {
+    if (error instanceof RouterConfigError) return error.issues;
+    throw error;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('router config', () => {
+  it('accepts the example config and fills defaults', () => {
+    const config = parseRouterConfig(exampleConfig);
+    expect(config.sources[0]?.name).toBe('github');
+    expect(config.targets[0]?.retry).toEqual({
+      maxAttempts: 5,
+      initialDelaySeconds: 5,
+      maxDelaySeconds: 900,
+    });
+    expect(config.targets[0]?.timeoutSeconds).toBe(10);
+    expect(config.retentionDays).toBe(30);
+    expect(config.liveStream.enabled).toBe(true);
+  });
+
+  it.each<[string, (c: RouterConfigInput & Record<string, any>) => void, string, RegExp]>([
+    ['no sources', (c) => (c.sources = []), 'sources', /at least one source/],
+    ['bad source name', (c) => (c.sources[0]!.name = 'GitHub!'), 'sources[0].name', /lower-case letters/],
+    ['unknown provider', (c) => ((c.sources[0] as any).provider = 'gitlab'), 'sources[0].provider', /github/],
+    [
+      'body limit above Lambda ceiling',
+      (c) => {
+        c.sources[0]!.maxBodyBytes = 7_000_000;
+      },
+      'sources[0].maxBodyBytes',
+      /4194304/,
+    ],
+    [
+      'generic without scheme',
+      (c) => ((c.sources[0] as any).provider = 'generic'),
+      'sources[0].generic',
+      /required/,
+    ],
+    ['target URL not http', (c) => (c.targets![0]!.url = 'ftp://x.example'), 'targets[0].url', /http/],
+    ['batch size over 100', (c) => (c.targets![0]!.batchSize = 101), 'targets[0].batchSize', /100/],
+    ['concurrency below 2', (c) => (c.targets![0]!.concurrency = 1), 'targets[0].concurrency', /2/],
+    [
+      'zero attempts',
+      (c) => {
+        c.targets![0]!.retry = { maxAttempts: 0 };
+      },
+      'targets[0].retry.maxAttempts',
+      /1/,
+    ],
+    [
+      'initial delay above max',
+      (c) => {
+        c.targets![0]!.retry = { initialDelaySeconds: 100, maxDelaySeconds: 10 };
+      },
+      'targets[0].retry.initialDelaySeconds',
+      /must not exceed/,
+    ],
+    [
+      'duplicate target',
+      (c) => c.targets!.push({ ...c.targets![0]! }),
+      'targets[1].name',
+      /duplicate name "pr-agent"/,
+    ],
+    [
+      'retention below dedupe window',
+      (c) => {
+        c.retentionDays = 3;
+        c.dedupeDays = 7;
+      },
+      'retentionDays',
+      /dedupeDays/,
+    ],
+    [
+      'filter that is not an EventBridge pattern',
+      (c) => {
+        c.targets![0]!.filter = { source: 'webhook.github' };
+      },
+      'targets[0].filter',
+      /invalid event pattern/,
+    ],
+  ])('rejects %s, naming the field and the reason', (_name, mutate, path, reason) => {
+    const config = base();
+    mutate(config as never);
+    const issues = issuesOf(config);
+    const issue = issues.find((i) => i.path === path);
+    expect(issue, JSON.stringify(issues)).toBeDefined();
+    expect(issue?.message).toMatch(reason);
+  });
+
+  it('reports every problem at once in a readable message', () => {
+    const config = base() as any;
+    config.sources[0].name = 'X';
+    config.targets[0].batchSize = 0;
+    expect(() => parseRouterConfig(config)).toThrowError(
+      /Invalid router config:\n {2}- sources\[0\]\.name: .*\n {2}- targets\[0\]\.batchSize: /,
+    );
+  });
+});
