@@ -131,6 +131,19 @@ export const TABLE = {
   unpublishedIndex: 'unpublished',
 } as const;
 
+/** Global secondary indexes of the table, for the CDK construct and the local runtime alike. */
+export const TABLE_INDEXES: readonly {
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey: string;
+  readonly projection: 'ALL' | 'KEYS_ONLY';
+}[] = [
+  { name: TABLE.bySourceIndex, partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projection: 'ALL' },
+  { name: TABLE.byTypeIndex, partitionKey: 'gsi2pk', sortKey: 'gsi2sk', projection: 'ALL' },
+  // Sparse: only events whose PutEvents has not succeeded carry `unpublished`, so the sweeper reads just those.
+  { name: TABLE.unpublishedIndex, partitionKey: 'unpublished', sortKey: 'gsi1sk', projection: 'KEYS_ONLY' },
+];
+
 export const keys = {
   event: (source: string, dedupeKey: string) => ({ pk: `EVENT#${source}#${dedupeKey}`, sk: 'EVENT' }),
   delivery: (eventId: string, target: string, at: string) => ({

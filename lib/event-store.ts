@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { TABLE } from '../core/contracts';
+import { TABLE, TABLE_INDEXES } from '../core/contracts';
 
 export interface EventStoreProps {
   /** Days an event is kept; the table's TTL and the payload bucket's lifecycle follow it. */
@@ -41,22 +41,14 @@ export class EventStore extends Construct {
       timeToLiveAttribute: TABLE.ttlAttribute,
       removalPolicy,
     });
-    const gsi = (indexName: string, pk: string, sk: string) =>
+    for (const index of TABLE_INDEXES) {
       this.table.addGlobalSecondaryIndex({
-        indexName,
-        partitionKey: { name: pk, type: AttributeType.STRING },
-        sortKey: { name: sk, type: AttributeType.STRING },
-        projectionType: ProjectionType.ALL,
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: AttributeType.STRING },
+        projectionType: index.projection === 'ALL' ? ProjectionType.ALL : ProjectionType.KEYS_ONLY,
       });
-    gsi(TABLE.bySourceIndex, 'gsi1pk', 'gsi1sk');
-    gsi(TABLE.byTypeIndex, 'gsi2pk', 'gsi2sk');
-    // Sparse: only events whose PutEvents has not succeeded carry the attribute, so the sweeper reads just those.
-    this.table.addGlobalSecondaryIndex({
-      indexName: TABLE.unpublishedIndex,
-      partitionKey: { name: 'unpublished', type: AttributeType.STRING },
-      sortKey: { name: 'gsi1sk', type: AttributeType.STRING },
-      projectionType: ProjectionType.KEYS_ONLY,
-    });
+    }
 
     this.payloadBucket = new Bucket(this, 'Payloads', {
       encryption: BucketEncryption.S3_MANAGED,

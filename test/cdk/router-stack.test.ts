@@ -116,10 +116,12 @@ describe('EventRouterStack with the example config', () => {
     }
   });
 
-  it('generates a signing secret per target and outputs its ARN', () => {
-    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+  it('generates a signing secret per target and the stream token, and outputs their ARNs', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 2);
     const outputs = template.findOutputs('*');
-    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['WebhookBaseUrl', 'WebSocketUrl']));
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining(['WebhookBaseUrl', 'WebSocketUrl', 'WebSocketTokenSecret']),
+    );
     expect(logicalIds(outputs, 'SigningSecretpragent')).toHaveLength(1);
   });
 });
