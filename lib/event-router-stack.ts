@@ -71,6 +71,10 @@ export class EventRouterStack extends Stack {
         value: this.liveStream.url,
         description: 'wss:// URL for agents',
       });
+      new CfnOutput(this, 'WebSocketTokenSecret', {
+        value: this.liveStream.accessToken.secretArn,
+        description: 'Secret holding the token agents append as ?token=',
+      });
     }
     this.dashboard = new RouterDashboard(this, 'Dashboard', {
       ingest: this.ingest,

@@ -1,23 +1,22 @@
 /**
- * PLACEHOLDER — replaced by the pattern-engine work (issue 3). Only the exported API is fixed here.
+ * EventBridge event patterns in pure TypeScript: validation with EventBridge's rules, compiled matching with
+ * EventBridge's semantics, an index for matching one event against many patterns, and small builders.
+ * See docs/patterns.md.
  */
-export type EventPattern = { [key: string]: unknown };
+import { compileAlternatives } from './compile';
+import { type EventPattern, PatternError } from './errors';
+import { matchNode } from './match';
+import type { NodeTest } from './types';
 
-export class PatternError extends Error {
-  constructor(
-    readonly path: string,
-    readonly reason: string,
-  ) {
-    super(`${path}: ${reason}`);
-    this.name = 'PatternError';
-  }
-}
+export { MAX_COMBINATIONS, OPERATORS } from './compile';
+export { type EventPattern, PatternError } from './errors';
+export { NUMERIC_LIMIT, NUMERIC_MAX_DECIMALS } from './numeric';
+export { PatternIndex } from './pattern-index';
+export * from './builders';
 
 /** Throws PatternError when EventBridge would reject the pattern. */
 export function validatePattern(pattern: unknown): asserts pattern is EventPattern {
-  if (typeof pattern !== 'object' || pattern === null || Array.isArray(pattern)) {
-    throw new PatternError('$', 'a pattern must be a JSON object');
-  }
+  compileAlternatives(pattern);
 }
 
 export interface CompiledPattern {
@@ -25,40 +24,35 @@ export interface CompiledPattern {
   matches(event: unknown): boolean;
 }
 
+/** Validates and compiles a pattern once, for matching many events. Throws PatternError. */
 export function compilePattern(pattern: unknown): CompiledPattern {
-  validatePattern(pattern);
-  return { pattern, matches: (event) => naiveMatch(pattern, event) };
+  const { alternatives } = compileAlternatives(pattern);
+  const validated = pattern as EventPattern;
+  if (alternatives.length === 1) {
+    const only = alternatives[0] as NodeTest;
+    return { pattern: validated, matches: (event) => matchNode(only, event) };
+  }
+  return {
+    pattern: validated,
+    matches: (event) => {
+      for (const alt of alternatives) if (matchNode(alt, event)) return true;
+      return false;
+    },
+  };
 }
 
+/** One-off match (compiles the pattern each call; use compilePattern to match many events). */
 export function matchesPattern(pattern: unknown, event: unknown): boolean {
   return compilePattern(pattern).matches(event);
 }
 
-function naiveMatch(pattern: EventPattern, event: unknown): boolean {
-  if (typeof event !== 'object' || event === null) return false;
-  const record = event as Record<string, unknown>;
-  return Object.entries(pattern).every(([key, rule]) => {
-    const value = record[key];
-    if (Array.isArray(rule)) return rule.some((r) => r === value);
-    return naiveMatch(rule as EventPattern, value);
-  });
-}
-
-/** Many patterns against one event. */
-export class PatternIndex<K> {
-  private readonly entries = new Map<K, CompiledPattern>();
-  add(key: K, pattern: unknown): void {
-    this.entries.set(key, compilePattern(pattern));
-  }
-  remove(key: K): void {
-    this.entries.delete(key);
-  }
-  get size(): number {
-    return this.entries.size;
-  }
-  match(event: unknown): K[] {
-    const out: K[] = [];
-    for (const [key, compiled] of this.entries) if (compiled.matches(event)) out.push(key);
-    return out;
+/** Type guard form of validatePattern: the PatternError, or undefined when the pattern is valid. */
+export function patternProblem(pattern: unknown): PatternError | undefined {
+  try {
+    compileAlternatives(pattern);
+    return undefined;
+  } catch (error) {
+    if (error instanceof PatternError) return error;
+    throw error;
   }
 }

@@ -28,7 +28,7 @@ export function matchNode(node: NodeTest, value: unknown): boolean {
 
 /** 1: an element matched; -1: objects seen, none matched; 0: no object element at all. */
 function matchArrayOfObjects(node: NodeTest, values: readonly unknown[], depth: number): number {
-  let sawObject = -0;
+  let sawObject = 0;
   for (let i = 0; i < values.length; i++) {
     const el = values[i];
     if (typeof el !== 'object' || el === null) continue;
