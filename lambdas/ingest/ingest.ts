@@ -14,7 +14,7 @@ import { type HttpResponse, json, problem } from '../shared/http';
 import { publishEnvelopes } from '../shared/publish';
 import type { SecretReader } from '../shared/secrets';
 import { parseBody } from './body';
-import { getAdapter } from './providers';
+import { getAdapter, keptHeadersFor } from './providers';
 import type { WebhookRequest } from './providers/types';
 
 /**
@@ -130,7 +130,7 @@ export async function ingestWebhook(request: IngestRequest, deps: IngestDeps): P
     providerTime: normalised.providerTime,
     receivedAt: new Date(nowMs).toISOString(),
     subject: normalised.subject,
-    headers: keptHeaders(request.headers, adapter.keptHeaders),
+    headers: keptHeaders(request.headers, keptHeadersFor(adapter, config)),
     data: parsed.value,
   };
   const dedupeKey = normalised.deliveryId ?? `sha256:${sha256Hex(request.body)}`;

@@ -1,0 +1,62 @@
+/** Real local AWS-compatible services for handler tests: dynalite for DynamoDB, the local EventBridge. */
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient as Client } from '@aws-sdk/client-eventbridge';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { BusEvent } from '../../core/contracts';
+import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
+import { ensureEventTable, type LocalDynamo, startLocalDynamo } from '../../local/services/dynamodb';
+import { type LocalEventBridge, startLocalEventBridge } from '../../local/services/eventbridge';
+
+export interface LocalAws {
+  readonly dynamo: LocalDynamo;
+  readonly doc: DynamoDBDocumentClient;
+  readonly tableName: string;
+  readonly bus: LocalEventBridge;
+  readonly eventBridge: EventBridgeClient;
+  readonly busName: string;
+  /** Every event that reached the bus, in order. */
+  readonly published: BusEvent<unknown>[];
+  stop(): Promise<void>;
+}
+
+let tables = 0;
+
+export async function startLocalAws(): Promise<LocalAws> {
+  const dynamo = await startLocalDynamo();
+  const tableName = `events-${++tables}`;
+  await ensureEventTable(dynamo.client, tableName);
+  const published: BusEvent<unknown>[] = [];
+  const busName = 'router-bus';
+  const bus = await startLocalEventBridge({
+    busName,
+    rules: [
+      {
+        name: 'capture',
+        pattern: { source: [{ prefix: 'webhook.' }] },
+        deliver: async (e) => void published.push(e),
+      },
+    ],
+  });
+  const eventBridge = new Client({
+    endpoint: bus.endpoint,
+    region: LOCAL_REGION,
+    credentials: localCredentials,
+  });
+  const doc = DynamoDBDocumentClient.from(dynamo.client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return {
+    dynamo,
+    doc,
+    tableName,
+    bus,
+    eventBridge,
+    busName,
+    published,
+    async stop() {
+      eventBridge.destroy();
+      await bus.stop();
+      await dynamo.stop();
+    },
+  };
+}
