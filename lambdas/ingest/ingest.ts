@@ -68,59 +68,70 @@ function keptHeaders(
   return out;
 }
 
-export async function ingestWebhook(request: IngestRequest, deps: IngestDeps): Promise<HttpResponse> {
-  const reject = (
-    statusCode: number,
-    error: string,
-    message: string,
-    headers: Record<string, string> = {},
-  ) => {
-    deps.observe?.rejected(request.sourceName, statusCode, error);
-    return problem(statusCode, error, message, headers);
-  };
+/** Outcome of the pure part of ingest: what to answer without I/O, or the event to store. */
+export type Admission =
+  | { readonly kind: 'answer'; readonly response: HttpResponse; readonly rejected?: string }
+  | { readonly kind: 'accept'; readonly envelope: Envelope; readonly dedupeKey: string };
 
-  const source = deps.sources.get(request.sourceName);
-  if (!source) return reject(404, 'unknown_source', `no source named "${request.sourceName}" is configured`);
+type Answer = Extract<Admission, { kind: 'answer' }>;
+
+const rejection = (
+  statusCode: number,
+  error: string,
+  message: string,
+  headers: Record<string, string> = {},
+): Answer => ({ kind: 'answer', response: problem(statusCode, error, message, headers), rejected: error });
+
+/** Checks that need neither the secret nor the body's content: source, method, size. */
+export function precheck(
+  request: IngestRequest,
+  sources: ReadonlyMap<string, RuntimeSource>,
+): Answer | { readonly kind: 'source'; readonly source: RuntimeSource } {
+  const source = sources.get(request.sourceName);
+  if (!source)
+    return rejection(404, 'unknown_source', `no source named "${request.sourceName}" is configured`);
   if (request.method !== 'POST') {
-    return reject(405, 'method_not_allowed', 'webhooks are delivered with POST', { allow: 'POST' });
+    return rejection(405, 'method_not_allowed', 'webhooks are delivered with POST', { allow: 'POST' });
   }
-  const { config } = source;
-  if (request.body.length > config.maxBodyBytes) {
-    return reject(
+  const limit = source.config.maxBodyBytes;
+  if (request.body.length > limit) {
+    return rejection(
       413,
       'payload_too_large',
-      `body is ${request.body.length} bytes; this source accepts ${config.maxBodyBytes}`,
+      `body is ${request.body.length} bytes; this source accepts ${limit}`,
     );
   }
+  return { kind: 'source', source };
+}
 
+/**
+ * The hot path, pure: verify the signature on the raw bytes, parse, normalise, and build the envelope and its
+ * dedupe key (the provider's delivery id, else the body's SHA-256).
+ */
+export function admitWebhook(
+  request: IngestRequest,
+  source: RuntimeSource,
+  secrets: readonly string[],
+  nowMs: number,
+): Admission {
+  const { config } = source;
   const adapter = getAdapter(config.provider);
-  let secrets: string[];
-  try {
-    secrets = await deps.readSecrets(config.secret.secretName);
-  } catch (error) {
-    deps.observe?.storageFailed(source.name, error);
-    return problem(503, 'secret_unavailable', 'the signing secret could not be read; retry later', {
-      'retry-after': '5',
-    });
-  }
   const verification = adapter.verify(request, {
     secrets,
-    now: deps.now(),
+    now: nowMs,
     toleranceSeconds: config.toleranceSeconds ?? adapter.defaultToleranceSeconds,
     source: config,
   });
-  if (!verification.ok) return reject(401, 'invalid_signature', verification.reason);
+  if (!verification.ok) return rejection(401, 'invalid_signature', verification.reason);
 
   const parsed = parseBody(request.body, request.headers['content-type'], adapter.bodyFormats);
-  if (!parsed.ok) return reject(parsed.statusCode, parsed.error, parsed.message);
+  if (!parsed.ok) return rejection(parsed.statusCode, parsed.error, parsed.message);
 
   const normalised = adapter.normalise(request, parsed.value, config);
   if (normalised.handshake) {
     const { statusCode, contentType, body } = normalised.handshake;
-    return { statusCode, headers: { 'content-type': contentType }, body };
+    return { kind: 'answer', response: { statusCode, headers: { 'content-type': contentType }, body } };
   }
-
-  const nowMs = deps.now();
   const envelope: Envelope = {
     id: newId(nowMs),
     source: source.name,
@@ -133,7 +144,37 @@ export async function ingestWebhook(request: IngestRequest, deps: IngestDeps): P
     headers: keptHeaders(request.headers, keptHeadersFor(adapter, config)),
     data: parsed.value,
   };
-  const dedupeKey = normalised.deliveryId ?? `sha256:${sha256Hex(request.body)}`;
+  return {
+    kind: 'accept',
+    envelope,
+    dedupeKey: normalised.deliveryId ?? `sha256:${sha256Hex(request.body)}`,
+  };
+}
+
+export async function ingestWebhook(request: IngestRequest, deps: IngestDeps): Promise<HttpResponse> {
+  const answer = (admission: Answer) => {
+    if (admission.rejected) {
+      deps.observe?.rejected(request.sourceName, admission.response.statusCode, admission.rejected);
+    }
+    return admission.response;
+  };
+  const checked = precheck(request, deps.sources);
+  if (checked.kind === 'answer') return answer(checked);
+  const { source } = checked;
+
+  let secrets: string[];
+  try {
+    secrets = await deps.readSecrets(source.config.secret.secretName);
+  } catch (error) {
+    deps.observe?.storageFailed(source.name, error);
+    return problem(503, 'secret_unavailable', 'the signing secret could not be read; retry later', {
+      'retry-after': '5',
+    });
+  }
+  const nowMs = deps.now();
+  const admission = admitWebhook(request, source, secrets, nowMs);
+  if (admission.kind === 'answer') return answer(admission);
+  const { envelope, dedupeKey } = admission;
 
   let stored: StoredEvent;
   let duplicate = false;
