@@ -8,7 +8,14 @@
 import { childPath, type EventPattern, indexPath, PatternError } from './errors';
 import { inRange, ipToHex, looksLikeIp, parseCidr } from './ip';
 import { comparableProblem, isComparable } from './numeric';
-import { type FieldTest, type LeafTest, type NodeTest, type Scalar, scalarKey, type ValuePredicate } from './types';
+import {
+  type FieldTest,
+  type LeafTest,
+  type NodeTest,
+  type Scalar,
+  scalarKey,
+  type ValuePredicate,
+} from './types';
 import { parseWildcard, type Wildcard, wildcardMatches } from './wildcard';
 
 /** EventBridge's limit on the alternatives a pattern may expand to through `$or`. */
@@ -53,7 +60,8 @@ const SUPPORTED = OPERATORS.join(', ');
 
 /** Operators people reach for that EventBridge does not have, with what to write instead. */
 const NOT_EVENTBRIDGE: Readonly<Record<string, string>> = {
-  regex: 'EventBridge patterns have no regular expressions; use prefix, suffix, wildcard or equals-ignore-case',
+  regex:
+    'EventBridge patterns have no regular expressions; use prefix, suffix, wildcard or equals-ignore-case',
   contains: 'to match a substring use {"wildcard": "*text*"}',
   'not-contains': 'use {"anything-but": {"wildcard": "*text*"}}',
   not: 'use anything-but',
@@ -155,7 +163,10 @@ function parseObject(
       continue;
     }
     if (insideOr && RESERVED_IN_OR.has(key)) {
-      throw new PatternError(here, `"${key}" is an operator name and cannot be used as a field name inside $or`);
+      throw new PatternError(
+        here,
+        `"${key}" is an operator name and cannot be used as a field name inside $or`,
+      );
     }
     if (Array.isArray(value)) {
       writeLeaf(alternatives, [...keys, key], compileLeaf(value, here));
@@ -170,9 +181,18 @@ function parseObject(
   }
 }
 
-function parseOr(alternatives: BuildTree[], keys: readonly string[], value: unknown, path: string, depth: number) {
+function parseOr(
+  alternatives: BuildTree[],
+  keys: readonly string[],
+  value: unknown,
+  path: string,
+  depth: number,
+) {
   if (!Array.isArray(value)) {
-    throw new PatternError(path, `$or must be an array of at least 2 pattern objects, not ${describe(value)}`);
+    throw new PatternError(
+      path,
+      `$or must be an array of at least 2 pattern objects, not ${describe(value)}`,
+    );
   }
   if (value.length < 2) {
     throw new PatternError(path, `$or needs at least 2 pattern objects (got ${value.length})`);
@@ -202,7 +222,8 @@ function finishNode(tree: BuildTree): NodeTest {
     fields.push({ key, leaf: entry.leaf, node: entry.sub === null ? null : finishNode(entry.sub) });
   }
   // Cheapest, most selective tests first: exact-value leaves, other leaves, then nested objects.
-  const rank = (f: FieldTest) => (f.node !== null ? 2 : f.leaf !== null && f.leaf.predicates.length === 0 ? 0 : 1);
+  const rank = (f: FieldTest) =>
+    f.node !== null ? 2 : f.leaf !== null && f.leaf.predicates.length === 0 ? 0 : 1;
   fields.sort((a, b) => rank(a) - rank(b));
   const acceptsAbsent = fields.every(
     (f) => (f.leaf === null || f.leaf.existsFalse) && (f.node === null || f.node.acceptsAbsent),
@@ -381,7 +402,8 @@ function requireString(operand: unknown, path: string, operator: string): string
 function requireWildcard(operand: unknown, path: string, operator = 'wildcard'): Wildcard {
   const text = requireString(operand, path, operator);
   const parsed = parseWildcard(text);
-  if (typeof parsed === 'string') throw new PatternError(path, `${operator} ${JSON.stringify(text)}: ${parsed}`);
+  if (typeof parsed === 'string')
+    throw new PatternError(path, `${operator} ${JSON.stringify(text)}: ${parsed}`);
   return parsed;
 }
 
@@ -394,13 +416,20 @@ function affixOperator(name: 'prefix' | 'suffix', operand: unknown, path: string
     if (inner[0] !== 'equals-ignore-case') {
       throw new PatternError(path, `unsupported ${name} operator "${inner[0]}" (only equals-ignore-case)`);
     }
-    if (inner.length > 1) throw new PatternError(path, `${name} object must have the single key equals-ignore-case`);
+    if (inner.length > 1)
+      throw new PatternError(path, `${name} object must have the single key equals-ignore-case`);
     const text = requireString(operand['equals-ignore-case'], path, `${name}/equals-ignore-case`);
     const lower = text.toLowerCase();
     b.predicates.push(
       name === 'prefix'
-        ? (v) => typeof v === 'string' && v.length >= text.length && v.slice(0, text.length).toLowerCase() === lower
-        : (v) => typeof v === 'string' && v.length >= text.length && v.slice(v.length - text.length).toLowerCase() === lower,
+        ? (v) =>
+            typeof v === 'string' &&
+            v.length >= text.length &&
+            v.slice(0, text.length).toLowerCase() === lower
+        : (v) =>
+            typeof v === 'string' &&
+            v.length >= text.length &&
+            v.slice(v.length - text.length).toLowerCase() === lower,
     );
     b.indexable = false;
     return;
@@ -428,7 +457,10 @@ type Bound = { value: number; inclusive: boolean } | null;
 
 function numericValue(value: unknown, path: string, operator: string): number {
   if (typeof value !== 'number') {
-    throw new PatternError(path, `numeric: the value after "${operator}" must be a JSON number, not ${describe(value)}`);
+    throw new PatternError(
+      path,
+      `numeric: the value after "${operator}" must be a JSON number, not ${describe(value)}`,
+    );
   }
   const problem = comparableProblem(value);
   if (problem !== undefined) throw new PatternError(path, `numeric: ${problem}`);
@@ -444,13 +476,18 @@ function numericOperator(operand: unknown, path: string): ValuePredicate {
   if (operand.length === 0) throw new PatternError(path, 'numeric must not be empty');
   const op = operand[0];
   if (typeof op !== 'string') {
-    throw new PatternError(path, `numeric must start with an operator (=, <, <=, >, >=), not ${describe(op)}`);
+    throw new PatternError(
+      path,
+      `numeric must start with an operator (=, <, <=, >, >=), not ${describe(op)}`,
+    );
   }
-  if (!NUMERIC_OPS.has(op)) throw new PatternError(path, `unknown numeric operator "${op}" (use =, <, <=, >, >=)`);
+  if (!NUMERIC_OPS.has(op))
+    throw new PatternError(path, `unknown numeric operator "${op}" (use =, <, <=, >, >=)`);
   if (operand.length < 2) throw new PatternError(path, `numeric: "${op}" needs a number after it`);
   const first = numericValue(operand[1], path, op);
   if (op === '=') {
-    if (operand.length > 2) throw new PatternError(path, 'numeric: "=" takes a single number and ends the expression');
+    if (operand.length > 2)
+      throw new PatternError(path, 'numeric: "=" takes a single number and ends the expression');
     return (v) => typeof v === 'number' && isComparable(v) && v === first;
   }
   if (op === '<' || op === '<=') {
@@ -474,12 +511,17 @@ function numericOperator(operand: unknown, path: string): ValuePredicate {
       `numeric: "${op}" cannot be followed by "${op2}"; a range is a lower bound (> or >=) followed by an upper bound (< or <=)`,
     );
   }
-  if (op2 !== '<' && op2 !== '<=') throw new PatternError(path, `unknown numeric operator "${op2}" (use < or <=)`);
+  if (op2 !== '<' && op2 !== '<=')
+    throw new PatternError(path, `unknown numeric operator "${op2}" (use < or <=)`);
   if (operand.length < 4) throw new PatternError(path, `numeric: "${op2}" needs a number after it`);
-  if (operand.length > 4) throw new PatternError(path, 'numeric: too many elements (at most [">", low, "<", high])');
+  if (operand.length > 4)
+    throw new PatternError(path, 'numeric: too many elements (at most [">", low, "<", high])');
   const second = numericValue(operand[3], path, op2);
   if (!(first < second)) {
-    throw new PatternError(path, `numeric: range is inverted or empty (lower bound ${first} must be less than ${second})`);
+    throw new PatternError(
+      path,
+      `numeric: range is inverted or empty (lower bound ${first} must be less than ${second})`,
+    );
   }
   return rangePredicate(low, { value: second, inclusive: op2 === '<=' });
 }
@@ -515,7 +557,10 @@ function anythingButOperator(operand: unknown, path: string): ValuePredicate {
       if (typeof item === 'string') strings.add(item);
       else if (typeof item === 'number') numbers.add(numericValue(item, path, 'anything-but'));
       else {
-        throw new PatternError(path, `anything-but list may hold only strings or only numbers, not ${describe(item)}`);
+        throw new PatternError(
+          path,
+          `anything-but list may hold only strings or only numbers, not ${describe(item)}`,
+        );
       }
     }
     if (strings.size > 0 && numbers.size > 0) {
@@ -528,7 +573,10 @@ function anythingButOperator(operand: unknown, path: string): ValuePredicate {
     const inner = Object.keys(operand);
     const name = inner[0];
     if (name === undefined) {
-      throw new PatternError(path, 'anything-but object must name prefix, suffix, equals-ignore-case or wildcard');
+      throw new PatternError(
+        path,
+        'anything-but object must name prefix, suffix, equals-ignore-case or wildcard',
+      );
     }
     if (!ANYTHING_BUT_NESTED.has(name)) {
       throw new PatternError(
@@ -545,7 +593,8 @@ function anythingButOperator(operand: unknown, path: string): ValuePredicate {
     switch (name) {
       case 'prefix':
       case 'suffix': {
-        if (strings.some((s) => s === '')) throw new PatternError(path, `${label}: empty prefix/suffix not allowed`);
+        if (strings.some((s) => s === ''))
+          throw new PatternError(path, `${label}: empty prefix/suffix not allowed`);
         return name === 'prefix'
           ? (v) => typeof v !== 'string' || !strings.some((s) => v.startsWith(s))
           : (v) => typeof v !== 'string' || !strings.some((s) => v.endsWith(s));
@@ -560,7 +609,10 @@ function anythingButOperator(operand: unknown, path: string): ValuePredicate {
       }
     }
   }
-  throw new PatternError(path, `anything-but takes a string, a number, a list of them, or an object, not ${describe(operand)}`);
+  throw new PatternError(
+    path,
+    `anything-but takes a string, a number, a list of them, or an object, not ${describe(operand)}`,
+  );
 }
 
 /** Re-exported for the matcher: whether an exact-value list or a predicate matches one scalar. */

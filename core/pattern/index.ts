@@ -8,11 +8,11 @@ import { type EventPattern, PatternError } from './errors';
 import { matchNode } from './match';
 import type { NodeTest } from './types';
 
+export * from './builders';
 export { MAX_COMBINATIONS, OPERATORS } from './compile';
 export { type EventPattern, PatternError } from './errors';
 export { NUMERIC_LIMIT, NUMERIC_MAX_DECIMALS } from './numeric';
 export { PatternIndex } from './pattern-index';
-export * from './builders';
 
 /** Throws PatternError when EventBridge would reject the pattern. */
 export function validatePattern(pattern: unknown): asserts pattern is EventPattern {

@@ -86,7 +86,13 @@ function matchArrayLeaves(leaf: LeafTest, values: readonly unknown[], depth: num
 }
 
 /** Every leaf (scalar) value reachable at `keys` from `value`, walking through arrays at every level. */
-export function collectLeaves(value: unknown, keys: readonly string[], at: number, out: Scalar[], depth = 0): void {
+export function collectLeaves(
+  value: unknown,
+  keys: readonly string[],
+  at: number,
+  out: Scalar[],
+  depth = 0,
+): void {
   if (depth > MAX_ARRAY_DEPTH) return;
   if (typeof value !== 'object' || value === null) return;
   if (Array.isArray(value)) {

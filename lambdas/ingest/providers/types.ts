@@ -55,6 +55,11 @@ export interface ProviderAdapter {
   readonly bodyFormats: readonly BodyFormat[];
   /** Headers copied into the envelope (lower-case); never signature headers. */
   readonly keptHeaders: readonly string[];
+  /**
+   * Optional: the headers to keep for one source when they depend on its config (the generic adapter keeps its
+   * configured delivery-id, event-type and timestamp headers). When present, use it instead of `keptHeaders`.
+   */
+  keptHeadersFor?(source: SourceConfig): readonly string[];
   /** Checks the signature on the raw bytes. Never throws on any input. */
   verify(request: WebhookRequest, context: VerifyContext): Verification;
   /**

@@ -1,0 +1,80 @@
+/**
+ * GitHub: `X-Hub-Signature-256: sha256=<hex>` = HMAC-SHA256(secret, raw body). No signed timestamp: replays are
+ * absorbed by dedupe on `X-GitHub-Delivery`. The legacy SHA-1 `X-Hub-Signature` is not accepted.
+ *
+ * - type: `X-GitHub-Event`, plus `.<action>` when the body has a string `action` (`pull_request.opened`, `push`).
+ * - deliveryId: `X-GitHub-Delivery`.
+ * - subject: `repository.full_name`, else `organization.login`, else `installation.account.login`.
+ * - providerTime: null (GitHub sends no event time in headers and body times differ per event).
+ */
+import { anyKeyMatches, DIGEST_BYTES, decodeHex, hmac, usableSecrets } from './hmac';
+import type { ProviderAdapter } from './types';
+import {
+  bodyBytes,
+  deliveryId,
+  eventType,
+  fail,
+  firstOf,
+  guardNormalise,
+  guardVerify,
+  header,
+  headerText,
+  OK,
+  path,
+  prop,
+  subject,
+  text,
+} from './util';
+
+export const GITHUB_SIGNATURE_HEADER = 'x-hub-signature-256';
+const PREFIX = 'sha256=';
+
+export const githubAdapter: ProviderAdapter = {
+  provider: 'github',
+  defaultToleranceSeconds: 300,
+  // GitHub webhooks may be configured with `application/x-www-form-urlencoded` (`payload=<json>`).
+  bodyFormats: ['json', 'form'],
+  keptHeaders: [
+    'x-github-event',
+    'x-github-delivery',
+    'x-github-hook-id',
+    'x-github-hook-installation-target-type',
+    'x-github-hook-installation-target-id',
+    'user-agent',
+    'content-type',
+  ],
+
+  verify: (request, context) =>
+    guardVerify(() => {
+      const value = header(request, GITHUB_SIGNATURE_HEADER);
+      if (value === undefined || value === '') return fail(`missing ${GITHUB_SIGNATURE_HEADER} header`);
+      if (value.includes(',')) return fail(`several values in ${GITHUB_SIGNATURE_HEADER}`);
+      if (!value.startsWith(PREFIX)) return fail(`${GITHUB_SIGNATURE_HEADER} must start with "${PREFIX}"`);
+      const signature = decodeHex(value.slice(PREFIX.length), DIGEST_BYTES.sha256);
+      if (!signature) return fail(`${GITHUB_SIGNATURE_HEADER} is not 64 hex characters`);
+      const secrets = usableSecrets(context?.secrets ?? []);
+      if (secrets.length === 0) return fail('no signing secret configured');
+      const body = bodyBytes(request);
+      return anyKeyMatches(secrets, (key) => hmac('sha256', key, [body]), [signature])
+        ? OK
+        : fail('signature does not match');
+    }),
+
+  normalise: (request, body) =>
+    guardNormalise('unknown', () => {
+      const event = eventType(headerText(request, 'x-github-event'));
+      const action = text(prop(body, 'action'));
+      return {
+        type: eventType(action ? `${event}.${action}` : event),
+        deliveryId: deliveryId(headerText(request, 'x-github-delivery')),
+        providerTime: null,
+        subject: subject(
+          firstOf(
+            text(path(body, 'repository', 'full_name')),
+            text(path(body, 'organization', 'login')),
+            text(path(body, 'installation', 'account', 'login')),
+          ),
+        ),
+      };
+    }),
+};
