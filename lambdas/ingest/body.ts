@@ -6,7 +6,13 @@ import { MAX_JSON_DEPTH } from '../../core/contracts';
 import type { BodyFormat } from './providers/types';
 
 export type ParsedBody =
-  | { readonly ok: true; readonly value: unknown; readonly format: BodyFormat }
+  | {
+      readonly ok: true;
+      readonly value: unknown;
+      readonly format: BodyFormat;
+      /** The JSON text `value` was parsed from, when there is one (reused verbatim in the envelope's JSON). */
+      readonly json?: string;
+    }
   | { readonly ok: false; readonly statusCode: 400 | 415; readonly error: string; readonly message: string };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -55,7 +61,7 @@ function parseJson(text: string): ParsedBody {
     };
   }
   try {
-    return { ok: true, value: JSON.parse(text), format: 'json' };
+    return { ok: true, value: JSON.parse(text), format: 'json', json: text };
   } catch {
     return { ok: false, statusCode: 400, error: 'invalid_json', message: 'body is not valid JSON' };
   }

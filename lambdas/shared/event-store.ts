@@ -16,8 +16,13 @@ import { type Envelope, keys, TABLE } from '../../core/contracts';
 
 const UNPUBLISHED = 'UNPUBLISHED';
 
-export interface StoredEvent {
+/** An envelope with its JSON, serialised once and reused for the item, the bus entry and the answer. */
+export interface SerializedEvent {
   readonly envelope: Envelope;
+  readonly json: string;
+}
+
+export interface StoredEvent extends SerializedEvent {
   readonly published: boolean;
   readonly key: { pk: string; sk: string };
 }
@@ -36,7 +41,7 @@ export const expiresAfterDays = (nowMs: number, days: number) => Math.floor(nowM
 export async function storeEvent(
   doc: DynamoDBDocumentClient,
   tableName: string,
-  input: { envelope: Envelope; dedupeKey: string; expiresAt: number },
+  input: SerializedEvent & { dedupeKey: string; expiresAt: number },
 ): Promise<StoreResult> {
   const { envelope } = input;
   const key = keys.event(envelope.source, input.dedupeKey);
@@ -52,7 +57,7 @@ export async function storeEvent(
           gsi2pk: `${envelope.source}#${envelope.type}`,
           gsi2sk: envelope.id,
           unpublished: UNPUBLISHED,
-          envelope: JSON.stringify(envelope),
+          envelope: input.json,
           [TABLE.ttlAttribute]: input.expiresAt,
         },
         ConditionExpression: 'attribute_not_exists(pk)',
@@ -75,8 +80,10 @@ export async function getStoredEvent(
 ): Promise<StoredEvent | undefined> {
   const out = await doc.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
   if (!out.Item) return undefined;
+  const json = String(out.Item.envelope);
   return {
-    envelope: JSON.parse(String(out.Item.envelope)) as Envelope,
+    envelope: JSON.parse(json) as Envelope,
+    json,
     published: out.Item.unpublished === undefined,
     key,
   };

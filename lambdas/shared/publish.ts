@@ -1,29 +1,30 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { type Envelope, eventBridgeSource } from '../../core/contracts';
+import { eventBridgeSource } from '../../core/contracts';
+import type { SerializedEvent } from './event-store';
 
 export class PublishError extends Error {
   override name = 'PublishError';
 }
 
-/** Builds the PutEvents entry of an envelope: Source `webhook.<source>`, DetailType = event type. */
-export function toBusEntry(envelope: Envelope, busName: string) {
+/** Builds the PutEvents entry of an event: Source `webhook.<source>`, DetailType = event type, Detail = envelope. */
+export function toBusEntry(event: SerializedEvent, busName: string) {
   return {
     EventBusName: busName,
-    Source: eventBridgeSource(envelope.source),
-    DetailType: envelope.type,
-    Detail: JSON.stringify(envelope),
-    Time: new Date(envelope.receivedAt),
+    Source: eventBridgeSource(event.envelope.source),
+    DetailType: event.envelope.type,
+    Detail: event.json,
+    Time: new Date(event.envelope.receivedAt),
   };
 }
 
-/** Publishes envelopes (≤ 10 per call, the PutEvents limit); throws PublishError if any entry failed. */
-export async function publishEnvelopes(
+/** Publishes events (≤ 10 per call, the PutEvents limit); throws PublishError if any entry failed. */
+export async function publishEvents(
   client: EventBridgeClient,
   busName: string,
-  envelopes: readonly Envelope[],
+  events: readonly SerializedEvent[],
 ): Promise<void> {
-  for (let i = 0; i < envelopes.length; i += 10) {
-    const batch = envelopes.slice(i, i + 10);
+  for (let i = 0; i < events.length; i += 10) {
+    const batch = events.slice(i, i + 10);
     const out = await client.send(
       new PutEventsCommand({ Entries: batch.map((e) => toBusEntry(e, busName)) }),
     );

@@ -5,7 +5,7 @@
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { getStoredEvent, listUnpublished, markPublished, type StoredEvent } from '../shared/event-store';
-import { publishEnvelopes } from '../shared/publish';
+import { publishEvents } from '../shared/publish';
 
 export interface SweeperDeps {
   readonly doc: DynamoDBDocumentClient;
@@ -31,11 +31,7 @@ export async function sweepUnpublished(deps: SweeperDeps): Promise<{ republished
   for (let i = 0; i < events.length; i += 10) {
     const batch = events.slice(i, i + 10);
     try {
-      await publishEnvelopes(
-        deps.eventBridge,
-        deps.busName,
-        batch.map((e) => e.envelope),
-      );
+      await publishEvents(deps.eventBridge, deps.busName, batch);
       for (const e of batch) await markPublished(deps.doc, deps.tableName, e.key);
       republished += batch.length;
     } catch {
