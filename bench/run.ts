@@ -17,7 +17,9 @@ const files = readdirSync(here)
 
 type Recorded = BenchFigure & { suite: string; measuredAt: string };
 const resultsPath = path.join(here, 'results.json');
-const previous: Recorded[] = existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')).figures : [];
+const previous: Recorded[] = existsSync(resultsPath)
+  ? JSON.parse(readFileSync(resultsPath, 'utf8')).figures
+  : [];
 const ran = new Set<string>();
 const figures: Recorded[] = [];
 for (const file of files) {
@@ -31,7 +33,8 @@ for (const file of files) {
       figure.ratio = Number((figure.value / figure.floor).toFixed(3));
     }
     figures.push(figure);
-    const extra = figure.ratio !== undefined ? `  (floor ${figure.floor} ${figure.unit}, ratio ${figure.ratio})` : '';
+    const extra =
+      figure.ratio !== undefined ? `  (floor ${figure.floor} ${figure.unit}, ratio ${figure.ratio})` : '';
     process.stdout.write(`  ${figure.name}: ${figure.value} ${figure.unit}${extra}\n`);
   }
 }

@@ -70,7 +70,9 @@ function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers']): Record<st
 
 export function toIngestRequest(event: APIGatewayProxyEventV2): IngestRequest {
   const headers = lowerCaseHeaders(event.headers);
-  const sourceName = event.pathParameters?.source ?? '';
+  // Configured sources have their own route (`POST /webhooks/github`, for its throttling) with no path parameter;
+  // only the catch-all `/webhooks/{source}` carries one. The path's last segment names the source either way.
+  const sourceName = event.pathParameters?.source ?? decodeURIComponent(event.rawPath.split('/').pop() ?? '');
   const configured = deps.sources.get(sourceName)?.config.publicUrl;
   const query = event.rawQueryString ? `?${event.rawQueryString}` : '';
   // HTTP API sets x-forwarded-proto; the local stack sets it too (http).

@@ -81,8 +81,6 @@ export type Admission =
       readonly kind: 'accept';
       readonly event: SerializedEvent;
       readonly dedupeKey: string;
-      /** UTF-8 size of the serialised envelope. */
-      readonly bytes: number;
     };
 
 type Answer = Extract<Admission, { kind: 'answer' }>;
@@ -160,7 +158,6 @@ export function admitWebhook(
   return {
     kind: 'accept',
     event: { envelope, json },
-    bytes: Buffer.byteLength(json),
     dedupeKey: normalised.deliveryId ?? `sha256:${sha256Hex(request.body)}`,
   };
 }
@@ -193,7 +190,7 @@ export async function ingestWebhook(request: IngestRequest, deps: IngestDeps): P
   let stored: StoredEvent;
   let duplicate = false;
   try {
-    const inline = await offloadIfLarge(admission, deps);
+    const inline = await offloadIfLarge(admission.event, deps);
     const result = await storeEvent(deps.doc, deps.tableName, {
       ...inline,
       dedupeKey,
@@ -243,12 +240,11 @@ export function serializeEnvelope(envelope: Envelope, dataJson: string | undefin
  * Claim check: a payload too large to travel inline goes to S3 as JSON, so every consumer resolves a pointer the
  * same way whatever the provider's body format was.
  */
-async function offloadIfLarge(
-  admitted: { event: SerializedEvent; bytes: number },
-  deps: IngestDeps,
-): Promise<SerializedEvent> {
-  if (admitted.bytes <= INLINE_ENVELOPE_LIMIT) return admitted.event;
-  const { envelope } = admitted.event;
+async function offloadIfLarge(event: SerializedEvent, deps: IngestDeps): Promise<SerializedEvent> {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: most events are inline without counting their bytes.
+  const { json, envelope } = event;
+  if (json.length * 3 <= INLINE_ENVELOPE_LIMIT || Buffer.byteLength(json) <= INLINE_ENVELOPE_LIMIT)
+    return event;
   const body = Buffer.from(JSON.stringify(envelope.data));
   const ref: PayloadRef = {
     bucket: deps.payloadBucket,

@@ -34,6 +34,22 @@ export type StoreResult =
 /** Epoch seconds `days` after `nowMs`: the DynamoDB TTL value. */
 export const expiresAfterDays = (nowMs: number, days: number) => Math.floor(nowMs / 1000) + days * 86_400;
 
+/** The DynamoDB item of a new (unpublished) event. Pure: the hot path builds it without I/O. */
+export function eventItem(input: SerializedEvent & { dedupeKey: string; expiresAt: number }) {
+  const { envelope } = input;
+  return {
+    ...keys.event(envelope.source, input.dedupeKey),
+    id: envelope.id,
+    gsi1pk: envelope.source,
+    gsi1sk: envelope.id,
+    gsi2pk: `${envelope.source}#${envelope.type}`,
+    gsi2sk: envelope.id,
+    unpublished: UNPUBLISHED,
+    envelope: input.json,
+    [TABLE.ttlAttribute]: input.expiresAt,
+  };
+}
+
 /**
  * Stores an event, unpublished, under its dedupe key. The conditional write is the dedupe: if an event with the
  * same key exists, nothing is written and the existing one is returned.
@@ -43,23 +59,13 @@ export async function storeEvent(
   tableName: string,
   input: SerializedEvent & { dedupeKey: string; expiresAt: number },
 ): Promise<StoreResult> {
-  const { envelope } = input;
-  const key = keys.event(envelope.source, input.dedupeKey);
+  const item = eventItem(input);
+  const key = { pk: item.pk, sk: item.sk };
   try {
     await doc.send(
       new PutCommand({
         TableName: tableName,
-        Item: {
-          ...key,
-          id: envelope.id,
-          gsi1pk: envelope.source,
-          gsi1sk: envelope.id,
-          gsi2pk: `${envelope.source}#${envelope.type}`,
-          gsi2sk: envelope.id,
-          unpublished: UNPUBLISHED,
-          envelope: input.json,
-          [TABLE.ttlAttribute]: input.expiresAt,
-        },
+        Item: item,
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );

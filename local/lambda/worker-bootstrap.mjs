@@ -1,0 +1,79 @@
+/**
+ * One Lambda execution environment: runs in its own worker thread with its own `process.env`, loads the TypeScript
+ * handler through tsx (init phase, once), then serves invocations sent by the parent (local/lambda/local-function.ts).
+ * Plain .mjs on purpose: it must load before any TypeScript loader exists in this thread.
+ */
+import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
+import { register as registerCjs } from 'tsx/cjs/api';
+import { register as registerEsm } from 'tsx/esm/api';
+
+registerEsm();
+registerCjs();
+
+const { handlerPath, handlerExport, functionName, memoryMb } = workerData;
+const port = parentPort;
+
+function serializeError(error) {
+  if (error instanceof Error) {
+    return {
+      errorType: error.name || 'Error',
+      errorMessage: error.message,
+      stackTrace: (error.stack ?? '').split('\n'),
+    };
+  }
+  return { errorType: typeof error, errorMessage: String(error), stackTrace: [] };
+}
+
+let handler;
+try {
+  const mod = await import(pathToFileURL(handlerPath).href);
+  handler = mod[handlerExport] ?? mod.default?.[handlerExport];
+  if (typeof handler !== 'function') {
+    const error = new Error(`${handlerPath} does not export a function named "${handlerExport}"`);
+    error.name = 'Runtime.HandlerNotFound';
+    throw error;
+  }
+} catch (error) {
+  port.postMessage({ type: 'init-error', error: serializeError(error) });
+}
+
+function makeContext(requestId, deadline) {
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${process.env.AWS_REGION ?? 'us-east-1'}:000000000000:function:${functionName}`,
+    memoryLimitInMB: String(memoryMb),
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: `local/[$LATEST]${randomUUID().replaceAll('-', '')}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+function callHandler(event, context) {
+  if (handler.length >= 3) {
+    return new Promise((resolve, reject) => {
+      handler(event, context, (error, result) => (error ? reject(error) : resolve(result)));
+    });
+  }
+  return handler(event, context);
+}
+
+port.on('message', async (message) => {
+  if (message.type !== 'invoke' || !handler) return;
+  const { id, payload, requestId, deadline } = message;
+  try {
+    const result = await callHandler(JSON.parse(payload), makeContext(requestId, deadline));
+    port.postMessage({ type: 'result', id, ok: true, payload: JSON.stringify(result ?? null) });
+  } catch (error) {
+    port.postMessage({ type: 'result', id, ok: false, error: serializeError(error) });
+  }
+});
+// After a failed init the listener above keeps the thread alive until the parent terminates it.
+if (handler) port.postMessage({ type: 'ready' });

@@ -1,0 +1,155 @@
+/**
+ * `npm start`: the whole Event Router on 127.0.0.1 — real handlers, local DynamoDB/SQS/EventBridge/Secrets
+ * Manager/API Gateway, no AWS, no Docker.
+ *
+ *   npm start -- [--http-port 3000] [--ws-port 3001] [--data-dir .local-data] [--config router.config.ts] [--demo]
+ *                [--retry-delay 1] [--log-level INFO] [--quiet]
+ */
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { RouterConfigError } from '../core/config';
+import { type DemoAgent, startDemoAgent } from './demo-agent';
+import { PortInUseError } from './net';
+import { sampleCurl } from './sample-webhook';
+import { defaultSigningSecret } from './services/secrets';
+import { type LocalStack, startLocalStack } from './stack';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+const USAGE = `Usage: npm start -- [options]
+  --http-port <n>     webhook HTTP API port (default 3000)
+  --ws-port <n>       WebSocket API + @connections port (default 3001)
+  --data-dir <dir>    persist DynamoDB data there (default: in memory)
+  --config <path>     router config module (default: router.config.ts)
+  --demo              start a sample agent and point every target at it
+  --retry-delay <s>   local delay before a failed delivery is retried (default 1)
+  --log-level <lvl>   DEBUG | INFO | WARN | ERROR (default INFO)
+  --quiet             hide function logs`;
+
+function parsePort(value: string | undefined, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new Error(`${flag} must be a port number, got "${value}"`);
+  return port;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'http-port': { type: 'string' },
+      'ws-port': { type: 'string' },
+      'data-dir': { type: 'string' },
+      config: { type: 'string' },
+      demo: { type: 'boolean', default: false },
+      'retry-delay': { type: 'string' },
+      'log-level': { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const logLevel = (values['log-level'] ?? 'INFO').toUpperCase();
+  if (!['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel))
+    throw new Error(`--log-level must be DEBUG, INFO, WARN or ERROR`);
+
+  let demo: DemoAgent | undefined;
+  let stack: LocalStack | undefined;
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping…`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    await stack?.stop();
+    await demo?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  const configPath = values.config ? path.resolve(values.config) : undefined;
+  const targetUrls: Record<string, string> = {};
+  if (values.demo) {
+    // The demo agent verifies with the secret the delivery functions sign with (env override or local default).
+    const probe = await targetSigningSecrets(configPath);
+    const first = probe[0];
+    if (first) {
+      demo = await startDemoAgent({ secret: first.secret });
+      for (const t of probe) targetUrls[t.name] = demo.url;
+      if (probe.length > 1) console.log('Note: the demo agent verifies signatures of the first target only.');
+    }
+  }
+
+  stack = await startLocalStack({
+    httpPort: parsePort(values['http-port'], 3000, '--http-port'),
+    wsPort: parsePort(values['ws-port'], 3001, '--ws-port'),
+    ...(values['data-dir'] ? { dataDir: path.resolve(values['data-dir']) } : {}),
+    ...(configPath ? { configPath } : {}),
+    targetUrls,
+    retryDelaySeconds: values['retry-delay'] === undefined ? 1 : Number(values['retry-delay']),
+    logLevel: logLevel as 'DEBUG' | 'INFO' | 'WARN' | 'ERROR',
+    ...(values.quiet ? { functionLogs: false as const } : {}),
+  });
+  printBanner(stack, demo);
+}
+
+/** Target names and signing secrets, without starting anything (the demo agent needs them first). */
+async function targetSigningSecrets(
+  configPath: string | undefined,
+): Promise<{ name: string; secret: string }[]> {
+  const { parseRouterConfig } = await import('../core/config');
+  const { LocalSecretStore, defaultSigningSecretName } = await import('./services/secrets');
+  const file =
+    configPath ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'router.config.ts');
+  const config = parseRouterConfig(
+    ((await import(pathToFileURL(file).href)) as { default: unknown }).default,
+  );
+  const store = new LocalSecretStore();
+  return config.targets.map((t) => ({
+    name: t.name,
+    secret: store.define(
+      t.signingSecret?.secretName ?? defaultSigningSecretName(t.name),
+      defaultSigningSecret(t.name),
+    ).value,
+  }));
+}
+
+function printBanner(stack: LocalStack, demo: DemoAgent | undefined): void {
+  const lines: string[] = ['', 'Event Router is running locally (127.0.0.1 only).', ''];
+  for (const source of stack.config.sources)
+    lines.push(`  Webhook URL (${source.name}): ${stack.webhookUrl(source.name)}`);
+  lines.push(
+    `  WebSocket URL:  ${stack.websocketUrl}?token=${encodeURIComponent(stack.secrets.streamToken)}`,
+  );
+  lines.push(`  @connections:   ${stack.managementUrl}`);
+  for (const target of stack.config.targets) lines.push(`  Target ${target.name} → ${target.url}`);
+  if (demo) lines.push(`  Demo agent:     ${demo.url} (verifies Standard Webhooks signatures)`);
+  lines.push('', '  Secrets (override with env EVENT_ROUTER_SECRET_<NAME>):');
+  for (const secret of stack.secrets.list()) {
+    const origin = secret.origin === 'default' ? 'LOCAL DEFAULT' : `from ${secret.origin}`;
+    lines.push(`    ${secret.name} = ${secret.value}   [${origin}; env ${secret.envName}]`);
+  }
+  const github = stack.config.sources.find((s) => s.provider === 'github');
+  if (github) {
+    const { command } = sampleCurl(stack.webhookUrl(github.name), stack.secrets.source(github.name));
+    lines.push('', `  Send a signed sample GitHub pull_request.opened webhook:`, '', command);
+  }
+  lines.push('', 'Ctrl-C to stop.', '');
+  console.log(lines.join('\n'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof PortInUseError || error instanceof RouterConfigError)
+    console.error(`error: ${error.message}`);
+  else if (String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+    console.error(`error: ${(error as Error).message}\n${USAGE}`);
+  } else console.error(error);
+  process.exit(1);
+});

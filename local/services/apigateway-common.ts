@@ -1,0 +1,20 @@
+/** Bits both local API Gateway flavours (HTTP API, WebSocket API) share. */
+import { randomBytes } from 'node:crypto';
+
+/** API Gateway's `requestContext.time` / `requestTime`: `09/Feb/2024:10:11:12 +0000`. */
+export function apiGatewayTime(epochMs: number): string {
+  const d = new Date(epochMs);
+  const month = d.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(d.getUTCDate())}/${month}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+}
+
+/** API Gateway style ids (`L0SM9cOFvHcCIhw=`): base64 of 11 random bytes. Used for connection and request ids. */
+export function apiGatewayId(): string {
+  return randomBytes(11).toString('base64');
+}
+
+/** `Root=1-<epoch hex>-<24 hex>`, like the X-Amzn-Trace-Id API Gateway adds. */
+export function traceId(): string {
+  return `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
+}

@@ -1,0 +1,250 @@
+/**
+ * EventBridge, locally: an HTTP endpoint speaking the PutEvents JSON protocol (what `@aws-sdk/client-eventbridge`
+ * sends to AWS_ENDPOINT_URL_EVENTBRIDGE), one custom bus, and rules evaluated with the project's pattern engine
+ * (core/pattern). Like EventBridge, delivery to rule targets happens after PutEvents has answered, and failed
+ * deliveries are retried (with backoff) and finally sent to the rule target's dead-letter queue when one is given.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { BusEvent } from '../../core/contracts';
+import { PatternIndex } from '../../core/pattern';
+import { closeServer, LOOPBACK, listenOnLoopback, readBody, sendAwsJsonError, sendJson, sleep } from '../net';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './aws-env';
+
+/** PutEvents limit on entries per call. */
+export const MAX_ENTRIES_PER_CALL = 10;
+/** PutEvents entry size limit (older docs; AWS raised it to 1 MB in 2026 — configurable). */
+export const DEFAULT_MAX_ENTRY_BYTES = 256 * 1024;
+
+export interface LocalRuleTarget {
+  /** Rule name (for logs and the DLQ message attributes). */
+  readonly name: string;
+  readonly pattern: unknown;
+  /** Delivers one matched event; a rejection is retried. */
+  deliver(event: BusEvent<unknown>): Promise<void>;
+  /** Where the event goes once retries are exhausted (EventBridge target DLQ). */
+  deadLetter?(event: BusEvent<unknown>, error: Error): Promise<void>;
+}
+
+export interface LocalEventBridgeOptions {
+  readonly busName: string;
+  readonly rules: readonly LocalRuleTarget[];
+  /** @default 0 (random) */
+  readonly port?: number;
+  /** @default 256 KiB */
+  readonly maxEntryBytes?: number;
+  /** Delivery attempts per rule target (EventBridge tries for up to 24 h / 185 times). @default 6 */
+  readonly deliveryAttempts?: number;
+  /** First retry delay; doubles per attempt. @default 100 */
+  readonly retryBaseDelayMs?: number;
+  /** Called for every event accepted on the bus and the rules it matched. */
+  readonly onEvent?: (event: BusEvent<unknown>, matchedRules: readonly string[]) => void;
+  readonly onDeliveryFailure?: (rule: string, event: BusEvent<unknown>, error: Error) => void;
+}
+
+export interface LocalEventBridge {
+  readonly endpoint: string;
+  readonly port: number;
+  readonly busArn: string;
+  /** Resolves when every delivery started so far has finished (success, DLQ or given up). */
+  drain(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface PutEventsRequestEntry {
+  Source?: unknown;
+  DetailType?: unknown;
+  Detail?: unknown;
+  Resources?: unknown;
+  EventBusName?: unknown;
+  Time?: unknown;
+  TraceHeader?: unknown;
+}
+
+type ResultEntry = { EventId: string } | { ErrorCode: string; ErrorMessage: string };
+
+const JSON_11 = 'application/x-amz-json-1.1';
+
+/** AWS's PutEvents entry size: Time (14 bytes when present) + Source + DetailType + Detail + Resources, UTF-8. */
+export function putEventsEntrySize(entry: PutEventsRequestEntry): number {
+  let size = entry.Time !== undefined ? 14 : 0;
+  for (const value of [entry.Source, entry.DetailType, entry.Detail]) {
+    if (typeof value === 'string') size += Buffer.byteLength(value);
+  }
+  if (Array.isArray(entry.Resources)) {
+    for (const r of entry.Resources) if (typeof r === 'string') size += Buffer.byteLength(r);
+  }
+  return size;
+}
+
+/** EventBridge's `time`: ISO-8601 without fractional seconds. */
+function eventTime(time: unknown): string {
+  let date = new Date();
+  if (typeof time === 'number' && Number.isFinite(time)) date = new Date(time * 1000);
+  else if (typeof time === 'string' && !Number.isNaN(Date.parse(time))) date = new Date(time);
+  return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+export async function startLocalEventBridge(options: LocalEventBridgeOptions): Promise<LocalEventBridge> {
+  const busArn = `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${options.busName}`;
+  const maxEntryBytes = options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
+  const attempts = Math.max(1, options.deliveryAttempts ?? 6);
+  const baseDelay = options.retryBaseDelayMs ?? 100;
+  const index = new PatternIndex<LocalRuleTarget>();
+  for (const rule of options.rules) index.add(rule, rule.pattern);
+  const inFlight = new Set<Promise<void>>();
+  let stopped = false;
+
+  const deliver = (rule: LocalRuleTarget, event: BusEvent<unknown>) => {
+    const run = async () => {
+      let lastError = new Error('not attempted');
+      for (let attempt = 1; attempt <= attempts && !stopped; attempt++) {
+        try {
+          await rule.deliver(event);
+          return;
+        } catch (error) {
+          lastError = error as Error;
+          if (attempt < attempts) await sleep(baseDelay * 2 ** (attempt - 1));
+        }
+      }
+      if (stopped) return;
+      options.onDeliveryFailure?.(rule.name, event, lastError);
+      await rule.deadLetter?.(event, lastError).catch(() => {});
+    };
+    const promise = run().finally(() => inFlight.delete(promise));
+    inFlight.add(promise);
+  };
+
+  const isOurBus = (name: unknown) => name === options.busName || name === busArn;
+  const isDefaultBus = (name: unknown) =>
+    name === undefined ||
+    name === null ||
+    name === '' ||
+    name === 'default' ||
+    name === `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/default`;
+
+  const putEvents = (body: unknown, res: ServerResponse) => {
+    const entries = (body as { Entries?: unknown } | null)?.Entries;
+    if (!Array.isArray(entries) || entries.length < 1 || entries.length > MAX_ENTRIES_PER_CALL) {
+      sendAwsJsonError(
+        res,
+        400,
+        'ValidationException',
+        `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to ${MAX_ENTRIES_PER_CALL} and greater than or equal to 1`,
+      );
+      return;
+    }
+    const typed = entries as PutEventsRequestEntry[];
+    const total = typed.reduce((sum, e) => sum + putEventsEntrySize(e ?? {}), 0);
+    if (total > maxEntryBytes) {
+      sendAwsJsonError(
+        res,
+        400,
+        'ValidationException',
+        'Total size of the entries in the request is over the limit.',
+      );
+      return;
+    }
+    const results: ResultEntry[] = [];
+    const accepted: BusEvent<unknown>[] = [];
+    for (const entry of typed) {
+      const invalid = (field: string) => ({
+        ErrorCode: 'InvalidArgument',
+        ErrorMessage: `Parameter ${field} is not valid. Reason: ${field} is a required argument.`,
+      });
+      if (typeof entry?.Source !== 'string' || entry.Source === '') results.push(invalid('Source'));
+      else if (typeof entry.DetailType !== 'string' || entry.DetailType === '')
+        results.push(invalid('DetailType'));
+      else if (typeof entry.Detail !== 'string') results.push(invalid('Detail'));
+      else if (!isOurBus(entry.EventBusName) && !isDefaultBus(entry.EventBusName)) {
+        results.push({
+          ErrorCode: 'ResourceNotFoundException',
+          ErrorMessage: `Event bus ${String(entry.EventBusName)} does not exist.`,
+        });
+      } else {
+        let detail: unknown;
+        try {
+          detail = JSON.parse(entry.Detail);
+        } catch {
+          detail = undefined;
+        }
+        if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) {
+          results.push({ ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' });
+          continue;
+        }
+        const event: BusEvent<unknown> = {
+          version: '0',
+          id: randomUUID(),
+          'detail-type': entry.DetailType,
+          source: entry.Source,
+          account: LOCAL_ACCOUNT,
+          time: eventTime(entry.Time),
+          region: LOCAL_REGION,
+          resources: Array.isArray(entry.Resources)
+            ? entry.Resources.filter((r) => typeof r === 'string')
+            : [],
+          detail,
+        };
+        results.push({ EventId: event.id });
+        // Events on the default bus are accepted; no rules live there.
+        if (isOurBus(entry.EventBusName)) accepted.push(event);
+      }
+    }
+    const failed = results.filter((r) => 'ErrorCode' in r).length;
+    sendJson(res, 200, { FailedEntryCount: failed, Entries: results }, {}, JSON_11);
+    // After the answer, like EventBridge: match and deliver asynchronously.
+    setImmediate(() => {
+      for (const event of accepted) {
+        const matched = index.match(event);
+        options.onEvent?.(
+          event,
+          matched.map((r) => r.name),
+        );
+        for (const rule of matched) deliver(rule, event);
+      }
+    });
+  };
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    void (async () => {
+      if (req.method !== 'POST') {
+        sendAwsJsonError(res, 404, 'UnknownOperationException', 'Only POST is supported');
+        return;
+      }
+      const target = String(req.headers['x-amz-target'] ?? '');
+      let body: unknown;
+      try {
+        const raw = await readBody(req, 2 * 1024 * 1024);
+        body = JSON.parse(raw.toString('utf8') || '{}');
+      } catch {
+        sendAwsJsonError(res, 400, 'SerializationException', 'Request body is not valid JSON');
+        return;
+      }
+      if (target === 'AWSEvents.PutEvents') putEvents(body, res);
+      else
+        sendAwsJsonError(
+          res,
+          400,
+          'UnknownOperationException',
+          `Operation ${target} is not supported locally`,
+        );
+    })().catch((error: Error) => {
+      if (!res.headersSent) sendAwsJsonError(res, 500, 'InternalException', error.message);
+    });
+  });
+  const port = await listenOnLoopback(server, options.port ?? 0, 'EventBridge');
+  return {
+    endpoint: `http://${LOOPBACK}:${port}`,
+    port,
+    busArn,
+    async drain() {
+      // Matching runs on setImmediate after the answer; give it a turn before looking.
+      await new Promise((r) => setImmediate(r));
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    },
+    async stop() {
+      stopped = true;
+      await closeServer(server);
+    },
+  };
+}

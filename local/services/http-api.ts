@@ -1,0 +1,327 @@
+/**
+ * API Gateway HTTP API (payload format 2.0), locally: routes such as `POST /webhooks/{source}` invoke a function
+ * with the event HTTP API builds — raw body (base64 + `isBase64Encoded` for non-text content types), lower-cased
+ * headers with duplicates joined by ",", `cookies`, `rawPath`, `rawQueryString`, `queryStringParameters`,
+ * `pathParameters`, `requestContext` — and map the function's result back to HTTP. Bodies over 10 MB → 413
+ * (API Gateway's payload limit). Unknown paths → 404, a known path with another method → 405. `GET /health` → 200.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { BodyTooLargeError, closeServer, LOOPBACK, listenOnLoopback, readBody, sendJson } from '../net';
+import { apiGatewayId, apiGatewayTime, traceId } from './apigateway-common';
+import { LOCAL_ACCOUNT } from './aws-env';
+
+/** API Gateway's request payload limit. */
+export const MAX_HTTP_API_BODY_BYTES = 10 * 1024 * 1024;
+
+export interface HttpInvoker {
+  invoke(event: APIGatewayProxyEventV2): Promise<unknown>;
+}
+
+export interface ThrottleSettings {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+export interface LocalHttpApiOptions {
+  readonly function: HttpInvoker;
+  /** Route keys, e.g. `POST /webhooks/{source}` or `ANY /webhooks/{source}`. @default ['POST /webhooks/{source}'] */
+  readonly routes?: readonly string[];
+  /** @default 0 (random) */
+  readonly port?: number;
+  /** @default 10 MB */
+  readonly maxBodyBytes?: number;
+  /** Route throttling (token bucket per route + path parameters key); undefined = unthrottled. */
+  readonly throttle?: (
+    routeKey: string,
+    pathParameters: Record<string, string>,
+  ) => ThrottleSettings | undefined;
+  /** Called after each request (for logs). */
+  readonly onRequest?: (info: { method: string; path: string; status: number; ms: number }) => void;
+  readonly onError?: (error: Error) => void;
+}
+
+export interface LocalHttpApi {
+  readonly port: number;
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+interface Route {
+  readonly routeKey: string;
+  readonly method: string;
+  readonly segments: readonly string[];
+  readonly literalCount: number;
+}
+
+function parseRoute(routeKey: string): Route {
+  const [method, path] = routeKey.split(' ');
+  if (!method || !path?.startsWith('/')) throw new Error(`invalid route key "${routeKey}"`);
+  const segments = path.split('/').slice(1);
+  return {
+    routeKey,
+    method: method.toUpperCase(),
+    segments,
+    literalCount: segments.filter((s) => !s.startsWith('{')).length,
+  };
+}
+
+function matchPath(route: Route, parts: readonly string[]): Record<string, string> | undefined {
+  if (parts.length !== route.segments.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < parts.length; i++) {
+    const segment = route.segments[i]!;
+    const part = parts[i]!;
+    if (segment.startsWith('{') && segment.endsWith('}')) {
+      if (part === '') return undefined;
+      let value = part;
+      try {
+        value = decodeURIComponent(part);
+      } catch {
+        // keep raw
+      }
+      params[segment.slice(1, -1)] = value;
+    } else if (segment !== part) return undefined;
+  }
+  return params;
+}
+
+/** Content types HTTP API passes as text; every other body arrives base64-encoded. */
+export function isTextContentType(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  return (
+    type.startsWith('text/') ||
+    type === 'application/json' ||
+    type.endsWith('+json') ||
+    type === 'application/xml' ||
+    type.endsWith('+xml') ||
+    type === 'application/javascript' ||
+    type === 'application/graphql'
+  );
+}
+
+/** The API Gateway v2 event for a request (exported for tests and for invoking the handler directly). */
+export function toHttpApiEvent(
+  req: IncomingMessage,
+  body: Buffer,
+  routeKey: string,
+  pathParameters: Record<string, string> | undefined,
+  domainName: string,
+): APIGatewayProxyEventV2 {
+  const rawUrl = req.url ?? '/';
+  const queryIndex = rawUrl.indexOf('?');
+  const rawPath = queryIndex >= 0 ? rawUrl.slice(0, queryIndex) : rawUrl;
+  const rawQueryString = queryIndex >= 0 ? rawUrl.slice(queryIndex + 1) : '';
+  const headers: Record<string, string> = {};
+  const cookies: string[] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!.toLowerCase();
+    const value = req.rawHeaders[i + 1]!;
+    if (name === 'cookie') {
+      cookies.push(
+        ...value
+          .split(';')
+          .map((c) => c.trim())
+          .filter(Boolean),
+      );
+      continue;
+    }
+    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+  }
+  const sourceIp = req.socket.remoteAddress ?? LOOPBACK;
+  headers['x-forwarded-for'] = headers['x-forwarded-for']
+    ? `${headers['x-forwarded-for']},${sourceIp}`
+    : sourceIp;
+  headers['x-forwarded-port'] = String(req.socket.localPort ?? '');
+  headers['x-forwarded-proto'] = 'http';
+  headers['x-amzn-trace-id'] ??= traceId();
+  const query: Record<string, string> = {};
+  for (const [key, value] of new URLSearchParams(rawQueryString)) {
+    query[key] = query[key] === undefined ? value : `${query[key]},${value}`;
+  }
+  const now = Date.now();
+  const text = isTextContentType(headers['content-type']);
+  const event: APIGatewayProxyEventV2 = {
+    version: '2.0',
+    routeKey,
+    rawPath,
+    rawQueryString,
+    ...(cookies.length > 0 ? { cookies } : {}),
+    headers,
+    ...(rawQueryString !== '' ? { queryStringParameters: query } : {}),
+    requestContext: {
+      accountId: LOCAL_ACCOUNT,
+      apiId: 'localhttp',
+      domainName,
+      domainPrefix: domainName.split('.')[0] ?? domainName,
+      http: {
+        method: req.method ?? 'GET',
+        path: rawPath,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp,
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: apiGatewayId(),
+      routeKey,
+      stage: '$default',
+      time: apiGatewayTime(now),
+      timeEpoch: now,
+    },
+    ...(pathParameters && Object.keys(pathParameters).length > 0 ? { pathParameters } : {}),
+    ...(body.length > 0 ? { body: text ? body.toString('utf8') : body.toString('base64') } : {}),
+    isBase64Encoded: body.length > 0 && !text,
+  };
+  return event;
+}
+
+/** Writes a Lambda result the way HTTP API (format 2.0) does. */
+export function writeHttpApiResult(res: ServerResponse, result: unknown, requestId: string): number {
+  const structured =
+    result !== null &&
+    typeof result === 'object' &&
+    typeof (result as { statusCode?: unknown }).statusCode === 'number';
+  if (!structured) {
+    // Format 2.0 infers a 200 JSON response from anything without a statusCode.
+    const text = typeof result === 'string' ? result : JSON.stringify(result ?? null);
+    res.writeHead(200, { 'content-type': 'application/json', 'apigw-requestid': requestId }).end(text);
+    return 200;
+  }
+  const r = result as APIGatewayProxyStructuredResultV2 & { statusCode: number };
+  const headers: Record<string, string | string[]> = { 'apigw-requestid': requestId };
+  for (const [name, value] of Object.entries(r.headers ?? {})) headers[name.toLowerCase()] = String(value);
+  if (r.cookies?.length) headers['set-cookie'] = r.cookies;
+  const body =
+    r.body === undefined ? Buffer.alloc(0) : Buffer.from(r.body, r.isBase64Encoded ? 'base64' : 'utf8');
+  headers['content-length'] = String(body.length);
+  res.writeHead(r.statusCode, headers).end(body);
+  return r.statusCode;
+}
+
+class TokenBucket {
+  private tokens: number;
+  private last = Date.now();
+  constructor(private readonly settings: ThrottleSettings) {
+    this.tokens = settings.burstLimit;
+  }
+  take(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(
+      this.settings.burstLimit,
+      this.tokens + ((now - this.last) / 1000) * this.settings.rateLimit,
+    );
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<LocalHttpApi> {
+  const routes = (options.routes ?? ['POST /webhooks/{source}']).map(parseRoute);
+  // API Gateway: the most specific path wins; a method beats ANY.
+  routes.sort(
+    (a, b) => b.literalCount - a.literalCount || (a.method === 'ANY' ? 1 : 0) - (b.method === 'ANY' ? 1 : 0),
+  );
+  const maxBody = options.maxBodyBytes ?? MAX_HTTP_API_BODY_BYTES;
+  const buckets = new Map<string, TokenBucket>();
+  let domainName = LOOPBACK;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const rawPath = (req.url ?? '/').split('?')[0]!;
+    if (rawPath === '/health' && method === 'GET') {
+      sendJson(res, 200, { status: 'ok' });
+      return 200;
+    }
+    const parts = rawPath.split('/').slice(1);
+    let pathMatched = false;
+    let route: Route | undefined;
+    let params: Record<string, string> | undefined;
+    for (const candidate of routes) {
+      const p = matchPath(candidate, parts);
+      if (!p) continue;
+      pathMatched = true;
+      if (candidate.method === method || candidate.method === 'ANY') {
+        route = candidate;
+        params = p;
+        break;
+      }
+    }
+    if (!route || !params) {
+      req.resume();
+      if (pathMatched) {
+        const allow = [...new Set(routes.filter((r) => matchPath(r, parts)).map((r) => r.method))].join(', ');
+        sendJson(res, 405, { message: 'Method Not Allowed' }, { allow });
+        return 405;
+      }
+      sendJson(res, 404, { message: 'Not Found' });
+      return 404;
+    }
+    const throttle = options.throttle?.(route.routeKey, params);
+    if (throttle) {
+      const key = `${route.routeKey}|${JSON.stringify(params)}`;
+      let bucket = buckets.get(key);
+      if (!bucket) {
+        bucket = new TokenBucket(throttle);
+        buckets.set(key, bucket);
+      }
+      if (!bucket.take()) {
+        req.resume();
+        sendJson(res, 429, { message: 'Too Many Requests' });
+        return 429;
+      }
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, maxBody);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        sendJson(res, 413, { message: 'Request Entity Too Large' });
+        return 413;
+      }
+      throw error;
+    }
+    const event = toHttpApiEvent(req, body, route.routeKey, params, domainName);
+    let result: unknown;
+    try {
+      result = await options.function.invoke(event);
+    } catch (error) {
+      options.onError?.(error as Error);
+      sendJson(
+        res,
+        500,
+        { message: 'Internal Server Error' },
+        { 'apigw-requestid': event.requestContext.requestId },
+      );
+      return 500;
+    }
+    return writeHttpApiResult(res, result, event.requestContext.requestId);
+  };
+
+  const server = createServer((req, res) => {
+    const started = Date.now();
+    handle(req, res)
+      .then((status) =>
+        options.onRequest?.({
+          method: req.method ?? '',
+          path: (req.url ?? '').split('?')[0] ?? '',
+          status,
+          ms: Date.now() - started,
+        }),
+      )
+      .catch((error: Error) => {
+        options.onError?.(error);
+        if (!res.headersSent) sendJson(res, 500, { message: 'Internal Server Error' });
+      });
+  });
+  server.requestTimeout = 30_000;
+  const port = await listenOnLoopback(server, options.port ?? 0, 'HTTP API');
+  domainName = `${LOOPBACK}:${port}`;
+  return {
+    port,
+    url: `http://${LOOPBACK}:${port}`,
+    stop: () => closeServer(server),
+  };
+}

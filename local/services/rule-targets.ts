@@ -1,0 +1,64 @@
+/** EventBridge rule targets used locally: an SQS queue (with the target DLQ) and an async Lambda invoke. */
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { BusEvent } from '../../core/contracts';
+import type { LocalFunction } from '../lambda/local-function';
+import type { LocalRuleTarget } from './eventbridge';
+
+export function sqsRuleTarget(options: {
+  readonly ruleName: string;
+  readonly pattern: unknown;
+  readonly client: SQSClient;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  /** EventBridge target DLQ: where an event goes when it cannot be put on the queue. */
+  readonly deadLetterQueueUrl?: string;
+}): LocalRuleTarget {
+  const { client } = options;
+  return {
+    name: options.ruleName,
+    pattern: options.pattern,
+    async deliver(event: BusEvent<unknown>) {
+      await client.send(
+        new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: JSON.stringify(event) }),
+      );
+    },
+    ...(options.deadLetterQueueUrl
+      ? {
+          async deadLetter(event: BusEvent<unknown>, error: Error) {
+            // Same attributes EventBridge puts on messages it dead-letters.
+            await client.send(
+              new SendMessageCommand({
+                QueueUrl: options.deadLetterQueueUrl,
+                MessageBody: JSON.stringify(event),
+                MessageAttributes: {
+                  RULE_ARN: { DataType: 'String', StringValue: `rule/${options.ruleName}` },
+                  TARGET_ARN: { DataType: 'String', StringValue: options.queueArn },
+                  ERROR_CODE: { DataType: 'String', StringValue: 'SQSError' },
+                  ERROR_MESSAGE: {
+                    DataType: 'String',
+                    StringValue: error.message.slice(0, 256) || 'unknown',
+                  },
+                },
+              }),
+            );
+          },
+        }
+      : {}),
+  };
+}
+
+/** Lambda target: EventBridge invokes asynchronously; Lambda's async retries apply to function errors. */
+export function lambdaRuleTarget(options: {
+  readonly ruleName: string;
+  readonly pattern: unknown;
+  readonly function: LocalFunction;
+  readonly retryDelayMs?: number;
+}): LocalRuleTarget {
+  return {
+    name: options.ruleName,
+    pattern: options.pattern,
+    async deliver(event: BusEvent<unknown>) {
+      options.function.invokeAsync(event, { retryAttempts: 2, retryDelayMs: options.retryDelayMs ?? 500 });
+    },
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * SQS (and S3, same server): fauxqs on 127.0.0.1, speaking the JSON protocol of current SDK v3 clients.
+ *
+ * Queue URLs must point at 127.0.0.1: an SQSClient whose endpoint comes from AWS_ENDPOINT_URL_SQS (not from its
+ * `endpoint` config) sends each call to the host of the QueueUrl (`useQueueUrlAsEndpoint`), and fauxqs' default
+ * `sqs.us-east-1.localhost` does not resolve everywhere. So fauxqs gets its stores from us with the queue-URL host
+ * unset, which makes it use the host the CreateQueue request came to (`http://127.0.0.1:<port>/000000000000/<name>`).
+ */
+import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { buildApp } from 'fauxqs';
+import type { TargetPlan } from '../../core/plan';
+import { closeServer, LOOPBACK, listenOnLoopback } from '../net';
+import { LOCAL_REGION, localCredentials } from './aws-env';
+
+export interface LocalSqsOptions {
+  /** @default 0 (random) */
+  readonly port?: number;
+}
+
+export interface QueuePair {
+  readonly queueName: string;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly dlqName: string;
+  readonly dlqUrl: string;
+  readonly dlqArn: string;
+}
+
+export interface LocalSqs {
+  /** Endpoint for both SQS and S3 (path-style). */
+  readonly endpoint: string;
+  readonly port: number;
+  readonly client: SQSClient;
+  stop(): Promise<void>;
+}
+
+export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<LocalSqs> {
+  // buildApp + our own listen, because startFauxqs binds 0.0.0.0 and we bind loopback only.
+  const app = buildApp({ logger: false, stores: await loopbackStores() });
+  await app.ready();
+  const port = await listenOnLoopback(app.server as Server, options.port ?? 0, 'SQS/S3 (fauxqs)');
+  const endpoint = `http://${LOOPBACK}:${port}`;
+  const client = new SQSClient({ endpoint, region: LOCAL_REGION, credentials: localCredentials });
+  return {
+    endpoint,
+    port,
+    client,
+    async stop() {
+      client.destroy();
+      // app.close runs fauxqs' preClose hook, which releases long-polling receivers.
+      await Promise.race([app.close(), new Promise((r) => setTimeout(r, 2_000))]);
+      await closeServer(app.server as Server);
+    },
+  };
+}
+
+type FauxqsStores = NonNullable<NonNullable<Parameters<typeof buildApp>[0]>['stores']>;
+
+/** fauxqs' stores, with the SQS queue-URL host unset (see the file comment). Not exported by the package: loaded by file. */
+async function loopbackStores(): Promise<FauxqsStores> {
+  // The package exports only ".", with the "import" condition: find its directory along the node_modules paths.
+  const roots = createRequire(import.meta.url).resolve.paths('fauxqs') ?? [];
+  const root = roots
+    .map((dir) => path.join(dir, 'fauxqs'))
+    .find((dir) => existsSync(path.join(dir, 'package.json')));
+  if (!root) throw new Error('fauxqs is not installed');
+  const dist = root;
+  const load = async <T>(file: string, name: string): Promise<new () => T> =>
+    ((await import(pathToFileURL(path.join(dist, 'dist', file)).href)) as Record<string, new () => T>)[name]!;
+  const SqsStore = await load<FauxqsStores['sqsStore']>('sqs/sqsStore.js', 'SqsStore');
+  const SnsStore = await load<FauxqsStores['snsStore']>('sns/snsStore.js', 'SnsStore');
+  const S3Store = await load<FauxqsStores['s3Store']>('s3/s3Store.js', 'S3Store');
+  const sqsStore = new SqsStore();
+  (sqsStore as unknown as { host: string }).host = '';
+  return { sqsStore, snsStore: new SnsStore(), s3Store: new S3Store() };
+}
+
+/** Queue names per target; the DLQ is `<queue>-dlq`. */
+export function targetQueueNames(prefix: string, target: string): { queueName: string; dlqName: string } {
+  const queueName = `${prefix}-${target}`;
+  return { queueName, dlqName: `${queueName}-dlq` };
+}
+
+async function queueArn(client: SQSClient, queueUrl: string): Promise<string> {
+  const out = await client.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const arn = out.Attributes?.QueueArn;
+  if (!arn) throw new Error(`queue ${queueUrl} has no QueueArn`);
+  return arn;
+}
+
+/**
+ * Creates a target's queue and DLQ with the plan's settings: visibility timeout, retention and
+ * `RedrivePolicy.maxReceiveCount` (fauxqs moves a message to the DLQ on the receive after maxReceiveCount).
+ */
+export async function createTargetQueues(
+  client: SQSClient,
+  prefix: string,
+  target: TargetPlan,
+): Promise<QueuePair> {
+  const { queueName, dlqName } = targetQueueNames(prefix, target.name);
+  const dlq = await client.send(
+    new CreateQueueCommand({
+      QueueName: dlqName,
+      Attributes: { MessageRetentionPeriod: String(target.dlq.retentionSeconds) },
+    }),
+  );
+  const dlqUrl = dlq.QueueUrl!;
+  const dlqArn = await queueArn(client, dlqUrl);
+  const queue = await client.send(
+    new CreateQueueCommand({
+      QueueName: queueName,
+      Attributes: {
+        VisibilityTimeout: String(target.queue.visibilityTimeoutSeconds),
+        MessageRetentionPeriod: String(target.queue.retentionSeconds),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlqArn,
+          maxReceiveCount: target.queue.maxReceiveCount,
+        }),
+      },
+    }),
+  );
+  const queueUrl = queue.QueueUrl!;
+  return { queueName, queueUrl, queueArn: await queueArn(client, queueUrl), dlqName, dlqUrl, dlqArn };
+}
+
+/** Visible + in-flight + delayed message counts of a queue. */
+export async function queueDepth(
+  client: SQSClient,
+  queueUrl: string,
+): Promise<{ visible: number; inFlight: number; delayed: number }> {
+  const out = await client.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+  );
+  const a = out.Attributes ?? {};
+  return {
+    visible: Number(a.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
+    delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
+  };
+}

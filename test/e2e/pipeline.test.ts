@@ -1,0 +1,259 @@
+/**
+ * End to end over real sockets, with the real handlers: signed GitHub webhook → ingest → DynamoDB → EventBridge →
+ * SQS → delivery → HTTP targets (Standard Webhooks signature), and → broadcast → WebSocket clients.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { RouterConfigInput } from '../../core/config';
+import { keys, TABLE } from '../../core/contracts';
+import { samplePullRequestOpened, signGithubWebhook } from '../../local/sample-webhook';
+import { type LocalStack, startLocalStack } from '../../local/stack';
+import { normaliseTopology } from '../../local/topology';
+import { waitFor } from '../local/helpers';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+interface Received {
+  readonly target: string;
+  readonly status: number;
+  readonly body: string;
+  readonly headers: Record<string, string>;
+}
+
+/** One HTTP server standing in for every target: `/good`, `/flaky` (fails twice per event), `/down`. */
+const received: Received[] = [];
+const attempts = new Map<string, number>();
+let targetServer: Server;
+let stack: LocalStack;
+let doc: DynamoDBDocumentClient;
+const sockets: WebSocket[] = [];
+
+const PR_FILTER = { source: ['webhook.github'], 'detail-type': [{ prefix: 'pull_request.' }] };
+
+beforeAll(async () => {
+  targetServer = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const target = (req.url ?? '/').slice(1);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+      const key = `${target}:${headers['webhook-id']}`;
+      const n = (attempts.get(key) ?? 0) + 1;
+      attempts.set(key, n);
+      const status = target === 'down' || (target === 'flaky' && n <= 2) ? 503 : 200;
+      received.push({ target, status, body: Buffer.concat(chunks).toString('utf8'), headers });
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => targetServer.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(targetServer.address() as AddressInfo).port}`;
+  const config: RouterConfigInput = {
+    sources: [{ name: 'github', provider: 'github', secret: { secretName: 'e2e/github' } }],
+    targets: [
+      {
+        name: 'good',
+        kind: 'http',
+        url: `${base}/good`,
+        filter: PR_FILTER,
+        concurrency: 2,
+        timeoutSeconds: 5,
+      },
+      {
+        name: 'flaky',
+        kind: 'http',
+        url: `${base}/flaky`,
+        filter: PR_FILTER,
+        concurrency: 2,
+        timeoutSeconds: 5,
+      },
+      {
+        name: 'down',
+        kind: 'http',
+        url: `${base}/down`,
+        filter: PR_FILTER,
+        concurrency: 2,
+        timeoutSeconds: 5,
+        retry: { maxAttempts: 2 },
+      },
+    ],
+  };
+  stack = await startLocalStack({
+    config,
+    sweepIntervalSeconds: null,
+    pollWaitSeconds: 2,
+    functionLogs: false,
+    log: () => {},
+    concurrency: { ingest: 1, connections: 1, broadcast: 1 },
+    websocket: { skipDisconnectOnAbruptClose: true },
+  });
+  doc = DynamoDBDocumentClient.from(stack.dynamodb.client);
+});
+
+afterAll(async () => {
+  for (const s of sockets) s.terminate();
+  await stack?.stop();
+  await new Promise((resolve) => targetServer?.close(resolve));
+});
+
+async function post(request: { headers: Record<string, string>; body: string }) {
+  const res = await fetch(stack.webhookUrl('github'), {
+    method: 'POST',
+    headers: request.headers,
+    body: request.body,
+  });
+  return { status: res.status, body: (await res.json().catch(() => null)) as { id?: string } | null };
+}
+
+function connect(
+  pattern: unknown,
+): Promise<{ ws: WebSocket; messages: { kind: string; event?: { id: string } }[] }> {
+  const url = `${stack.websocketUrl}?token=${encodeURIComponent(stack.secrets.streamToken)}&pattern=${encodeURIComponent(JSON.stringify(pattern))}`;
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    sockets.push(ws);
+    const messages: { kind: string; event?: { id: string } }[] = [];
+    ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
+    ws.once('open', () => resolve({ ws, messages }));
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`WebSocket refused: ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+}
+
+const deliveriesOf = (target: string, eventId: string) =>
+  received.filter((r) => r.target === target && r.headers['webhook-id'] === eventId);
+
+const storedEvent = (deliveryId: string) =>
+  doc
+    .send(new GetCommand({ TableName: stack.tableName, Key: keys.event('github', deliveryId) }))
+    .then((r) => r.Item);
+
+describe('Event Router end to end (real handlers, local services)', () => {
+  it('runs the planned topology (rules, queues, DLQs, event sources)', async () => {
+    expect(await stack.describeTopology()).toEqual(normaliseTopology(stack.topology));
+  });
+
+  let firstId = '';
+  const firstDelivery = crypto.randomUUID();
+
+  it('accepts a signed GitHub pull_request, stores it, delivers it signed, and streams it to matching clients only', async () => {
+    const matching = await connect({ 'detail-type': [{ prefix: 'pull_request.' }] });
+    const other = await connect({ 'detail-type': ['issues.opened'] });
+    const res = await post(samplePullRequestOpened(stack.secrets.source('github'), firstDelivery));
+    expect(res.status).toBe(202);
+    expect(res.body?.id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    firstId = res.body!.id!;
+
+    const item = await storedEvent(firstDelivery);
+    expect(item).toMatchObject({ gsi1pk: 'github', gsi1sk: firstId });
+
+    const [delivery] = await waitFor('delivery to the good target', () => {
+      const d = deliveriesOf('good', firstId);
+      return d.length > 0 ? d : undefined;
+    });
+    const verified = new Webhook(stack.secrets.target('good')).verify(delivery!.body, delivery!.headers) as {
+      id: string;
+      type: string;
+    };
+    expect(verified).toMatchObject({ id: firstId, type: 'pull_request.opened' });
+
+    await waitFor('live event on the matching client', () =>
+      matching.messages.some((m) => m.event?.id === firstId),
+    );
+    await stack.drain();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(other.messages.filter((m) => m.kind === 'event')).toEqual([]);
+  });
+
+  it('delivers exactly once to a target that fails twice, then succeeds', async () => {
+    await waitFor(
+      'three attempts at the flaky target',
+      () => deliveriesOf('flaky', firstId).length >= 3,
+      20_000,
+    );
+    await new Promise((r) => setTimeout(r, 1_500));
+    const attemptsSeen = deliveriesOf('flaky', firstId);
+    expect(attemptsSeen.map((d) => d.status)).toEqual([503, 503, 200]);
+  });
+
+  it('moves the event to the DLQ of an always-failing target after maxReceiveCount', async () => {
+    const dlqUrl = stack.queues.down!.dlqUrl;
+    const message = await waitFor(
+      'event in the down target DLQ',
+      async () => {
+        const out = await stack.sqs.client.send(
+          new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        );
+        return out.Messages?.find(
+          (m) => (JSON.parse(m.Body ?? '{}') as { detail?: { id?: string } }).detail?.id === firstId,
+        );
+      },
+      20_000,
+    );
+    expect(message).toBeTruthy();
+    expect(deliveriesOf('down', firstId)).toHaveLength(2);
+  });
+
+  it('rejects a bad signature with 401 and stores and delivers nothing', async () => {
+    const deliveryId = crypto.randomUUID();
+    const before = received.length;
+    const forged = samplePullRequestOpened('not-the-secret', deliveryId);
+    const res = await post(forged);
+    expect(res.status).toBe(401);
+    expect(await storedEvent(deliveryId)).toBeUndefined();
+    await stack.drain();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(received.slice(before).filter((r) => r.target === 'good')).toEqual([]);
+  });
+
+  it('deduplicates a redelivered webhook: one event, one delivery', async () => {
+    const deliveryId = crypto.randomUUID();
+    const request = samplePullRequestOpened(stack.secrets.source('github'), deliveryId);
+    const first = await post(request);
+    const second = await post(request);
+    expect(first.status).toBe(202);
+    expect(second.status).toBeLessThan(300);
+    expect(second.body?.id).toBe(first.body?.id);
+    const id = first.body!.id!;
+    const events = await doc.send(
+      new QueryCommand({
+        TableName: stack.tableName,
+        IndexName: TABLE.bySourceIndex,
+        KeyConditionExpression: 'gsi1pk = :s AND gsi1sk = :id',
+        ExpressionAttributeValues: { ':s': 'github', ':id': id },
+      }),
+    );
+    expect(events.Count).toBe(1);
+    await waitFor('delivery of the deduplicated event', () => deliveriesOf('good', id).length > 0);
+    await stack.drain();
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(deliveriesOf('good', id)).toHaveLength(1);
+  });
+
+  it('removes an abruptly disconnected WebSocket client on the next broadcast', async () => {
+    const before = new Set(stack.connectionIds());
+    const client = await connect({ source: ['webhook.github'] });
+    const connectionId = stack.connectionIds().find((id) => !before.has(id))!;
+    const row = () =>
+      doc
+        .send(new GetCommand({ TableName: stack.tableName, Key: keys.connection(connectionId) }))
+        .then((r) => r.Item);
+    expect(await row()).toBeTruthy();
+    client.ws.terminate();
+    await waitFor('socket gone server-side', () => !stack.connectionIds().includes(connectionId));
+    // No $disconnect arrived (best effort on AWS; dropped here): the record is still there.
+    expect(await row()).toBeTruthy();
+    const push = signGithubWebhook(
+      stack.secrets.source('github'),
+      'pull_request',
+      JSON.stringify({ action: 'closed', number: 1, repository: { full_name: 'o/r' } }),
+    );
+    expect((await post(push)).status).toBe(202);
+    await waitFor('stale connection record deleted', async () => (await row()) === undefined);
+  });
+});
