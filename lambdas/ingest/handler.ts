@@ -13,7 +13,8 @@ import { RuntimeSourceSchema } from '../../core/runtime-config';
 import { requireEnv, requireJsonEnv, requirePositiveIntEnv } from '../shared/env';
 import { logger, metrics } from '../shared/observability';
 import { createSecretReader } from '../shared/secrets';
-import { type IngestDeps, type IngestRequest, ingestWebhook } from './ingest';
+import { type IngestDeps, ingestWebhook } from './ingest';
+import { toIngestRequest } from './request';
 
 const sources = requireJsonEnv(ENV.sources, z.array(RuntimeSourceSchema));
 
@@ -60,46 +61,13 @@ function countFor(metric: string, source: string): void {
   single.addMetric(metric, MetricUnit.Count, 1);
 }
 
-/** Header map as the domain wants it: lower-case names (HTTP API already lower-cases them). */
-function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers']): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {}))
-    if (value !== undefined) out[name.toLowerCase()] = value;
-  return out;
-}
-
-export function toIngestRequest(event: APIGatewayProxyEventV2): IngestRequest {
-  const headers = lowerCaseHeaders(event.headers);
-  // Configured sources have their own route (`POST /webhooks/github`, for its throttling) with no path parameter;
-  // only the catch-all `/webhooks/{source}` carries one. The path's last segment names the source either way.
-  const sourceName = event.pathParameters?.source ?? decodeURIComponent(event.rawPath.split('/').pop() ?? '');
-  const configured = deps.sources.get(sourceName)?.config.publicUrl;
-  const query = event.rawQueryString ? `?${event.rawQueryString}` : '';
-  // HTTP API sets x-forwarded-proto; the local stack sets it too (http).
-  const scheme = headers['x-forwarded-proto'] === 'http' ? 'http' : 'https';
-  return {
-    method: event.requestContext.http.method.toUpperCase(),
-    sourceName,
-    headers,
-    body: Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8'),
-    url: configured
-      ? `${configured}${query}`
-      : `${scheme}://${event.requestContext.domainName}${event.rawPath}${query}`,
-    query: Object.fromEntries(
-      Object.entries(event.queryStringParameters ?? {}).filter(
-        (e): e is [string, string] => e[1] !== undefined,
-      ),
-    ),
-  };
-}
-
 export async function handler(
   event: APIGatewayProxyEventV2,
   context: Context,
 ): Promise<APIGatewayProxyStructuredResultV2> {
   logger.addContext(context);
   try {
-    return await ingestWebhook(toIngestRequest(event), deps);
+    return await ingestWebhook(toIngestRequest(event, deps.sources), deps);
   } finally {
     metrics.publishStoredMetrics();
   }
