@@ -55,6 +55,7 @@ export class PatternIndex<K> {
   private readonly unanchored = new Set<Alternative<K>>();
   private seq = 0;
   private stamp = 0;
+  private evaluated = 0;
 
   /** Adds (or replaces) the pattern registered under `key`. Throws PatternError for an invalid pattern. */
   add(key: K, pattern: unknown): void {
@@ -80,14 +81,21 @@ export class PatternIndex<K> {
     return this.entries.size;
   }
 
+  /** How many pattern alternatives the last `match` evaluated (the rest were skipped by the index). */
+  get lastEvaluatedCount(): number {
+    return this.evaluated;
+  }
+
   /** Keys of the patterns that match the event, in the order they were added. */
   match(event: unknown): K[] {
+    this.evaluated = 0;
     if (this.entries.size === 0) return [];
     const stamp = ++this.stamp;
     const hits: Registered<K>[] = [];
     const consider = (alt: Alternative<K>) => {
       if (alt.stamp === stamp || alt.owner.stamp === stamp) return;
       alt.stamp = stamp;
+      this.evaluated++;
       if (matchNode(alt.node, event)) {
         alt.owner.stamp = stamp;
         hits.push(alt.owner);

@@ -109,7 +109,8 @@ describe('ingestWebhook (dynalite + local EventBridge)', () => {
     const request = githubRequest(pr);
     const first = JSON.parse((await ingestWebhook(request, deps)).body);
     const itemsAfterFirst = await countItems();
-    const publishedAfterFirst = (await aws.bus.drain(), aws.published.length);
+    await aws.bus.drain();
+    const publishedAfterFirst = aws.published.length;
     const second = await ingestWebhook(request, deps);
     expect(second.statusCode).toBe(202);
     expect(JSON.parse(second.body)).toEqual({ id: first.id, duplicate: true });

@@ -1,6 +1,14 @@
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+
+/** The fields of an API Gateway WebSocket event the connection domain reads. */
+type WebSocketEvent = {
+  requestContext: { routeKey: string; connectionId: string };
+  queryStringParameters?: Record<string, string>;
+  body?: string;
+};
+
 import type { BusEvent, Envelope } from '../../core/contracts';
 import { type BroadcastDeps, broadcastEvent, SubscriptionIndex } from '../../lambdas/broadcast/broadcast';
 import { type ConnectionDeps, handleConnectionEvent } from '../../lambdas/connections/connections';
@@ -17,13 +25,12 @@ let broadcastDeps: BroadcastDeps;
 
 beforeAll(async () => {
   aws = await startLocalAws();
-  let management: ApiGatewayManagementApiClient | undefined;
   const deps = (): ConnectionDeps => connectionDeps;
   api = await startLocalWebSocketApi({
     skipDisconnectOnAbruptClose: true,
     function: {
       // The WebSocket API invokes the connection domain with the API Gateway event, as the Lambda handler does.
-      invoke: async (event: any) =>
+      invoke: async (event: WebSocketEvent) =>
         handleConnectionEvent(
           {
             routeKey: event.requestContext.routeKey,
@@ -35,7 +42,7 @@ beforeAll(async () => {
         ),
     },
   });
-  management = new ApiGatewayManagementApiClient({
+  const management = new ApiGatewayManagementApiClient({
     endpoint: api.managementEndpoint,
     region: LOCAL_REGION,
     credentials: localCredentials,
