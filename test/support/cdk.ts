@@ -10,7 +10,7 @@ import exampleConfig from '../../router.config';
  * the bundles, and stay fast. The real bundling is exercised by `cdk synth` and the bundle-size benchmark.
  */
 export function testApp(): App {
-  return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  return new App({ context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true } });
 }
 
 export function testStack(): Stack {
