@@ -66,9 +66,6 @@ export async function handler(
   context: Context,
 ): Promise<APIGatewayProxyStructuredResultV2> {
   logger.addContext(context);
-  try {
-    return await ingestWebhook(toIngestRequest(event, deps.sources), deps);
-  } finally {
-    metrics.publishStoredMetrics();
-  }
+  // Counts go out as single metrics (per-source dimension) as they happen: nothing is left to flush.
+  return ingestWebhook(toIngestRequest(event, deps.sources), deps);
 }
