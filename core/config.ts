@@ -2,14 +2,16 @@
  * The router config: the single source of truth for sources, targets, filters and retry policies.
  * The CDK stack and the local runtime both read it, through `planTopology` (core/plan.ts).
  */
-import { z } from 'zod';
+import type { z } from 'zod';
+import { array, boolean, literal, number, object, record, string, unknown, enum as zEnum } from 'zod';
 import { PROVIDERS } from './contracts';
 import { PatternError, validatePattern } from './pattern';
 
 const NAME_RE = /^[a-z][a-z0-9-]{0,39}$/;
-const nameSchema = z
-  .string()
-  .regex(NAME_RE, 'must be 1-40 characters of lower-case letters, digits and "-", starting with a letter');
+const nameSchema = string().regex(
+  NAME_RE,
+  'must be 1-40 characters of lower-case letters, digits and "-", starting with a letter',
+);
 
 /** Hard ceiling for a webhook body: Lambda's 6 MB sync payload less base64 overhead (4/3) and headers. */
 export const MAX_BODY_BYTES_CEILING = 4 * 1024 * 1024;
@@ -18,87 +20,81 @@ export const MAX_BODY_BYTES_CEILING = 4 * 1024 * 1024;
  * Where a secret lives. On AWS: a Secrets Manager secret of this name (its value is one secret, or a JSON array of
  * secrets that are all accepted, for rotation). Locally: env `EVENT_ROUTER_SECRET_<NAME>` or the local secrets file.
  */
-export const SecretRefSchema = z.object({
-  secretName: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a valid Secrets Manager secret name'),
+export const SecretRefSchema = object({
+  secretName: string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a valid Secrets Manager secret name'),
 });
 export type SecretRef = z.infer<typeof SecretRefSchema>;
 
 /** Generic HMAC scheme for providers without a built-in verifier. */
-export const GenericHmacSchema = z.object({
+export const GenericHmacSchema = object({
   /** Header holding the signature (any case). */
-  signatureHeader: z.string().min(1),
+  signatureHeader: string().min(1),
   /** How the header value is built, e.g. `sha256=${signature}` or `t=${timestamp},v1=${signature}`. */
-  signatureFormat: z
-    .string()
+  signatureFormat: string()
     .includes('${signature}', { message: 'must contain ${signature}' })
     .default('${signature}'),
-  algorithm: z.enum(['sha1', 'sha256', 'sha512']).default('sha256'),
-  encoding: z.enum(['hex', 'base64']).default('hex'),
+  algorithm: zEnum(['sha1', 'sha256', 'sha512']).default('sha256'),
+  encoding: zEnum(['hex', 'base64']).default('hex'),
   /** What is signed, e.g. `${body}` or `${timestamp}.${body}`. */
-  signedContent: z.string().includes('${body}', { message: 'must contain ${body}' }).default('${body}'),
+  signedContent: string().includes('${body}', { message: 'must contain ${body}' }).default('${body}'),
   /** Header holding the timestamp when it is not inside the signature header. */
-  timestampHeader: z.string().min(1).optional(),
-  timestampUnit: z.enum(['s', 'ms']).default('s'),
+  timestampHeader: string().min(1).optional(),
+  timestampUnit: zEnum(['s', 'ms']).default('s'),
   /** Header with the sender's delivery id, for dedupe. */
-  deliveryIdHeader: z.string().min(1).optional(),
+  deliveryIdHeader: string().min(1).optional(),
   /** Header with the event type. */
-  eventTypeHeader: z.string().min(1).optional(),
+  eventTypeHeader: string().min(1).optional(),
 });
 export type GenericHmacConfig = z.infer<typeof GenericHmacSchema>;
 
-export const SourceSchema = z
-  .object({
-    name: nameSchema,
-    provider: z.enum(PROVIDERS),
-    secret: SecretRefSchema,
-    /** Largest accepted body in bytes; 413 above it. */
-    maxBodyBytes: z
-      .number()
-      .int()
-      .positive()
-      .max(MAX_BODY_BYTES_CEILING)
-      .default(1024 * 1024),
-    /** Symmetric window for signed timestamps, in seconds. Default depends on the provider (Linear 60, else 300). */
-    toleranceSeconds: z.number().int().positive().max(3600).optional(),
-    /** Steady requests per second allowed on this source's route. */
-    rateLimitPerSecond: z.number().positive().max(10_000).default(50),
-    /** Burst allowed on this source's route. */
-    burstLimit: z.number().int().positive().max(5_000).default(100),
-    /** Public URL the provider calls (Twilio signs the URL). Default: derived from the request. */
-    publicUrl: z.string().url().optional(),
-    generic: GenericHmacSchema.optional(),
-  })
-  .superRefine((source, ctx) => {
-    if (source.provider === 'generic' && !source.generic) {
-      ctx.addIssue({ code: 'custom', path: ['generic'], message: 'is required when provider is "generic"' });
-    }
-    if (source.provider !== 'generic' && source.generic) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['generic'],
-        message: 'is only allowed when provider is "generic"',
-      });
-    }
-  });
+export const SourceSchema = object({
+  name: nameSchema,
+  provider: zEnum(PROVIDERS),
+  secret: SecretRefSchema,
+  /** Largest accepted body in bytes; 413 above it. */
+  maxBodyBytes: number()
+    .int()
+    .positive()
+    .max(MAX_BODY_BYTES_CEILING)
+    .default(1024 * 1024),
+  /** Symmetric window for signed timestamps, in seconds. Default depends on the provider (Linear 60, else 300). */
+  toleranceSeconds: number().int().positive().max(3600).optional(),
+  /** Steady requests per second allowed on this source's route. */
+  rateLimitPerSecond: number().positive().max(10_000).default(50),
+  /** Burst allowed on this source's route. */
+  burstLimit: number().int().positive().max(5_000).default(100),
+  /** Public URL the provider calls (Twilio signs the URL). Default: derived from the request. */
+  publicUrl: string().url().optional(),
+  generic: GenericHmacSchema.optional(),
+}).superRefine((source, ctx) => {
+  if (source.provider === 'generic' && !source.generic) {
+    ctx.addIssue({ code: 'custom', path: ['generic'], message: 'is required when provider is "generic"' });
+  }
+  if (source.provider !== 'generic' && source.generic) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['generic'],
+      message: 'is only allowed when provider is "generic"',
+    });
+  }
+});
 export type SourceConfig = z.infer<typeof SourceSchema>;
 export type SourceInput = z.input<typeof SourceSchema>;
 
-export const RetryPolicySchema = z
-  .object({
-    /** Delivery attempts before the message moves to the DLQ (SQS maxReceiveCount). */
-    maxAttempts: z.number().int().min(1).max(1000).default(5),
-    /** Delay before the second attempt; each later attempt doubles it (exponential backoff). */
-    initialDelaySeconds: z.number().int().min(0).max(43_200).default(5),
-    /** Longest delay between two attempts (SQS allows at most 12 h). */
-    maxDelaySeconds: z.number().int().min(1).max(43_200).default(900),
-  })
-  .refine((r) => r.initialDelaySeconds <= r.maxDelaySeconds, {
-    message: 'initialDelaySeconds must not exceed maxDelaySeconds',
-    path: ['initialDelaySeconds'],
-  });
+export const RetryPolicySchema = object({
+  /** Delivery attempts before the message moves to the DLQ (SQS maxReceiveCount). */
+  maxAttempts: number().int().min(1).max(1000).default(5),
+  /** Delay before the second attempt; each later attempt doubles it (exponential backoff). */
+  initialDelaySeconds: number().int().min(0).max(43_200).default(5),
+  /** Longest delay between two attempts (SQS allows at most 12 h). */
+  maxDelaySeconds: number().int().min(1).max(43_200).default(900),
+}).refine((r) => r.initialDelaySeconds <= r.maxDelaySeconds, {
+  message: 'initialDelaySeconds must not exceed maxDelaySeconds',
+  path: ['initialDelaySeconds'],
+});
 export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
 
-const eventPatternSchema = z.record(z.string(), z.unknown()).superRefine((pattern, ctx) => {
+const eventPatternSchema = record(string(), unknown()).superRefine((pattern, ctx) => {
   try {
     validatePattern(pattern);
   } catch (error) {
@@ -108,71 +104,66 @@ const eventPatternSchema = z.record(z.string(), z.unknown()).superRefine((patter
   }
 });
 
-export const HttpTargetSchema = z.object({
+export const HttpTargetSchema = object({
   name: nameSchema,
-  kind: z.literal('http'),
-  url: z
-    .string()
+  kind: literal('http'),
+  url: string()
     .url()
     .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL'),
   /** EventBridge event pattern over the bus event (`source`, `detail-type`, `detail` = the envelope). */
   filter: eventPatternSchema,
   retry: RetryPolicySchema.default({ maxAttempts: 5, initialDelaySeconds: 5, maxDelaySeconds: 900 }),
   /** SQS messages per delivery invocation. */
-  batchSize: z.number().int().min(1).max(100).default(10),
+  batchSize: number().int().min(1).max(100).default(10),
   /** Most concurrent delivery invocations for this target (Lambda SQS maximum concurrency, ≥ 2). */
-  concurrency: z.number().int().min(2).max(1000).default(5),
+  concurrency: number().int().min(2).max(1000).default(5),
   /** Timeout of one HTTP POST to the target, in seconds. */
-  timeoutSeconds: z.number().int().min(1).max(60).default(10),
+  timeoutSeconds: number().int().min(1).max(60).default(10),
   /** Standard Webhooks signing secret. Default: a secret generated for this target at deploy. */
   signingSecret: SecretRefSchema.optional(),
 });
 export type HttpTargetConfig = z.infer<typeof HttpTargetSchema>;
 export type TargetConfig = HttpTargetConfig;
 
-export const RouterConfigSchema = z
-  .object({
-    sources: z.array(SourceSchema).min(1, 'must list at least one source'),
-    targets: z.array(HttpTargetSchema).default([]),
-    /** Days events are kept in the store; must cover the dedupe window. */
-    retentionDays: z.number().int().min(1).max(3650).default(30),
-    /** Days deliveries are deduplicated after first sight (beyond the providers' retry windows). */
-    dedupeDays: z.number().int().min(1).max(365).default(7),
-    /** Days the EventBridge archive keeps events for replay (0 = forever). */
-    archiveRetentionDays: z.number().int().min(0).max(3650).default(30),
-    liveStream: z
-      .object({
-        /** Whether the WebSocket API is created. */
-        enabled: z.boolean().default(true),
-        /** Seconds a connection record lives without refresh (API Gateway closes connections after 2 h). */
-        connectionTtlSeconds: z.number().int().min(60).max(7200).default(7200),
-      })
-      .default({ enabled: true, connectionTtlSeconds: 7200 }),
-  })
-  .superRefine((config, ctx) => {
-    const dup = (items: { name: string }[], field: 'sources' | 'targets') => {
-      const seen = new Set<string>();
-      items.forEach((item, i) => {
-        if (seen.has(item.name)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [field, i, 'name'],
-            message: `duplicate name "${item.name}"`,
-          });
-        }
-        seen.add(item.name);
-      });
-    };
-    dup(config.sources, 'sources');
-    dup(config.targets, 'targets');
-    if (config.retentionDays < config.dedupeDays) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['retentionDays'],
-        message: `must be at least dedupeDays (${config.dedupeDays}): the stored event is the dedupe record`,
-      });
-    }
-  });
+export const RouterConfigSchema = object({
+  sources: array(SourceSchema).min(1, 'must list at least one source'),
+  targets: array(HttpTargetSchema).default([]),
+  /** Days events are kept in the store; must cover the dedupe window. */
+  retentionDays: number().int().min(1).max(3650).default(30),
+  /** Days deliveries are deduplicated after first sight (beyond the providers' retry windows). */
+  dedupeDays: number().int().min(1).max(365).default(7),
+  /** Days the EventBridge archive keeps events for replay (0 = forever). */
+  archiveRetentionDays: number().int().min(0).max(3650).default(30),
+  liveStream: object({
+    /** Whether the WebSocket API is created. */
+    enabled: boolean().default(true),
+    /** Seconds a connection record lives without refresh (API Gateway closes connections after 2 h). */
+    connectionTtlSeconds: number().int().min(60).max(7200).default(7200),
+  }).default({ enabled: true, connectionTtlSeconds: 7200 }),
+}).superRefine((config, ctx) => {
+  const dup = (items: { name: string }[], field: 'sources' | 'targets') => {
+    const seen = new Set<string>();
+    items.forEach((item, i) => {
+      if (seen.has(item.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [field, i, 'name'],
+          message: `duplicate name "${item.name}"`,
+        });
+      }
+      seen.add(item.name);
+    });
+  };
+  dup(config.sources, 'sources');
+  dup(config.targets, 'targets');
+  if (config.retentionDays < config.dedupeDays) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['retentionDays'],
+      message: `must be at least dedupeDays (${config.dedupeDays}): the stored event is the dedupe record`,
+    });
+  }
+});
 export type RouterConfig = z.infer<typeof RouterConfigSchema>;
 export type RouterConfigInput = z.input<typeof RouterConfigSchema>;
 

@@ -2,7 +2,8 @@
  * The contract shared by the CDK app (`lib/`), the handlers (`lambdas/`) and the local runtime (`local/`).
  * Pure: imports zod only, never aws-cdk-lib or an AWS SDK client.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
+import { discriminatedUnion, literal, number, object, record, string, unknown, enum as zEnum } from 'zod';
 
 /** Providers whose signature scheme and payload shape the ingest handler knows. */
 export const PROVIDERS = [
@@ -51,11 +52,11 @@ export const ENV = {
 export const MAX_JSON_DEPTH = 64;
 
 /** Pointer to a payload stored outside the event because it is too large to travel inline. */
-export const PayloadRefSchema = z.object({
-  bucket: z.string().min(1),
-  key: z.string().min(1),
-  bytes: z.number().int().nonnegative(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+export const PayloadRefSchema = object({
+  bucket: string().min(1),
+  key: string().min(1),
+  bytes: number().int().nonnegative(),
+  sha256: string().regex(/^[0-9a-f]{64}$/),
 });
 export type PayloadRef = z.infer<typeof PayloadRefSchema>;
 
@@ -63,26 +64,26 @@ export type PayloadRef = z.infer<typeof PayloadRefSchema>;
  * The canonical event envelope. It is the EventBridge `detail`, the item stored in DynamoDB, the body POSTed to
  * HTTP targets and the message pushed to WebSocket clients.
  */
-export const EnvelopeSchema = z.object({
+export const EnvelopeSchema = object({
   /** Time-sortable unique id (ULID) assigned at ingest. */
-  id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a ULID'),
+  id: string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a ULID'),
   /** Name of the configured source the webhook arrived on (the `{source}` path segment). */
-  source: z.string().min(1),
-  provider: z.enum(PROVIDERS),
+  source: string().min(1),
+  provider: zEnum(PROVIDERS),
   /** Provider event type, dotted: `pull_request.opened`, `invoice.paid`, `message`. */
-  type: z.string().min(1),
+  type: string().min(1),
   /** The provider's own delivery id (dedupe key), when the provider sends one. */
-  deliveryId: z.string().min(1).nullable(),
+  deliveryId: string().min(1).nullable(),
   /** When the provider says the event happened or was sent (ISO-8601), when it says so. */
-  providerTime: z.string().datetime().nullable(),
+  providerTime: string().datetime().nullable(),
   /** When ingest accepted the webhook (ISO-8601). */
-  receivedAt: z.string().datetime(),
+  receivedAt: string().datetime(),
   /** What the event is about: repository, customer, channel…; null when the provider has no such notion. */
-  subject: z.string().nullable(),
+  subject: string().nullable(),
   /** Selected request headers (lower-cased names), never signature or secret headers. */
-  headers: z.record(z.string(), z.string()),
+  headers: record(string(), string()),
   /** The parsed provider payload; absent when it was too large and travels as `dataRef`. */
-  data: z.unknown().optional(),
+  data: unknown().optional(),
   dataRef: PayloadRefSchema.optional(),
 });
 export type Envelope = z.infer<typeof EnvelopeSchema>;
@@ -107,9 +108,9 @@ export interface LiveMessage {
 }
 
 /** Client → server WebSocket actions (routed by `$request.body.action`). */
-export const ClientActionSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('subscribe'), pattern: z.record(z.string(), z.unknown()) }),
-  z.object({ action: z.literal('ping') }),
+export const ClientActionSchema = discriminatedUnion('action', [
+  object({ action: literal('subscribe'), pattern: record(string(), unknown()) }),
+  object({ action: literal('ping') }),
 ]);
 export type ClientAction = z.infer<typeof ClientActionSchema>;
 

@@ -2,22 +2,23 @@
  * The slices of the plan each handler needs at run time, serialised into its environment by the CDK stack and
  * the local runtime alike, and parsed back (with the same schemas) by the handlers.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
+import { object, string } from 'zod';
 import { HttpTargetSchema, SourceSchema } from './config';
 import type { SourcePlan, TargetPlan } from './plan';
 
-export const RuntimeSourceSchema = z.object({
-  name: z.string(),
-  eventSource: z.string(),
+export const RuntimeSourceSchema = object({
+  name: string(),
+  eventSource: string(),
   config: SourceSchema,
 });
 export type RuntimeSource = z.infer<typeof RuntimeSourceSchema>;
 
-export const RuntimeTargetSchema = z.object({
-  name: z.string(),
+export const RuntimeTargetSchema = object({
+  name: string(),
   config: HttpTargetSchema,
   /** Secrets Manager id (ARN or name) of the target's Standard Webhooks signing secret. */
-  signingSecretId: z.string().min(1),
+  signingSecretId: string().min(1),
 });
 export type RuntimeTarget = z.infer<typeof RuntimeTargetSchema>;
 

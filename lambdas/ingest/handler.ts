@@ -6,7 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { z } from 'zod';
+import { array } from 'zod';
 import { ENV } from '../../core/contracts';
 import { DIMENSION, METRIC } from '../../core/metrics';
 import { RuntimeSourceSchema } from '../../core/runtime-config';
@@ -16,7 +16,7 @@ import { createSecretReader } from '../shared/secrets';
 import { type IngestDeps, ingestWebhook } from './ingest';
 import { toIngestRequest } from './request';
 
-const sources = requireJsonEnv(ENV.sources, z.array(RuntimeSourceSchema));
+const sources = requireJsonEnv(ENV.sources, array(RuntimeSourceSchema));
 
 const deps: IngestDeps = {
   sources: new Map(sources.map((s) => [s.name, s])),
