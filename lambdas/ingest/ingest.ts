@@ -218,7 +218,11 @@ export async function ingestWebhook(request: IngestRequest, deps: IngestDeps): P
 
 async function publishStored(stored: StoredEvent, deps: IngestDeps): Promise<void> {
   try {
-    await publishEvents(deps.eventBridge, deps.busName, [stored]);
+    const { failed } = await publishEvents(deps.eventBridge, deps.busName, [stored]);
+    if (failed[0]) {
+      deps.observe?.publishFailed(stored.envelope, new Error(failed[0].error));
+      return;
+    }
     await markPublished(deps.doc, deps.tableName, stored.key);
   } catch (error) {
     deps.observe?.publishFailed(stored.envelope, error);

@@ -14,7 +14,15 @@ import {
 import { encodeTime } from 'ulid';
 import { type Envelope, keys, TABLE } from '../../core/contracts';
 
-const UNPUBLISHED = 'UNPUBLISHED';
+/**
+ * The sparse `unpublished` index is spread over a few partitions (one write per event each way would otherwise all
+ * land on one key); the sweeper reads every shard.
+ */
+export const UNPUBLISHED_SHARDS = 8;
+const unpublishedShard = (eventId: string) =>
+  `UNPUBLISHED#${eventId.charCodeAt(eventId.length - 1) % UNPUBLISHED_SHARDS}`;
+/** Marker of an event the sweeper gave up on (its publish kept failing): out of the shards, kept for a human. */
+export const POISONED = 'POISONED';
 
 /** An envelope with its JSON, serialised once and reused for the item, the bus entry and the answer. */
 export interface SerializedEvent {
@@ -44,7 +52,7 @@ export function eventItem(input: SerializedEvent & { dedupeKey: string; expiresA
     gsi1sk: envelope.id,
     gsi2pk: `${envelope.source}#${envelope.type}`,
     gsi2sk: envelope.id,
-    unpublished: UNPUBLISHED,
+    unpublished: unpublishedShard(envelope.id),
     envelope: input.json,
     [TABLE.ttlAttribute]: input.expiresAt,
   };
@@ -111,43 +119,65 @@ export async function markPublished(
   );
 }
 
-/** Keys of events still unpublished that were received before `beforeMs`, oldest first. */
+/** Keys of events still unpublished that were received before `beforeMs`, oldest first, across all shards. */
 export async function listUnpublished(
   doc: DynamoDBDocumentClient,
   tableName: string,
   beforeMs: number,
   limit: number,
 ): Promise<{ pk: string; sk: string }[]> {
-  const out = await doc.send(
-    new QueryCommand({
-      TableName: tableName,
-      IndexName: TABLE.unpublishedIndex,
-      KeyConditionExpression: 'unpublished = :u AND gsi1sk < :cutoff',
-      ExpressionAttributeValues: { ':u': UNPUBLISHED, ':cutoff': `${encodeTime(beforeMs, 10)}` },
-      Limit: limit,
-    }),
+  const shards = await Promise.all(
+    Array.from({ length: UNPUBLISHED_SHARDS }, (_, shard) =>
+      doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: TABLE.unpublishedIndex,
+          KeyConditionExpression: 'unpublished = :u AND gsi1sk < :cutoff',
+          // A ULID starts with its 10-character time: every id older than the cutoff sorts below its prefix.
+          ExpressionAttributeValues: { ':u': `UNPUBLISHED#${shard}`, ':cutoff': encodeTime(beforeMs, 10) },
+          Limit: limit,
+        }),
+      ),
+    ),
   );
-  return (out.Items ?? []).map((item) => ({ pk: String(item.pk), sk: String(item.sk) }));
+  return shards
+    .flatMap((out) => out.Items ?? [])
+    .sort((a, b) => String(a.gsi1sk).localeCompare(String(b.gsi1sk)))
+    .slice(0, limit)
+    .map((item) => ({ pk: String(item.pk), sk: String(item.sk) }));
 }
 
-/** Latest events of a source, newest first (ULIDs sort by time). */
-export async function listEventsBySource(
+/**
+ * Counts a failed publish of a stored event; after `poisonAfter` failures the event leaves the sweeper's shards
+ * (`unpublished = POISONED`) so that one bad event cannot be retried forever. Returns the attempts so far.
+ */
+export async function recordPublishFailure(
   doc: DynamoDBDocumentClient,
   tableName: string,
-  source: string,
-  limit: number,
-): Promise<Envelope[]> {
+  key: { pk: string; sk: string },
+  poisonAfter: number,
+): Promise<{ attempts: number; poisoned: boolean }> {
   const out = await doc.send(
-    new QueryCommand({
+    new UpdateCommand({
       TableName: tableName,
-      IndexName: TABLE.bySourceIndex,
-      KeyConditionExpression: 'gsi1pk = :s',
-      ExpressionAttributeValues: { ':s': source },
-      ScanIndexForward: false,
-      Limit: limit,
+      Key: key,
+      UpdateExpression: 'ADD publishAttempts :one',
+      ConditionExpression: 'attribute_exists(unpublished)',
+      ExpressionAttributeValues: { ':one': 1 },
+      ReturnValues: 'ALL_NEW',
     }),
   );
-  return (out.Items ?? []).map((item) => JSON.parse(String(item.envelope)) as Envelope);
+  const attempts = Number(out.Attributes?.publishAttempts ?? 0);
+  if (attempts < poisonAfter) return { attempts, poisoned: false };
+  await doc.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: key,
+      UpdateExpression: 'SET unpublished = :poisoned',
+      ExpressionAttributeValues: { ':poisoned': POISONED },
+    }),
+  );
+  return { attempts, poisoned: true };
 }
 
 export interface DeliveryAttempt {

@@ -7,7 +7,7 @@ import type { Context } from 'aws-lambda';
 import { ENV } from '../../core/contracts';
 import { requireEnv } from '../shared/env';
 import { logger } from '../shared/observability';
-import { type SweeperDeps, sweepUnpublished } from './sweeper';
+import { type SweeperDeps, type SweepResult, sweepUnpublished } from './sweeper';
 
 const deps: SweeperDeps = {
   doc: DynamoDBDocumentClient.from(new DynamoDBClient({})),
@@ -17,14 +17,14 @@ const deps: SweeperDeps = {
   now: Date.now,
   graceMs: 60_000,
   limit: 500,
+  poisonAfter: 10,
+  onPoisoned: (event, error) =>
+    logger.error('event set aside after repeated publish failures', { eventId: event.envelope.id, error }),
 };
 
-export async function handler(
-  _event: unknown,
-  context: Context,
-): Promise<{ republished: number; failed: number }> {
+export async function handler(_event: unknown, context: Context): Promise<SweepResult> {
   logger.addContext(context);
   const result = await sweepUnpublished(deps);
-  if (result.republished + result.failed > 0) logger.info('sweep', result);
+  if (result.republished + result.failed > 0) logger.info('sweep', { ...result });
   return result;
 }

@@ -1,10 +1,18 @@
 /**
  * Sweeper: republishes events that were stored but whose PutEvents failed (they still carry the `unpublished`
- * marker). Only events older than a grace period are taken, so an ingest still publishing is not raced.
+ * marker). Only events older than a grace period are taken, so an ingest still publishing is not raced. EventBridge
+ * accepts or rejects each entry on its own: exactly the published events are marked, the others counted, and an
+ * event that keeps failing is set aside (poisoned) instead of blocking or looping.
  */
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { getStoredEvent, listUnpublished, markPublished, type StoredEvent } from '../shared/event-store';
+import {
+  getStoredEvent,
+  listUnpublished,
+  markPublished,
+  recordPublishFailure,
+  type StoredEvent,
+} from '../shared/event-store';
 import { publishEvents } from '../shared/publish';
 
 export interface SweeperDeps {
@@ -17,26 +25,42 @@ export interface SweeperDeps {
   readonly graceMs: number;
   /** Most events republished per run. */
   readonly limit: number;
+  /** Failed republish attempts after which an event is set aside for a human. */
+  readonly poisonAfter: number;
+  readonly onPoisoned?: (event: StoredEvent, error: string) => void;
 }
 
-export async function sweepUnpublished(deps: SweeperDeps): Promise<{ republished: number; failed: number }> {
+export interface SweepResult {
+  readonly republished: number;
+  readonly failed: number;
+  readonly poisoned: number;
+}
+
+export async function sweepUnpublished(deps: SweeperDeps): Promise<SweepResult> {
   const keys = await listUnpublished(deps.doc, deps.tableName, deps.now() - deps.graceMs, deps.limit);
   const events: StoredEvent[] = [];
   for (const key of keys) {
     const stored = await getStoredEvent(deps.doc, deps.tableName, key);
     if (stored && !stored.published) events.push(stored);
   }
+  const { published, failed } = await publishEvents(deps.eventBridge, deps.busName, events);
   let republished = 0;
-  let failed = 0;
-  for (let i = 0; i < events.length; i += 10) {
-    const batch = events.slice(i, i + 10);
-    try {
-      await publishEvents(deps.eventBridge, deps.busName, batch);
-      for (const e of batch) await markPublished(deps.doc, deps.tableName, e.key);
-      republished += batch.length;
-    } catch {
-      failed += batch.length;
+  for (const event of published) {
+    // Marking can fail on its own; the event is then published again next run (consumers dedupe on its id).
+    await markPublished(deps.doc, deps.tableName, event.key).then(
+      () => republished++,
+      () => undefined,
+    );
+  }
+  let poisoned = 0;
+  for (const { event, error } of failed) {
+    const result = await recordPublishFailure(deps.doc, deps.tableName, event.key, deps.poisonAfter).catch(
+      () => undefined,
+    );
+    if (result?.poisoned) {
+      poisoned++;
+      deps.onPoisoned?.(event, error);
     }
   }
-  return { republished, failed };
+  return { republished, failed: failed.length, poisoned };
 }

@@ -198,11 +198,12 @@ describe('ingestWebhook (dynalite + local EventBridge)', () => {
         eventBridge: aws.eventBridge,
         tableName: aws.tableName,
         busName: aws.busName,
+        poisonAfter: 3,
         now: () => now,
         graceMs: 60_000,
         limit: 100,
       });
-    expect(await sweep(clock + 1_000)).toEqual({ republished: 0, failed: 0 });
+    expect(await sweep(clock + 1_000)).toEqual({ republished: 0, failed: 0, poisoned: 0 });
     expect((await sweep(clock + 120_000)).republished).toBeGreaterThanOrEqual(1);
     expect((await getStoredEvent(aws.doc, aws.tableName, lostKey))?.published).toBe(true);
   });
