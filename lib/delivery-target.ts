@@ -95,7 +95,10 @@ export class DeliveryTarget extends Construct {
       logLevel: props.logLevel,
       environment: {
         [ENV.tableName]: props.table.tableName,
-        [ENV.target]: JSON.stringify(toRuntimeTarget(target, this.signingSecret.secretArn)),
+        // An imported secret's ARN is partial (no random suffix): pass its name, which GetSecretValue resolves exactly.
+        [ENV.target]: JSON.stringify(
+          toRuntimeTarget(target, target.config.signingSecret?.secretName ?? this.signingSecret.secretArn),
+        ),
         [ENV.queueUrl]: this.queue.queueUrl,
       },
     });

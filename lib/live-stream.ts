@@ -4,6 +4,7 @@ import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integra
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -131,6 +132,14 @@ export class LiveStream extends Construct {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+    });
+    // EventBridge invokes asynchronously: function errors follow Lambda's async settings (by default two retries over
+    // up to 6 hours). A re-run broadcast would push duplicates to the clients already served, so: no retries, a
+    // short maximum age, and failures to the DLQ.
+    this.broadcastFunction.function.configureAsyncInvoke({
+      retryAttempts: 0,
+      maxEventAge: Duration.minutes(5),
+      onFailure: new SqsDestination(this.broadcastDeadLetterQueue),
     });
     this.rule = new Rule(this, 'BroadcastRule', {
       eventBus: props.bus,

@@ -81,7 +81,8 @@ export class WebhookIngest extends Construct {
     const fn = this.ingestFunction.function;
     props.table.grantReadWriteData(fn);
     props.bus.grantPutEventsTo(fn);
-    props.payloadBucket.grantReadWrite(fn);
+    // Ingest only writes claim-check payloads; delivery reads them.
+    props.payloadBucket.grantPut(fn);
 
     const secrets = new Map<string, ISecret>();
     for (const source of props.sources) {
@@ -116,9 +117,9 @@ export class WebhookIngest extends Construct {
       createDefaultStage: false,
     });
     const integration = new HttpLambdaIntegration('IngestIntegration', fn);
-    for (const source of props.sources) {
-      this.api.addRoutes({ path: `/webhooks/${source.name}`, methods: [HttpMethod.POST], integration });
-    }
+    const sourceRoutes = props.sources.flatMap((source) =>
+      this.api.addRoutes({ path: `/webhooks/${source.name}`, methods: [HttpMethod.POST], integration }),
+    );
     this.api.addRoutes({ path: WEBHOOK_ROUTE_PATH, methods: [HttpMethod.ANY], integration });
 
     const accessLogs = new LogGroup(this, 'AccessLogs', {
@@ -132,8 +133,10 @@ export class WebhookIngest extends Construct {
       throttle: { rateLimit: 10, burstLimit: 20 },
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
     });
-    // RouteSettings is untyped JSON in CloudFormation: keys must be written in its PascalCase.
+    // RouteSettings is untyped JSON in CloudFormation: keys must be written in its PascalCase. The routes must exist
+    // before the stage names them, or the deployment fails with "Unable to find Route by key".
     const cfnStage = this.stage.node.defaultChild as CfnStage;
+    cfnStage.node.addDependency(...sourceRoutes);
     cfnStage.routeSettings = Object.fromEntries(
       props.sources.map((source) => [
         `POST /webhooks/${source.name}`,

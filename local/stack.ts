@@ -13,6 +13,7 @@ import { parseRouterConfig, type RouterConfig, type RouterConfigInput } from '..
 import { ENV } from '../core/contracts';
 import { planTopology, type TargetPlan, type Topology } from '../core/plan';
 import { toRuntimeSources, toRuntimeTarget } from '../core/runtime-config';
+import { bundleHandlers } from './lambda/bundle';
 import { LocalFunction, type LogSink, prefixedConsoleSink } from './lambda/local-function';
 import { awsEnvironment, LOCAL_REGION, type LocalEndpoints, localCredentials } from './services/aws-env';
 import { ensureEventTable, type LocalDynamo, startLocalDynamo } from './services/dynamodb';
@@ -109,6 +110,11 @@ export interface LocalStackOptions {
   readonly prewarm?: boolean;
   /** EventBridge entry size limit. @default 256 KiB */
   readonly maxEventBytes?: number;
+  /**
+   * Bundle the handlers once with esbuild at start (like the deployed functions) instead of loading the TypeScript
+   * through tsx in every execution environment (much cheaper environment starts). @default true
+   */
+  readonly bundle?: boolean;
 }
 
 export interface LocalStackSecrets {
@@ -194,6 +200,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
   };
 
+  // Bundling (esbuild, its own process) overlaps with starting the services.
+  const bundling =
+    (options.bundle ?? true)
+      ? bundleHandlers(
+          (Object.keys(HANDLERS) as HandlerName[])
+            .map((h) => resolveHandler(options, h))
+            .filter((p) => existsSync(p)),
+        )
+      : undefined;
+  bundling?.catch(() => {});
+
   try {
     // Secrets: source webhook secrets, target signing secrets, the WebSocket access token.
     const store = new LocalSecretStore(options.secretEnv ?? process.env, options.secretsFile);
@@ -255,6 +272,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       s3: sqs.endpoint,
     };
 
+    const bundles = await bundling;
+    if (bundles) cleanups.push(async () => bundles.remove());
+
     const functions: Record<string, LocalFunction> = {};
     cleanups.push(async () => {
       await Promise.all(Object.values(functions).map((fn) => fn.close()));
@@ -266,9 +286,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       env: Record<string, string>,
       settings: { timeoutSeconds: number; memoryMb: number; maxConcurrency: number },
     ) => {
+      const handlerPath = resolveHandler(options, handler);
+      const modulePath = bundles?.get(handlerPath);
       const fn = new LocalFunction({
         name,
-        handlerPath: resolveHandler(options, handler),
+        handlerPath,
+        ...(modulePath ? { modulePath } : {}),
         env: {
           ...awsEnvironment(endpoints, name, settings.memoryMb),
           POWERTOOLS_SERVICE_NAME: serviceName,
@@ -482,6 +505,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
   } catch (error) {
     await stopAll();
+    // Started before the try: its bundles are not in `cleanups` when startup failed before awaiting it.
+    await bundling?.then((b) => b.remove()).catch(() => {});
     throw error;
   }
 }

@@ -10,7 +10,7 @@ import {
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BusEvent, LiveMessage } from '../../core/contracts';
 import { PatternIndex } from '../../core/pattern';
-import { deleteConnection, listConnections } from '../shared/event-store';
+import { deleteGoneConnection, listConnections } from '../shared/event-store';
 
 export interface BroadcastDeps {
   readonly doc: DynamoDBDocumentClient;
@@ -21,6 +21,9 @@ export interface BroadcastDeps {
   readonly concurrency: number;
   readonly subscriptions: SubscriptionIndex;
 }
+
+/** A 410 from a connection younger than this may be a handshake still in progress: its record is kept. */
+export const HANDSHAKE_GRACE_MS = 10_000;
 
 export interface BroadcastResult {
   readonly matched: number;
@@ -83,6 +86,7 @@ export async function broadcastEvent(
   const targets = deps.subscriptions.match(event);
   if (targets.length === 0) return { matched: 0, sent: 0, gone: 0, failed: 0 };
 
+  const connectedBefore = new Date(deps.now() - HANDSHAKE_GRACE_MS).toISOString();
   const message: LiveMessage = { kind: 'event', event: event.detail };
   const data = Buffer.from(JSON.stringify(message));
   let sent = 0;
@@ -99,8 +103,8 @@ export async function broadcastEvent(
         if (isGone(error)) {
           gone++;
           deps.subscriptions.remove(connectionId);
-          await deleteConnection(deps.doc, deps.tableName, connectionId).catch((e) =>
-            onError(connectionId, e),
+          await deleteGoneConnection(deps.doc, deps.tableName, connectionId, connectedBefore).catch(
+            (e: unknown) => onError(connectionId, e),
           );
         } else {
           failed++;

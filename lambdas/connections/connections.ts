@@ -1,7 +1,7 @@
 /**
  * WebSocket connection lifecycle: `$connect` stores the connection with its subscription (an EventBridge pattern
  * over the bus event, from the `pattern` query parameter; everything when absent), `$disconnect` removes it,
- * `subscribe` replaces the pattern, `ping` keeps the record alive. Receives its clients.
+ * `subscribe` replaces the pattern, `ping` renews the record's TTL. Receives its clients.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import {
@@ -12,7 +12,12 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ClientActionSchema } from '../../core/contracts';
 import { PatternError, validatePattern } from '../../core/pattern';
 import { ALL_WEBHOOK_EVENTS } from '../../core/plan';
-import { deleteConnection, putConnection } from '../shared/event-store';
+import {
+  deleteConnection,
+  putConnection,
+  refreshConnection,
+  updateSubscription,
+} from '../shared/event-store';
 
 export interface ConnectionDeps {
   readonly doc: DynamoDBDocumentClient;
@@ -75,15 +80,7 @@ async function reply(deps: ConnectionDeps, connectionId: string, message: unknow
   );
 }
 
-const save = (deps: ConnectionDeps, connectionId: string, pattern: Record<string, unknown>) => {
-  const now = deps.now();
-  return putConnection(deps.doc, deps.tableName, {
-    connectionId,
-    pattern,
-    connectedAt: new Date(now).toISOString(),
-    expiresAt: Math.floor(now / 1000) + deps.connectionTtlSeconds,
-  });
-};
+const expiresAt = (deps: ConnectionDeps) => Math.floor(deps.now() / 1000) + deps.connectionTtlSeconds;
 
 export async function handleConnectionEvent(
   event: ConnectionEvent,
@@ -100,7 +97,12 @@ export async function handleConnectionEvent(
           : parseSubscription(event.query.pattern);
       // A non-2xx answer to $connect refuses the handshake: the client learns its pattern was wrong at once.
       if (!parsed.ok) return { statusCode: 400, body: parsed.reason };
-      await save(deps, event.connectionId, parsed.pattern);
+      await putConnection(deps.doc, deps.tableName, {
+        connectionId: event.connectionId,
+        pattern: parsed.pattern,
+        connectedAt: new Date(deps.now()).toISOString(),
+        expiresAt: expiresAt(deps),
+      });
       return { statusCode: 200 };
     }
     case '$disconnect':
@@ -128,6 +130,7 @@ export async function handleConnectionEvent(
         return { statusCode: 200 };
       }
       if (action.data.action === 'ping') {
+        await refreshConnection(deps.doc, deps.tableName, event.connectionId, expiresAt(deps));
         await reply(deps, event.connectionId, { kind: 'pong' });
         return { statusCode: 200 };
       }
@@ -140,7 +143,7 @@ export async function handleConnectionEvent(
         });
         return { statusCode: 200 };
       }
-      await save(deps, event.connectionId, parsed.pattern);
+      await updateSubscription(deps.doc, deps.tableName, event.connectionId, parsed.pattern, expiresAt(deps));
       await reply(deps, event.connectionId, { kind: 'subscribed', pattern: parsed.pattern });
       return { statusCode: 200 };
     }

@@ -16,7 +16,8 @@ import { createSecretReader } from '../shared/secrets';
 import { type DeliveryDeps, deliverRecord } from './deliver';
 
 const target = requireJsonEnv(ENV.target, RuntimeTargetSchema);
-metrics.addDimension(DIMENSION.target, target.name);
+// Default dimensions survive publishStoredMetrics (plain dimensions are cleared after every flush).
+metrics.setDefaultDimensions({ [DIMENSION.target]: target.name });
 
 const deps: DeliveryDeps = {
   target,

@@ -259,6 +259,80 @@ export async function deleteConnection(
   await doc.send(new DeleteCommand({ TableName: tableName, Key: keys.connection(connectionId) }));
 }
 
+/** Replaces a connection's subscription (and renews its TTL); `connectedAt` stays. False if it is gone. */
+export async function updateSubscription(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  connectionId: string,
+  pattern: Record<string, unknown>,
+  expiresAt: number,
+): Promise<boolean> {
+  return conditionalUpdate(doc, tableName, connectionId, 'SET pattern = :p, expiresAt = :e', {
+    ':p': JSON.stringify(pattern),
+    ':e': expiresAt,
+  });
+}
+
+/** Renews a connection record's TTL (a client's ping). False if the record is gone. */
+export async function refreshConnection(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  connectionId: string,
+  expiresAt: number,
+): Promise<boolean> {
+  return conditionalUpdate(doc, tableName, connectionId, 'SET expiresAt = :e', { ':e': expiresAt });
+}
+
+async function conditionalUpdate(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  connectionId: string,
+  expression: string,
+  values: Record<string, unknown>,
+): Promise<boolean> {
+  try {
+    await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.connection(connectionId),
+        UpdateExpression: expression,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: values,
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
+/**
+ * Deletes a connection that answered 410 — unless it connected after `connectedBefore`: API Gateway also answers
+ * 410 to a post that races the handshake (the record is written during `$connect`, before the connection is up).
+ */
+export async function deleteGoneConnection(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  connectionId: string,
+  connectedBefore: string,
+): Promise<boolean> {
+  try {
+    await doc.send(
+      new DeleteCommand({
+        TableName: tableName,
+        Key: keys.connection(connectionId),
+        ConditionExpression: 'connectedAt < :before',
+        ExpressionAttributeValues: { ':before': connectedBefore },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
 /**
  * Every live connection, page by page (a Query on one partition, never a Scan). Records past their TTL are
  * skipped: DynamoDB deletes expired items lazily.

@@ -30,6 +30,11 @@ export interface LocalFunctionOptions {
   readonly name: string;
   /** Path of the handler module (TypeScript or JavaScript); relative paths resolve from the cwd. */
   readonly handlerPath: string;
+  /**
+   * An already built JavaScript module of the handler (local/lambda/bundle.ts) that environments load instead of
+   * `handlerPath`, without the TypeScript loader. @default undefined (load `handlerPath` through tsx)
+   */
+  readonly modulePath?: string;
   /** @default 'handler' */
   readonly handlerExport?: string;
   /** The function's environment variables: the worker's whole `process.env`, nothing inherited. */
@@ -91,6 +96,8 @@ export interface AsyncInvokeOptions {
 export class LocalFunction {
   readonly name: string;
   readonly handlerPath: string;
+  /** The module environments load: the bundle when given, else `handlerPath` (through tsx). */
+  readonly modulePath: string | undefined;
   readonly maxConcurrency: number;
   readonly timeoutSeconds: number;
   private readonly env: Readonly<Record<string, string>>;
@@ -111,6 +118,7 @@ export class LocalFunction {
   constructor(options: LocalFunctionOptions) {
     this.name = options.name;
     this.handlerPath = path.resolve(options.handlerPath);
+    this.modulePath = options.modulePath ? path.resolve(options.modulePath) : undefined;
     this.handlerExport = options.handlerExport ?? 'handler';
     this.env = { ...(options.env ?? {}) };
     this.maxConcurrency = Math.max(1, options.maxConcurrency ?? 1);
@@ -235,13 +243,17 @@ export class LocalFunction {
     this.coldStarts++;
     const worker = new Worker(BOOTSTRAP, {
       workerData: {
-        handlerPath: this.handlerPath,
+        handlerPath: this.modulePath ?? this.handlerPath,
+        typescript: this.modulePath === undefined,
+        // Nobody reads the lines: drop them in the worker instead of shipping each one to this thread.
+        discardOutput: this.log === false,
         handlerExport: this.handlerExport,
         functionName: this.name,
         memoryMb: this.memoryMb,
       },
       env: { ...this.env },
-      execArgv: [],
+      // Profiling hook: e.g. EVENT_ROUTER_LAMBDA_EXEC_ARGV='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+      execArgv: workerExecArgv(),
       stdout: true,
       stderr: true,
     });
@@ -357,6 +369,12 @@ export class LocalFunction {
   private emit(line: string, stream: 'stdout' | 'stderr'): void {
     if (this.log) this.log(this.name, line, stream);
   }
+}
+
+/** Node options of every execution environment (profiling only); none by default. */
+function workerExecArgv(): string[] {
+  const raw = process.env.EVENT_ROUTER_LAMBDA_EXEC_ARGV;
+  return raw ? raw.split(/\s+/).filter(Boolean) : [];
 }
 
 type WorkerMessage =

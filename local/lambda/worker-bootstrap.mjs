@@ -1,18 +1,37 @@
 /**
- * One Lambda execution environment: runs in its own worker thread with its own `process.env`, loads the TypeScript
- * handler through tsx (init phase, once), then serves invocations sent by the parent (local/lambda/local-function.ts).
+ * One Lambda execution environment: runs in its own worker thread with its own `process.env`, loads the handler
+ * (init phase, once) — a bundle built by local/lambda/bundle.ts as plain JavaScript, or the TypeScript source
+ * through tsx — then serves invocations sent by the parent (local/lambda/local-function.ts).
  * Plain .mjs on purpose: it must load before any TypeScript loader exists in this thread.
  */
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
-import { register as registerCjs } from 'tsx/cjs/api';
-import { register as registerEsm } from 'tsx/esm/api';
 
-registerEsm();
-registerCjs();
+const { handlerPath, handlerExport, functionName, memoryMb, typescript, discardOutput } = workerData;
 
-const { handlerPath, handlerExport, functionName, memoryMb } = workerData;
+if (discardOutput) {
+  // The parent drops this function's log lines (log sink `false`): do not ship them across threads first.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.write = (_chunk, encoding, callback) => {
+      const done = typeof encoding === 'function' ? encoding : callback;
+      if (typeof done === 'function') queueMicrotask(() => done());
+      return true;
+    };
+  }
+}
+
+if (typescript) {
+  const [{ register: registerEsm }, { register: registerCjs }] = await Promise.all([
+    import('tsx/esm/api'),
+    import('tsx/cjs/api'),
+  ]);
+  registerEsm();
+  registerCjs();
+} else {
+  // Bundles carry source maps: stack traces name the TypeScript sources.
+  process.setSourceMapsEnabled(true);
+}
 const port = parentPort;
 
 function serializeError(error) {

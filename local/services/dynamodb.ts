@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
@@ -13,7 +14,7 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
 import { TABLE } from '../../core/contracts';
-import { closeServer, LOOPBACK, listenOnLoopback } from '../net';
+import { closeServer, LOOPBACK, listenOnLoopback, PortInUseError } from '../net';
 import { LOCAL_REGION, localCredentials } from './aws-env';
 
 type Dynalite = (options: {
@@ -29,6 +30,12 @@ export interface LocalDynamoOptions {
   readonly port?: number;
   /** LevelDB directory; data survives restarts. In-memory when absent. */
   readonly dataDir?: string;
+  /**
+   * Run the in-memory dynalite in its own worker thread (it is the costliest emulator per webhook: ~4 calls with
+   * the whole item, indexes included). With `dataDir` it always runs in this thread (LevelDB's native binding).
+   * @default true
+   */
+  readonly thread?: boolean;
 }
 
 export interface LocalDynamo {
@@ -40,14 +47,17 @@ export interface LocalDynamo {
 }
 
 export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promise<LocalDynamo> {
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const server = dynalite({
-    ...(options.dataDir ? { path: options.dataDir } : {}),
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-  });
-  const port = await listenOnLoopback(server, options.port ?? 0, 'DynamoDB (dynalite)');
+  const settings = { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
+  let port: number;
+  let stopServer: () => Promise<void>;
+  if (!options.dataDir && (options.thread ?? true)) {
+    ({ port, stop: stopServer } = await startDynaliteThread(options.port ?? 0, settings));
+  } else {
+    if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+    const server = dynalite({ ...(options.dataDir ? { path: options.dataDir } : {}), ...settings });
+    port = await listenOnLoopback(server, options.port ?? 0, 'DynamoDB (dynalite)');
+    stopServer = () => closeServer(server);
+  }
   const endpoint = `http://${LOOPBACK}:${port}`;
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: localCredentials });
   return {
@@ -56,9 +66,51 @@ export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promis
     client,
     async stop() {
       client.destroy();
-      await closeServer(server);
+      await stopServer();
     },
   };
+}
+
+/** dynalite (in memory) listening on 127.0.0.1 inside a worker thread (./dynalite-worker.mjs). */
+function startDynaliteThread(
+  port: number,
+  options: Record<string, unknown>,
+): Promise<{ port: number; stop: () => Promise<void> }> {
+  const worker = new Worker(new URL('./dynalite-worker.mjs', import.meta.url), {
+    workerData: { host: LOOPBACK, port, options },
+    execArgv: [],
+  });
+  const stop = async () => {
+    const closed = new Promise<void>((resolve) => {
+      worker.on('message', (m: { type?: string }) => m?.type === 'closed' && resolve());
+      worker.once('exit', () => resolve());
+    });
+    worker.postMessage({ type: 'stop' });
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 2_000))]);
+    await worker.terminate();
+  };
+  return new Promise((resolve, reject) => {
+    const fail = (error: Error) => {
+      void worker.terminate();
+      reject(error);
+    };
+    worker.once('error', fail);
+    worker.once('exit', (code) => fail(new Error(`dynalite thread exited with code ${code}`)));
+    worker.on('message', (m: { type: string; port?: number; code?: string; message?: string }) => {
+      if (m.type === 'listening') {
+        worker.removeAllListeners('error');
+        worker.removeAllListeners('exit');
+        worker.on('error', () => {});
+        resolve({ port: m.port!, stop });
+      } else if (m.type === 'error') {
+        fail(
+          m.code === 'EADDRINUSE'
+            ? new PortInUseError(port, 'DynamoDB (dynalite)')
+            : new Error(m.message ?? 'dynalite failed to listen'),
+        );
+      }
+    });
+  });
 }
 
 /** The event-store table as the CDK stack declares it (core/contracts.ts TABLE). */

@@ -70,8 +70,7 @@ export class SqsEventSource {
   }
 
   start(): this {
-    const concurrency = Math.max(1, this.options.maxConcurrency ?? 2);
-    this.loops = Array.from({ length: concurrency }, () => this.loop());
+    this.loops = [this.pump(Math.max(1, this.options.maxConcurrency ?? 2))];
     return this;
   }
 
@@ -82,22 +81,36 @@ export class SqsEventSource {
     await Promise.allSettled(this.loops);
   }
 
-  private async loop(): Promise<void> {
+  /**
+   * One long poll at a time, up to `concurrency` batches in flight. (One poll per concurrency slot, as before, woke
+   * every poller on each new message — fauxqs releases all waiters — so at moderate rates each message cost
+   * `concurrency` ReceiveMessage calls and every batch held one record.)
+   */
+  private async pump(concurrency: number): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
     while (!this.stopped) {
+      if (inFlight.size >= concurrency) {
+        await Promise.race(inFlight);
+        continue;
+      }
       let messages: Message[];
       try {
         messages = await this.receiveBatch();
       } catch (error) {
-        if (this.stopped) return;
+        if (this.stopped) break;
         this.options.onError?.(error as Error);
         await sleep(500);
         continue;
       }
       if (messages.length === 0 || this.stopped) continue;
-      await this.process(messages).catch((error: Error) => {
-        if (!this.stopped) this.options.onError?.(error);
-      });
+      const batch: Promise<void> = this.process(messages)
+        .catch((error: Error) => {
+          if (!this.stopped) this.options.onError?.(error);
+        })
+        .finally(() => inFlight.delete(batch));
+      inFlight.add(batch);
     }
+    await Promise.allSettled([...inFlight]);
   }
 
   /** One batch: a long poll, then (batchSize > 10) more receives until full or the batching window closes. */

@@ -22,6 +22,10 @@ let aws: LocalAws;
 let api: LocalWebSocketApi;
 let connectionDeps: ConnectionDeps;
 let broadcastDeps: BroadcastDeps;
+/** Added to the broadcast's clock: moves it past the handshake grace period. */
+let clockOffsetMs = 0;
+/** Added to the connection handler's clock: shows that a ping renews the record's TTL. */
+let connectionClockMs = 0;
 
 beforeAll(async () => {
   aws = await startLocalAws();
@@ -53,13 +57,13 @@ beforeAll(async () => {
     management,
     tableName: aws.tableName,
     connectionTtlSeconds: 7200,
-    now: Date.now,
+    now: () => Date.now() + connectionClockMs,
   };
   broadcastDeps = {
     doc: aws.doc,
     management,
     tableName: aws.tableName,
-    now: Date.now,
+    now: () => Date.now() + clockOffsetMs,
     concurrency: 4,
     subscriptions: new SubscriptionIndex(),
   };
@@ -156,7 +160,7 @@ describe('live stream: connections + broadcast over a real WebSocket', () => {
     });
     const pushes = await connect({ token: TOKEN, pattern: JSON.stringify({ 'detail-type': ['push'] }) });
     const everything = await connect({ token: TOKEN });
-    expect((await storedConnections()).length).toBeGreaterThanOrEqual(3);
+    expect((await storedConnections()).length).toBe(3);
 
     const result = await broadcastEvent(busEvent('pull_request.opened'), broadcastDeps);
     expect(result).toMatchObject({ matched: 2, sent: 2, gone: 0, failed: 0 });
@@ -167,7 +171,19 @@ describe('live stream: connections + broadcast over a real WebSocket', () => {
     // An abrupt drop: API Gateway may never run $disconnect; the next push gets 410 and removes that record.
     const droppedId = api.connectionIds().at(-1)!;
     everything.ws.terminate();
-    await new Promise((r) => setTimeout(r, 50));
+    const deadline = Date.now() + 3_000;
+    while (api.connectionIds().includes(droppedId) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(api.connectionIds()).not.toContain(droppedId);
+
+    // Within the handshake grace period a 410 may be a connection still opening: the record is kept.
+    clockOffsetMs = 0;
+    const early = await broadcastEvent(busEvent('pull_request.edited'), broadcastDeps);
+    expect(early).toMatchObject({ matched: 2, sent: 1, gone: 1 });
+    expect((await storedConnections()).map((c) => c.connectionId)).toContain(droppedId);
+    await prs.next();
+
+    clockOffsetMs = 11_000;
     const second = await broadcastEvent(busEvent('pull_request.closed'), broadcastDeps);
     expect(second).toMatchObject({ matched: 2, sent: 1, gone: 1 });
     const remaining = (await storedConnections()).map((c) => c.connectionId);
@@ -179,10 +195,22 @@ describe('live stream: connections + broadcast over a real WebSocket', () => {
 
   it('answers actions: subscribe replaces the pattern, ping pongs, anything else is explained', async () => {
     const client = await connect({ token: TOKEN, pattern: JSON.stringify({ 'detail-type': ['push'] }) });
+    const id = api.connectionIds().at(-1)!;
+    const record = async () => (await storedConnections()).find((c) => c.connectionId === id)!;
+    const before = await record();
+
+    connectionClockMs = 600_000;
     client.ws.send(JSON.stringify({ action: 'ping' }));
     expect(await client.next()).toEqual({ kind: 'pong' });
+    expect((await record()).expiresAt).toBeGreaterThanOrEqual(before.expiresAt + 600);
+
     client.ws.send(JSON.stringify({ action: 'subscribe', pattern: { 'detail-type': ['issues.opened'] } }));
     expect(await client.next()).toMatchObject({ kind: 'subscribed' });
+    expect(await record()).toMatchObject({
+      connectedAt: before.connectedAt,
+      pattern: { 'detail-type': ['issues.opened'] },
+    });
+    connectionClockMs = 0;
     client.ws.send('hello');
     expect(await client.next()).toMatchObject({ kind: 'error', error: 'invalid_json' });
     client.ws.send(JSON.stringify({ action: 'subscribe', pattern: { source: 'x' } }));
