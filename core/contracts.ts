@@ -139,8 +139,10 @@ export const TABLE_INDEXES: readonly {
   readonly sortKey: string;
   readonly projection: 'ALL' | 'KEYS_ONLY';
 }[] = [
-  { name: TABLE.bySourceIndex, partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projection: 'ALL' },
-  { name: TABLE.byTypeIndex, partitionKey: 'gsi2pk', sortKey: 'gsi2sk', projection: 'ALL' },
+  // Keys only: queries list event keys over time (ULIDs sort by time) and read the items they need; copying every
+  // envelope (up to 100 KB) into each index would triple the write cost of every event.
+  { name: TABLE.bySourceIndex, partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projection: 'KEYS_ONLY' },
+  { name: TABLE.byTypeIndex, partitionKey: 'gsi2pk', sortKey: 'gsi2sk', projection: 'KEYS_ONLY' },
   // Sparse: only events whose PutEvents has not succeeded carry `unpublished`, so the sweeper reads just those.
   { name: TABLE.unpublishedIndex, partitionKey: 'unpublished', sortKey: 'gsi1sk', projection: 'KEYS_ONLY' },
 ];

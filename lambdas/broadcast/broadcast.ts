@@ -22,8 +22,11 @@ export interface BroadcastDeps {
   readonly subscriptions: SubscriptionIndex;
 }
 
-/** A 410 from a connection younger than this may be a handshake still in progress: its record is kept. */
-export const HANDSHAKE_GRACE_MS = 10_000;
+/**
+ * A 410 from a connection younger than this may be a handshake still in progress (the record is written by
+ * `$connect` just before API Gateway completes it): its record is kept until a later push.
+ */
+export const HANDSHAKE_GRACE_MS = 3_000;
 
 export interface BroadcastResult {
   readonly matched: number;

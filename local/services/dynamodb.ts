@@ -13,7 +13,7 @@ import {
   DynamoDBClient,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
-import { TABLE } from '../../core/contracts';
+import { TABLE, TABLE_INDEXES } from '../../core/contracts';
 import { closeServer, LOOPBACK, listenOnLoopback, PortInUseError } from '../net';
 import { LOCAL_REGION, localCredentials } from './aws-env';
 
@@ -113,51 +113,26 @@ function startDynaliteThread(
   });
 }
 
-/** The event-store table as the CDK stack declares it (core/contracts.ts TABLE). */
+/** The event-store table exactly as the CDK construct declares it: keys and indexes from core/contracts.ts. */
 export function eventTableDefinition(tableName: string): CreateTableCommandInput {
-  const all = { ProjectionType: 'ALL' } as const;
+  const attributes = new Set<string>([TABLE.partitionKey, TABLE.sortKey]);
+  for (const index of TABLE_INDEXES) attributes.add(index.partitionKey).add(index.sortKey);
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [
-      { AttributeName: TABLE.partitionKey, AttributeType: 'S' },
-      { AttributeName: TABLE.sortKey, AttributeType: 'S' },
-      { AttributeName: 'gsi1pk', AttributeType: 'S' },
-      { AttributeName: 'gsi1sk', AttributeType: 'S' },
-      { AttributeName: 'gsi2pk', AttributeType: 'S' },
-      { AttributeName: 'gsi2sk', AttributeType: 'S' },
-      { AttributeName: 'unpublished', AttributeType: 'S' },
-    ],
+    AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
     KeySchema: [
       { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
       { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
     ],
-    GlobalSecondaryIndexes: [
-      {
-        IndexName: TABLE.bySourceIndex,
-        KeySchema: [
-          { AttributeName: 'gsi1pk', KeyType: 'HASH' },
-          { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
-        ],
-        Projection: all,
-      },
-      {
-        IndexName: TABLE.byTypeIndex,
-        KeySchema: [
-          { AttributeName: 'gsi2pk', KeyType: 'HASH' },
-          { AttributeName: 'gsi2sk', KeyType: 'RANGE' },
-        ],
-        Projection: all,
-      },
-      {
-        IndexName: TABLE.unpublishedIndex,
-        KeySchema: [
-          { AttributeName: 'unpublished', KeyType: 'HASH' },
-          { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
-        ],
-        Projection: all,
-      },
-    ],
+    GlobalSecondaryIndexes: TABLE_INDEXES.map((index) => ({
+      IndexName: index.name,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: 'HASH' },
+        { AttributeName: index.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: index.projection },
+    })),
   };
 }
 

@@ -20,7 +20,7 @@ describe('EventStore', () => {
       SSESpecification: { SSEEnabled: true },
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       GlobalSecondaryIndexes: [
-        Match.objectLike({ IndexName: 'bySource' }),
+        Match.objectLike({ IndexName: 'bySource', Projection: { ProjectionType: 'KEYS_ONLY' } }),
         Match.objectLike({ IndexName: 'byType' }),
         Match.objectLike({ IndexName: 'unpublished', Projection: { ProjectionType: 'KEYS_ONLY' } }),
       ],

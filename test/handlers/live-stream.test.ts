@@ -183,7 +183,7 @@ describe('live stream: connections + broadcast over a real WebSocket', () => {
     expect((await storedConnections()).map((c) => c.connectionId)).toContain(droppedId);
     await prs.next();
 
-    clockOffsetMs = 11_000;
+    clockOffsetMs = 4_000;
     const second = await broadcastEvent(busEvent('pull_request.closed'), broadcastDeps);
     expect(second).toMatchObject({ matched: 2, sent: 1, gone: 1 });
     const remaining = (await storedConnections()).map((c) => c.connectionId);
