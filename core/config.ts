@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { array, boolean, literal, number, object, record, string, unknown, enum as zEnum } from 'zod';
 import { PROVIDERS } from './contracts';
 import { PatternError, validatePattern } from './pattern';
+import { retryPolicyProblem } from './plan';
 
 const NAME_RE = /^[a-z][a-z0-9-]{0,39}$/;
 const nameSchema = string().regex(
@@ -85,7 +86,7 @@ export const RetryPolicySchema = object({
   /** Delivery attempts before the message moves to the DLQ (SQS maxReceiveCount). */
   maxAttempts: number().int().min(1).max(1000).default(5),
   /** Delay before the second attempt; each later attempt doubles it (exponential backoff). */
-  initialDelaySeconds: number().int().min(0).max(43_200).default(5),
+  initialDelaySeconds: number().int().min(1).max(43_200).default(5),
   /** Longest delay between two attempts (SQS allows at most 12 h). */
   maxDelaySeconds: number().int().min(1).max(43_200).default(900),
 }).refine((r) => r.initialDelaySeconds <= r.maxDelaySeconds, {
@@ -94,7 +95,18 @@ export const RetryPolicySchema = object({
 });
 export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
 
+/** EventBridge rejects event patterns longer than this (characters of the JSON). */
+export const MAX_PATTERN_LENGTH = 2048;
+
 const eventPatternSchema = record(string(), unknown()).superRefine((pattern, ctx) => {
+  const length = JSON.stringify(pattern).length;
+  if (length > MAX_PATTERN_LENGTH) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `event pattern is ${length} characters; EventBridge allows ${MAX_PATTERN_LENGTH}`,
+    });
+    return;
+  }
   try {
     validatePattern(pattern);
   } catch (error) {
@@ -121,6 +133,9 @@ export const HttpTargetSchema = object({
   timeoutSeconds: number().int().min(1).max(60).default(10),
   /** Standard Webhooks signing secret. Default: a secret generated for this target at deploy. */
   signingSecret: SecretRefSchema.optional(),
+}).superRefine((target, ctx) => {
+  const problem = retryPolicyProblem(target);
+  if (problem) ctx.addIssue({ code: 'custom', path: ['retry'], message: problem });
 });
 export type HttpTargetConfig = z.infer<typeof HttpTargetSchema>;
 export type TargetConfig = HttpTargetConfig;

@@ -29,7 +29,33 @@ export function retryDelaySeconds(
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
 /** DLQ keeps messages for the SQS maximum, 14 days, so nothing is lost while someone looks. */
 export const DLQ_RETENTION_SECONDS = 14 * 24 * 3600;
-export const QUEUE_RETENTION_SECONDS = 4 * 24 * 3600;
+/** Target queues keep messages for the SQS maximum too: a long retry policy must never outlive its message. */
+export const QUEUE_RETENTION_SECONDS = 14 * 24 * 3600;
+/** Safety margin between a retry policy's worst case and the queue's retention. */
+const RETENTION_MARGIN_SECONDS = 24 * 3600;
+
+/** Delivery function timeout for a target: one HTTP timeout plus room for the payload fetch and the log write. */
+export const deliveryTimeoutSeconds = (target: Pick<HttpTargetConfig, 'timeoutSeconds'>) =>
+  target.timeoutSeconds + DELIVERY_OVERHEAD_SECONDS;
+
+/**
+ * Why a target's retry policy cannot work, if it cannot: every attempt and every backoff must fit in the queue's
+ * retention, or SQS deletes the message before it reaches the DLQ.
+ */
+export function retryPolicyProblem(
+  target: Pick<HttpTargetConfig, 'retry' | 'timeoutSeconds'>,
+): string | undefined {
+  const { retry } = target;
+  let seconds = retry.maxAttempts * deliveryTimeoutSeconds(target);
+  for (let attempt = 1; attempt < retry.maxAttempts; attempt++) seconds += retryDelaySeconds(retry, attempt);
+  const limit = QUEUE_RETENTION_SECONDS - RETENTION_MARGIN_SECONDS;
+  if (seconds <= limit) return undefined;
+  const days = (n: number) => (n / 86_400).toFixed(1);
+  return (
+    `${retry.maxAttempts} attempts with this backoff take up to ${days(seconds)} days, but a queued message is kept ` +
+    `${days(QUEUE_RETENTION_SECONDS)} days (${days(limit)} with margin): lower maxAttempts or maxDelaySeconds`
+  );
+}
 
 export interface SourcePlan {
   readonly name: string;
@@ -69,7 +95,15 @@ export interface Topology {
     readonly broadcastRulePattern: EventPattern;
     readonly connectionTtlSeconds: number;
   };
-  readonly store: { readonly retentionDays: number; readonly dedupeDays: number };
+  readonly store: {
+    readonly retentionDays: number;
+    readonly dedupeDays: number;
+    /**
+     * Days a large payload stays in S3: as long as anything may still point at it (the store, a DLQ, the archive);
+     * undefined = forever (the archive keeps events forever).
+     */
+    readonly payloadRetentionDays: number | undefined;
+  };
 }
 
 /** Every event the ingest handler publishes: the broadcast rule and the archive take all of them. */
@@ -77,7 +111,7 @@ export const ALL_WEBHOOK_EVENTS: EventPattern = { source: [{ prefix: EVENT_SOURC
 
 export function planTarget(target: HttpTargetConfig): TargetPlan {
   const batchSize = target.batchSize;
-  const timeoutSeconds = target.timeoutSeconds + DELIVERY_OVERHEAD_SECONDS;
+  const timeoutSeconds = deliveryTimeoutSeconds(target);
   const visibilityTimeoutSeconds = timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR;
   return {
     name: target.name,
@@ -113,6 +147,17 @@ export function planTopology(config: RouterConfig): Topology {
       broadcastRulePattern: ALL_WEBHOOK_EVENTS,
       connectionTtlSeconds: config.liveStream.connectionTtlSeconds,
     },
-    store: { retentionDays: config.retentionDays, dedupeDays: config.dedupeDays },
+    store: {
+      retentionDays: config.retentionDays,
+      dedupeDays: config.dedupeDays,
+      payloadRetentionDays:
+        config.archiveRetentionDays === 0
+          ? undefined
+          : Math.max(
+              config.retentionDays,
+              config.archiveRetentionDays,
+              Math.ceil(DLQ_RETENTION_SECONDS / 86_400),
+            ),
+    },
   };
 }

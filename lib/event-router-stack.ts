@@ -34,6 +34,7 @@ export class EventRouterStack extends Stack {
 
     this.store = new EventStore(this, 'EventStore', {
       retentionDays: this.topology.store.retentionDays,
+      payloadRetentionDays: this.topology.store.payloadRetentionDays,
       removalPolicy: stage.dataRemovalPolicy,
     });
     this.eventBus = new EventBus(this, 'EventBus', {

@@ -5,8 +5,13 @@ import { Construct } from 'constructs';
 import { TABLE, TABLE_INDEXES } from '../core/contracts';
 
 export interface EventStoreProps {
-  /** Days an event is kept; the table's TTL and the payload bucket's lifecycle follow it. */
+  /** Days an event is kept (the handlers set each item's TTL from it). */
   readonly retentionDays: number;
+  /**
+   * Days a claim-check payload is kept in S3; it must outlive every pointer to it (queues, DLQs, the archive).
+   * @default - forever
+   */
+  readonly payloadRetentionDays?: number;
   /**
    * What happens to the table and bucket when the stack is deleted.
    * @default RemovalPolicy.RETAIN
@@ -56,7 +61,10 @@ export class EventStore extends Construct {
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       enforceSSL: true,
       versioned: false,
-      lifecycleRules: [{ expiration: Duration.days(props.retentionDays) }],
+      lifecycleRules:
+        props.payloadRetentionDays === undefined
+          ? []
+          : [{ expiration: Duration.days(props.payloadRetentionDays) }],
       removalPolicy,
       autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
     });

@@ -81,6 +81,8 @@ export type Admission =
       readonly kind: 'accept';
       readonly event: SerializedEvent;
       readonly dedupeKey: string;
+      /** The payload's JSON text as received, when it came as JSON. */
+      readonly dataJson: string | undefined;
     };
 
 type Answer = Extract<Admission, { kind: 'answer' }>;
@@ -158,6 +160,7 @@ export function admitWebhook(
   return {
     kind: 'accept',
     event: { envelope, json },
+    dataJson: parsed.json,
     dedupeKey: normalised.deliveryId ?? `sha256:${sha256Hex(request.body)}`,
   };
 }
@@ -190,7 +193,7 @@ export async function ingestWebhook(request: IngestRequest, deps: IngestDeps): P
   let stored: StoredEvent;
   let duplicate = false;
   try {
-    const inline = await offloadIfLarge(admission.event, deps);
+    const inline = await offloadIfLarge(admission, deps);
     const result = await storeEvent(deps.doc, deps.tableName, {
       ...inline,
       dedupeKey,
@@ -244,12 +247,16 @@ export function serializeEnvelope(envelope: Envelope, dataJson: string | undefin
  * Claim check: a payload too large to travel inline goes to S3 as JSON, so every consumer resolves a pointer the
  * same way whatever the provider's body format was.
  */
-async function offloadIfLarge(event: SerializedEvent, deps: IngestDeps): Promise<SerializedEvent> {
+async function offloadIfLarge(
+  admitted: { event: SerializedEvent; dataJson: string | undefined },
+  deps: IngestDeps,
+): Promise<SerializedEvent> {
   // A UTF-16 code unit is at most 3 UTF-8 bytes: most events are inline without counting their bytes.
-  const { json, envelope } = event;
+  const { json, envelope } = admitted.event;
   if (json.length * 3 <= INLINE_ENVELOPE_LIMIT || Buffer.byteLength(json) <= INLINE_ENVELOPE_LIMIT)
-    return event;
-  const body = Buffer.from(JSON.stringify(envelope.data));
+    return admitted.event;
+  // The payload's own JSON text when there is one: re-serialising would round integers beyond 2^53.
+  const body = Buffer.from(admitted.dataJson ?? JSON.stringify(envelope.data));
   const ref: PayloadRef = {
     bucket: deps.payloadBucket,
     key: `payloads/${envelope.source}/${envelope.id}`,

@@ -34,7 +34,7 @@ export function toIngestRequest(
   const headers = lowerCaseHeaders(event.headers);
   const sourceName = sourceNameOf(event);
   const configured = sources.get(sourceName)?.config.publicUrl;
-  const query = event.rawQueryString ? `?${event.rawQueryString}` : '';
+  const query = event.rawQueryString ? `${configured?.includes('?') ? '&' : '?'}${event.rawQueryString}` : '';
   // HTTP API sets x-forwarded-proto; the local stack sets it too (http).
   const scheme = headers['x-forwarded-proto'] === 'http' ? 'http' : 'https';
   return {

@@ -6,7 +6,11 @@ import { testStack } from '../support/cdk';
 
 describe('EventStore', () => {
   const stack = testStack();
-  new EventStore(stack, 'Store', { retentionDays: 30, removalPolicy: RemovalPolicy.DESTROY });
+  new EventStore(stack, 'Store', {
+    retentionDays: 30,
+    payloadRetentionDays: 30,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
   const template = Template.fromStack(stack);
 
   it('creates an on-demand, encrypted, PITR table with TTL and the three indexes', () => {
@@ -53,6 +57,14 @@ describe('EventStore', () => {
     expect(() => new EventStore(testStack(), 'Bad', { retentionDays: 0 })).toThrow(
       /Test\/Bad: retentionDays must be a positive integer, got 0/,
     );
+  });
+
+  it('keeps payloads forever when no payload retention is given (the archive keeps events forever)', () => {
+    const s = testStack();
+    new EventStore(s, 'Forever', { retentionDays: 7 });
+    Template.fromStack(s).hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: Match.absent(),
+    });
   });
 
   it('retains data by default', () => {

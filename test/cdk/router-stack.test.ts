@@ -67,6 +67,32 @@ describe('EventRouterStack with the example config', () => {
     });
   });
 
+  it('creates the stage after the routes its RouteSettings name (else the deployment fails)', () => {
+    const stages = template.findResources('AWS::ApiGatewayV2::Stage', {
+      Properties: { StageName: '$default' },
+    });
+    const routes = template.findResources('AWS::ApiGatewayV2::Route', {
+      Properties: { RouteKey: 'POST /webhooks/github' },
+    });
+    const [stage] = Object.values(stages);
+    expect(stage?.DependsOn).toEqual(expect.arrayContaining(Object.keys(routes)));
+    expect(Object.keys(routes)).toHaveLength(1);
+  });
+
+  it('never retries a failed broadcast (duplicates to clients already served): straight to the DLQ', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 300,
+      DestinationConfig: {
+        OnFailure: {
+          Destination: {
+            'Fn::GetAtt': [Match.stringLikeRegexp('^LiveStreamBroadcastDeadLetterQueue'), 'Arn'],
+          },
+        },
+      },
+    });
+  });
+
   it('gives the ingest function the sources, the table, the bus and least-privilege grants', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {

@@ -66,6 +66,30 @@ describe('router config', () => {
       /must not exceed/,
     ],
     [
+      'a retry policy that outlives the queued message',
+      (c) => {
+        c.targets![0]!.retry = { maxAttempts: 40, initialDelaySeconds: 60, maxDelaySeconds: 43_200 };
+      },
+      'targets[0].retry',
+      /40 attempts with this backoff take up to \d+\.\d days, but a queued message is kept 14\.0 days/,
+    ],
+    [
+      'no backoff at all',
+      (c) => {
+        c.targets![0]!.retry = { initialDelaySeconds: 0 };
+      },
+      'targets[0].retry.initialDelaySeconds',
+      /1/,
+    ],
+    [
+      'a filter longer than EventBridge allows',
+      (c) => {
+        c.targets![0]!.filter = { source: Array.from({ length: 200 }, (_, i) => `webhook.source-${i}`) };
+      },
+      'targets[0].filter',
+      /event pattern is \d+ characters; EventBridge allows 2048/,
+    ],
+    [
       'duplicate target',
       (c) => c.targets!.push({ ...c.targets![0]! }),
       'targets[1].name',

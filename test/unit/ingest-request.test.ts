@@ -52,6 +52,22 @@ describe('toIngestRequest', () => {
     expect(sourceNameOf({ rawPath: '/webhooks/git%2Dhub', pathParameters: undefined })).toBe('git-hub');
   });
 
+  it('appends the query to a configured public URL that already has one', () => {
+    const sources = new Map([
+      [
+        'github',
+        {
+          name: 'github',
+          eventSource: 'webhook.github',
+          config: { publicUrl: 'https://hooks.example/in?tenant=a' },
+        } as never,
+      ],
+    ]);
+    expect(toIngestRequest(event({ rawQueryString: 'x=1' }), sources).url).toBe(
+      'https://hooks.example/in?tenant=a&x=1',
+    );
+  });
+
   it('decodes base64 bodies to the exact bytes and rebuilds the public URL', () => {
     const bytes = Buffer.from([0xff, 0x00, 0x7b]);
     const request = toIngestRequest(

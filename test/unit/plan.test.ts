@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseRouterConfig } from '../../core/config';
+import { parseRouterConfig, type RouterConfigInput } from '../../core/config';
 import {
   ALL_WEBHOOK_EVENTS,
   planTopology,
   retryDelaySeconds,
+  retryPolicyProblem,
   VISIBILITY_TIMEOUT_FACTOR,
 } from '../../core/plan';
 import exampleConfig from '../../router.config';
@@ -45,6 +46,32 @@ describe('planTopology', () => {
     expect(topology.bus.archivePattern).toEqual(ALL_WEBHOOK_EVENTS);
     expect(topology.liveStream.broadcastRulePattern).toEqual({ source: [{ prefix: 'webhook.' }] });
     expect(topology.sources[0]?.eventSource).toBe('webhook.github');
+  });
+});
+
+describe('payload retention', () => {
+  const plan = (input: Partial<RouterConfigInput>) =>
+    planTopology(parseRouterConfig({ ...exampleConfig, ...input })).store.payloadRetentionDays;
+  it('outlives the store, the DLQ (14 days) and the archive', () => {
+    expect(plan({ retentionDays: 7, archiveRetentionDays: 3 })).toBe(14);
+    expect(plan({ retentionDays: 30, archiveRetentionDays: 90 })).toBe(90);
+    expect(plan({ retentionDays: 60, archiveRetentionDays: 30 })).toBe(60);
+  });
+  it('is forever when the archive is', () => {
+    expect(plan({ archiveRetentionDays: 0 })).toBeUndefined();
+  });
+});
+
+describe('retryPolicyProblem', () => {
+  it('accepts the default policy and rejects one that outlives the queue', () => {
+    const defaults = parseRouterConfig(exampleConfig).targets[0]!;
+    expect(retryPolicyProblem(defaults)).toBeUndefined();
+    expect(
+      retryPolicyProblem({
+        timeoutSeconds: 10,
+        retry: { maxAttempts: 40, initialDelaySeconds: 60, maxDelaySeconds: 43_200 },
+      }),
+    ).toMatch(/lower maxAttempts or maxDelaySeconds/);
   });
 });
 
