@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseRouterConfig } from '../../core/config';
 import { addRouter } from '../../lib/app';
 import { EventRouterStack } from '../../lib/event-router-stack';
-import { NAG_ACKNOWLEDGMENTS } from '../../lib/nag';
+import { acknowledgeNagFindings } from '../../lib/nag';
 import { STAGES } from '../../lib/stages';
 import exampleConfig from '../../router.config';
 import { testApp } from '../support/cdk';
@@ -26,9 +26,18 @@ describe('cdk-nag AwsSolutions over the whole app', () => {
     expect(() => app.synth()).toThrow(/AwsSolutions/);
   });
 
-  it('gives every acknowledgment a specific id and a real reason', () => {
-    for (const ack of NAG_ACKNOWLEDGMENTS) {
+  it('acknowledges each finding on the construct that owns it, with a real reason', () => {
+    const app = testApp();
+    const stack = new EventRouterStack(app, 'Scoped', {
+      routerConfig: parseRouterConfig(exampleConfig),
+      stage: STAGES.dev,
+    });
+    const acks = acknowledgeNagFindings(stack);
+    expect(acks.length).toBeGreaterThan(10);
+    for (const { scope, ack } of acks) {
+      expect(scope, ack.id).not.toBe('Scoped'); // never the whole stack
       expect(ack.id).toMatch(/^AwsSolutions-[A-Z]+\d+/);
+      expect(ack.id).not.toContain('undefined');
       expect(ack.reason.length, ack.id).toBeGreaterThan(40);
     }
   });
