@@ -1,17 +1,20 @@
 /**
  * The delivery domain: resolve the payload, POST the envelope to the target signed per Standard Webhooks, log the
  * attempt, and on failure stretch the message's visibility for exponential backoff. Receives its clients.
+ * The envelope is forwarded as the raw JSON text it travelled as (see raw-json.ts), never parsed and re-serialised.
  */
+import { createHash } from 'node:crypto';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
-import { type BusEvent, type Envelope, EnvelopeSchema, EVENT_ID_HEADER } from '../../core/contracts';
+import { type Envelope, EnvelopeSchema, EVENT_ID_HEADER } from '../../core/contracts';
 import { retryDelaySeconds } from '../../core/plan';
 import type { RuntimeTarget } from '../../core/runtime-config';
 import { expiresAfterDays, recordDeliveryAttempt } from '../shared/event-store';
 import type { SecretReader } from '../shared/secrets';
 import { signingKey, standardWebhookHeaders } from '../shared/standard-webhooks';
+import { rawJsonMember, spliceJsonObject } from './raw-json';
 
 export interface DeliveryDeps {
   readonly target: RuntimeTarget;
@@ -32,6 +35,9 @@ export interface DeliveryObserver {
   /** Recording the attempt failed; the delivery itself stands. */
   logFailed(error: unknown): void;
 }
+
+/** Strict: a payload that is not UTF-8 is refused rather than delivered with replacement characters. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Days a delivery-log entry is kept. */
 const DELIVERY_LOG_DAYS = 30;
@@ -55,16 +61,34 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
   return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - nowMs) / 1000));
 }
 
-/** The envelope with its payload inline again, fetched from S3 when it travelled by pointer. */
-export async function resolvePayload(envelope: Envelope, s3: S3Client): Promise<Envelope> {
-  if (!envelope.dataRef) return envelope;
-  const out = await s3.send(
-    new GetObjectCommand({ Bucket: envelope.dataRef.bucket, Key: envelope.dataRef.key }),
-  );
-  const text = await out.Body?.transformToString('utf-8');
-  if (text === undefined) throw new DeliveryError(`payload ${envelope.dataRef.key} is empty`);
-  const { dataRef: _pointer, ...rest } = envelope;
-  return { ...rest, data: JSON.parse(text) };
+/**
+ * The body POSTed to the target: the envelope's JSON text exactly as it travelled (the raw `detail` of the bus
+ * event), or — when the payload travelled by pointer — that text without `dataRef` plus `"data":<the S3 object's
+ * text verbatim>`. Never re-serialised: integers beyond 2^53 and every other detail of the JSON keep their digits.
+ */
+export async function resolveBody(envelope: Envelope, envelopeJson: string, s3: S3Client): Promise<string> {
+  if (!envelope.dataRef) return envelopeJson;
+  const { bucket, key, bytes, sha256 } = envelope.dataRef;
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const payload = await out.Body?.transformToByteArray();
+  if (payload === undefined || payload.length === 0) throw new DeliveryError(`payload ${key} is empty`);
+  // The pointer is exact: what S3 returns must be the bytes ingest stored.
+  if (payload.length !== bytes || createHash('sha256').update(payload).digest('hex') !== sha256)
+    throw new DeliveryError(`payload ${key} does not match its dataRef (size or SHA-256)`);
+  let data: string;
+  try {
+    data = UTF8.decode(payload);
+  } catch {
+    throw new DeliveryError(`payload ${key} is not UTF-8`);
+  }
+  return spliceJsonObject(envelopeJson, ['dataRef', 'data'], { data });
+}
+
+/** The bus event's `detail` (the envelope) as raw JSON text, and parsed and validated for its metadata. */
+export function envelopeOf(recordBody: string): { envelope: Envelope; json: string } {
+  const json = rawJsonMember(recordBody, 'detail');
+  if (json === undefined) throw new DeliveryError('the bus event has no detail');
+  return { envelope: EnvelopeSchema.parse(JSON.parse(json)), json };
 }
 
 /** POSTs one SQS record's event; throws DeliveryError (→ batch item failure) when the target did not take it. */
@@ -72,9 +96,9 @@ export async function deliverRecord(record: SQSRecord, deps: DeliveryDeps): Prom
   const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
   let envelope: Envelope | undefined;
   try {
-    const busEvent = JSON.parse(record.body) as BusEvent<unknown>;
-    envelope = EnvelopeSchema.parse(busEvent.detail);
-    await post(envelope, attempt, deps);
+    const detail = envelopeOf(record.body);
+    envelope = detail.envelope;
+    await post(envelope, detail.json, attempt, deps);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     deps.observe?.failed(envelope, reason, attempt);
@@ -88,10 +112,15 @@ export async function deliverRecord(record: SQSRecord, deps: DeliveryDeps): Prom
   }
 }
 
-async function post(envelope: Envelope, attempt: number, deps: DeliveryDeps): Promise<void> {
+async function post(
+  envelope: Envelope,
+  envelopeJson: string,
+  attempt: number,
+  deps: DeliveryDeps,
+): Promise<void> {
   const { config } = deps.target;
-  const full = await resolvePayload(envelope, deps.s3);
-  const body = JSON.stringify(full);
+  // Signed and sent exactly as these characters (UTF-8 on the wire, as fetch encodes a string body).
+  const body = await resolveBody(envelope, envelopeJson, deps.s3);
   const keys = (await deps.readSecrets(deps.target.signingSecretId)).map(signingKey);
   const started = deps.now();
   let status: number | undefined;

@@ -12,6 +12,8 @@ export type ParsedBody =
       readonly format: BodyFormat;
       /** The JSON text `value` was parsed from, when there is one (reused verbatim in the envelope's JSON). */
       readonly json?: string;
+      /** Holds an integer EventBridge refuses: the payload must travel by pointer, never inside a bus entry. */
+      readonly outsideInt64?: boolean;
     }
   | { readonly ok: false; readonly statusCode: 400 | 415; readonly error: string; readonly message: string };
 
@@ -30,21 +32,31 @@ export function formatOf(contentType: string | undefined): BodyFormat | undefine
   return undefined;
 }
 
+/** EventBridge accepts JSON integers only within the signed 64-bit range (PutEvents API reference). */
+const INT64_LIMIT = 2 ** 63;
+
 /**
- * Whether a parsed JSON value nests deeper than `limit`. Walking the parsed value costs a few µs where scanning the
- * text costs tens; V8's JSON.parse is iterative, so parsing first is safe (and only signed bodies get here).
+ * One walk over a parsed JSON value: does it nest deeper than `limit`, and does it hold a number EventBridge would
+ * refuse (an integer outside the signed 64-bit range)? Walking the parsed value costs a few µs where scanning the text
+ * costs tens; V8's JSON.parse is iterative, so parsing first is safe (and only signed bodies get here).
  */
-export function depthExceeds(value: unknown, limit: number, depth = 0): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (depth >= limit) return true;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (depthExceeds(value[i], limit, depth + 1)) return true;
-    return false;
-  }
-  for (const key in value) {
-    if (depthExceeds((value as Record<string, unknown>)[key], limit, depth + 1)) return true;
-  }
-  return false;
+export function inspectJson(value: unknown, limit: number): { tooDeep: boolean; outsideInt64: boolean } {
+  const facts = { tooDeep: false, outsideInt64: false };
+  const walk = (node: unknown, depth: number): void => {
+    if (typeof node === 'number') {
+      if (Number.isInteger(node) && Math.abs(node) >= INT64_LIMIT) facts.outsideInt64 = true;
+      return;
+    }
+    if (typeof node !== 'object' || node === null || facts.tooDeep) return;
+    if (depth >= limit) {
+      facts.tooDeep = true;
+      return;
+    }
+    if (Array.isArray(node)) for (let i = 0; i < node.length; i++) walk(node[i], depth + 1);
+    else for (const key in node) walk((node as Record<string, unknown>)[key], depth + 1);
+  };
+  walk(value, 0);
+  return facts;
 }
 
 function parseJson(text: string): ParsedBody {
@@ -54,7 +66,8 @@ function parseJson(text: string): ParsedBody {
   } catch {
     return { ok: false, statusCode: 400, error: 'invalid_json', message: 'body is not valid JSON' };
   }
-  if (depthExceeds(value, MAX_JSON_DEPTH)) {
+  const facts = inspectJson(value, MAX_JSON_DEPTH);
+  if (facts.tooDeep) {
     return {
       ok: false,
       statusCode: 400,
@@ -62,7 +75,7 @@ function parseJson(text: string): ParsedBody {
       message: `JSON nests deeper than ${MAX_JSON_DEPTH}`,
     };
   }
-  return { ok: true, value, format: 'json', json: text };
+  return { ok: true, value, format: 'json', json: text, outsideInt64: facts.outsideInt64 };
 }
 
 /**

@@ -11,6 +11,7 @@ import { ENV } from '../../core/contracts';
 import { DIMENSION, METRIC } from '../../core/metrics';
 import { RuntimeSourceSchema } from '../../core/runtime-config';
 import { requireEnv, requireJsonEnv, requirePositiveIntEnv } from '../shared/env';
+import { problem } from '../shared/http';
 import { logger, metrics } from '../shared/observability';
 import { createSecretReader } from '../shared/secrets';
 import { type IngestDeps, ingestWebhook } from './ingest';
@@ -18,14 +19,20 @@ import { toIngestRequest } from './request';
 
 const sources = requireJsonEnv(ENV.sources, array(RuntimeSourceSchema));
 
+/**
+ * Providers want an answer within seconds (Slack 3 s, GitHub 10 s) and the function has 10 s: every AWS call gets a
+ * short timeout and few attempts, so a slow dependency becomes a clean 503 (the sender retries), never a timeout.
+ */
+const fast = { maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } };
+
 const deps: IngestDeps = {
   sources: new Map(sources.map((s) => [s.name, s])),
-  readSecrets: createSecretReader(new SecretsManagerClient({})),
-  doc: DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  readSecrets: createSecretReader(new SecretsManagerClient(fast)),
+  doc: DynamoDBDocumentClient.from(new DynamoDBClient(fast), {
     marshallOptions: { removeUndefinedValues: true },
   }),
-  eventBridge: new EventBridgeClient({}),
-  s3: new S3Client({}),
+  eventBridge: new EventBridgeClient(fast),
+  s3: new S3Client({ ...fast, requestHandler: { connectionTimeout: 1_000, requestTimeout: 4_000 } }),
   tableName: requireEnv(ENV.tableName),
   busName: requireEnv(ENV.busName),
   payloadBucket: requireEnv(ENV.payloadBucket),
@@ -67,5 +74,14 @@ export async function handler(
 ): Promise<APIGatewayProxyStructuredResultV2> {
   logger.addContext(context);
   // Counts go out as single metrics (per-source dimension) as they happen: nothing is left to flush.
-  return ingestWebhook(toIngestRequest(event, deps.sources), deps);
+  try {
+    return await ingestWebhook(toIngestRequest(event, deps.sources), deps);
+  } catch (error) {
+    // The domain answers every expected failure itself; anything else must still not be acknowledged, and a clean
+    // 503 with Retry-After tells the sender to retry where a gateway 500 may not.
+    logger.error('unexpected ingest failure', { error });
+    return problem(503, 'unavailable', 'the webhook could not be accepted; retry later', {
+      'retry-after': '5',
+    });
+  }
 }

@@ -83,6 +83,8 @@ export type Admission =
       readonly dedupeKey: string;
       /** The payload's JSON text as received, when it came as JSON. */
       readonly dataJson: string | undefined;
+      /** The payload must travel by pointer whatever its size (EventBridge would refuse it inline). */
+      readonly mustOffload: boolean;
     };
 
 type Answer = Extract<Admission, { kind: 'answer' }>;
@@ -161,6 +163,7 @@ export function admitWebhook(
     kind: 'accept',
     event: { envelope, json },
     dataJson: parsed.json,
+    mustOffload: parsed.outsideInt64 === true,
     dedupeKey: normalised.deliveryId ?? `sha256:${sha256Hex(request.body)}`,
   };
 }
@@ -244,17 +247,17 @@ export function serializeEnvelope(envelope: Envelope, dataJson: string | undefin
 }
 
 /**
- * Claim check: a payload too large to travel inline goes to S3 as JSON, so every consumer resolves a pointer the
- * same way whatever the provider's body format was.
+ * Claim check: a payload too large to travel inline — or holding integers EventBridge refuses — goes to S3 as its
+ * JSON text, so every consumer resolves a pointer the same way whatever the provider's body format was.
  */
 async function offloadIfLarge(
-  admitted: { event: SerializedEvent; dataJson: string | undefined },
+  admitted: { event: SerializedEvent; dataJson: string | undefined; mustOffload: boolean },
   deps: IngestDeps,
 ): Promise<SerializedEvent> {
-  // A UTF-16 code unit is at most 3 UTF-8 bytes: most events are inline without counting their bytes.
   const { json, envelope } = admitted.event;
-  if (json.length * 3 <= INLINE_ENVELOPE_LIMIT || Buffer.byteLength(json) <= INLINE_ENVELOPE_LIMIT)
-    return admitted.event;
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: most events are inline without counting their bytes.
+  const fits = json.length * 3 <= INLINE_ENVELOPE_LIMIT || Buffer.byteLength(json) <= INLINE_ENVELOPE_LIMIT;
+  if (fits && !admitted.mustOffload) return admitted.event;
   // The payload's own JSON text when there is one: re-serialising would round integers beyond 2^53.
   const body = Buffer.from(admitted.dataJson ?? JSON.stringify(envelope.data));
   const ref: PayloadRef = {

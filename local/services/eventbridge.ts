@@ -77,6 +77,23 @@ export function putEventsEntrySize(entry: PutEventsRequestEntry): number {
   return size;
 }
 
+/** The `Detail` text each accepted event was put with, for serialising it to rule targets without re-encoding. */
+const rawDetails = new WeakMap<object, { readonly detail: unknown; readonly text: string }>();
+
+/**
+ * The bus event as the JSON a rule target receives (the SQS message body): the event's own fields serialised, and
+ * `detail` spliced in as the exact `Detail` text of the PutEvents entry. Re-serialising the parsed detail would
+ * round integers beyond 2^53. Events that did not come through this bus (or whose `detail` was replaced since) are
+ * serialised with `JSON.stringify`.
+ */
+export function busEventJson(event: BusEvent<unknown>): string {
+  const raw = rawDetails.get(event);
+  if (raw === undefined || raw.detail !== event.detail) return JSON.stringify(event);
+  const { detail: _parsed, ...rest } = event;
+  const head = JSON.stringify(rest);
+  return `${head.slice(0, -1)},"detail":${raw.text}}`;
+}
+
 /** EventBridge's `time`: ISO-8601 without fractional seconds. */
 function eventTime(time: unknown): string {
   let date = new Date();
@@ -185,6 +202,8 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
             : [],
           detail,
         };
+        // Rule matching uses the parsed detail; targets receive the Detail text as it was put (busEventJson).
+        rawDetails.set(event, { detail, text: entry.Detail.trim() });
         results.push({ EventId: event.id });
         // Events on the default bus are accepted; no rules live there.
         if (isOurBus(entry.EventBusName)) accepted.push(event);

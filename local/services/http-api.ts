@@ -3,8 +3,11 @@
  * with the event HTTP API builds — raw body (base64 + `isBase64Encoded` for non-text content types), lower-cased
  * headers with duplicates joined by ",", `cookies`, `rawPath`, `rawQueryString`, `queryStringParameters`,
  * `pathParameters`, `requestContext` — and map the function's result back to HTTP. Bodies over 10 MB → 413
- * (API Gateway's payload limit). Unknown paths → 404, a known path with another method → 405. `GET /health` → 200.
+ * (API Gateway's payload limit); an event over Lambda's 6 MB invoke limit → 413 too (see invokeTooLarge).
+ * Throttled → 429 with `Retry-After`. Unknown paths → 404, a known path with another method → 405.
+ * `GET /health` → 200.
  */
+import { isUtf8 } from 'node:buffer';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { BodyTooLargeError, closeServer, LOOPBACK, listenOnLoopback, readBody, sendJson } from '../net';
@@ -102,6 +105,11 @@ export function isTextContentType(contentType: string | undefined): boolean {
   );
 }
 
+/** A fresh map without a prototype: header and parameter names such as `__proto__` or `constructor` are just keys. */
+function emptyMap(): Record<string, string> {
+  return Object.create(null) as Record<string, string>;
+}
+
 /** The API Gateway v2 event for a request (exported for tests and for invoking the handler directly). */
 export function toHttpApiEvent(
   req: IncomingMessage,
@@ -114,7 +122,8 @@ export function toHttpApiEvent(
   const queryIndex = rawUrl.indexOf('?');
   const rawPath = queryIndex >= 0 ? rawUrl.slice(0, queryIndex) : rawUrl;
   const rawQueryString = queryIndex >= 0 ? rawUrl.slice(queryIndex + 1) : '';
-  const headers: Record<string, string> = {};
+  // Null-prototype while merging (`headers[name] === undefined` must not see Object.prototype), plain in the event.
+  const headers = emptyMap();
   const cookies: string[] = [];
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]!.toLowerCase();
@@ -137,20 +146,22 @@ export function toHttpApiEvent(
   headers['x-forwarded-port'] = String(req.socket.localPort ?? '');
   headers['x-forwarded-proto'] = 'http';
   headers['x-amzn-trace-id'] ??= traceId();
-  const query: Record<string, string> = {};
+  const query = emptyMap();
   for (const [key, value] of new URLSearchParams(rawQueryString)) {
     query[key] = query[key] === undefined ? value : `${query[key]},${value}`;
   }
   const now = Date.now();
-  const text = isTextContentType(headers['content-type']);
+  // Text content types arrive as a string — unless the bytes are not UTF-8: decoding would replace them with U+FFFD
+  // and the function would see (and verify signatures over) other bytes, so such a body stays base64.
+  const text = isTextContentType(headers['content-type']) && isUtf8(body);
   const event: APIGatewayProxyEventV2 = {
     version: '2.0',
     routeKey,
     rawPath,
     rawQueryString,
     ...(cookies.length > 0 ? { cookies } : {}),
-    headers,
-    ...(rawQueryString !== '' ? { queryStringParameters: query } : {}),
+    headers: Object.fromEntries(Object.entries(headers)),
+    ...(rawQueryString !== '' ? { queryStringParameters: Object.fromEntries(Object.entries(query)) } : {}),
     requestContext: {
       accountId: LOCAL_ACCOUNT,
       apiId: 'localhttp',
@@ -197,6 +208,21 @@ export function writeHttpApiResult(res: ServerResponse, result: unknown, request
   headers['content-length'] = String(body.length);
   res.writeHead(r.statusCode, headers).end(body);
   return r.statusCode;
+}
+
+/** `Retry-After` seconds for a throttled request: the time one token takes to come back, at least 1 s. */
+export function throttleRetryAfterSeconds(rateLimit: number): number {
+  return rateLimit > 0 ? Math.max(1, Math.ceil(1 / rateLimit)) : 60;
+}
+
+/**
+ * Lambda refused the invoke because the event exceeds its 6 MB synchronous payload limit (the function never ran):
+ * `RequestEntityTooLargeException` from the local runtime or the SDK.
+ */
+export function invokeTooLarge(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return false;
+  const { name, errorType } = error as { name?: unknown; errorType?: unknown };
+  return name === 'RequestEntityTooLargeException' || errorType === 'RequestEntityTooLargeException';
 }
 
 class TokenBucket {
@@ -269,7 +295,12 @@ export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<L
       }
       if (!bucket.take()) {
         req.resume();
-        sendJson(res, 429, { message: 'Too Many Requests' });
+        sendJson(
+          res,
+          429,
+          { message: 'Too Many Requests' },
+          { 'retry-after': String(throttleRetryAfterSeconds(throttle.rateLimit)) },
+        );
         return 429;
       }
     }
@@ -288,6 +319,18 @@ export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<L
     try {
       result = await options.function.invoke(event);
     } catch (error) {
+      if (invokeTooLarge(error)) {
+        // The body is under the HTTP API's 10 MB but the event exceeds Lambda's 6 MB invoke limit. AWS documents no
+        // status for this case (the function never runs); the README promises 413 for any body above a source's
+        // maxBodyBytes (at most 4 MiB), and a client's oversized body must never look like a server fault.
+        sendJson(
+          res,
+          413,
+          { message: 'Request Entity Too Large' },
+          { 'apigw-requestid': event.requestContext.requestId },
+        );
+        return 413;
+      }
       options.onError?.(error as Error);
       sendJson(
         res,

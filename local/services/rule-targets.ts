@@ -1,8 +1,11 @@
-/** EventBridge rule targets used locally: an SQS queue (with the target DLQ) and an async Lambda invoke. */
+/**
+ * EventBridge rule targets used locally: an SQS queue (with the target DLQ) and an async Lambda invoke. Queue
+ * messages carry the event's `detail` as the exact Detail text it was put with (busEventJson).
+ */
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { BusEvent } from '../../core/contracts';
 import type { LocalFunction } from '../lambda/local-function';
-import type { LocalRuleTarget } from './eventbridge';
+import { busEventJson, type LocalRuleTarget } from './eventbridge';
 
 export function sqsRuleTarget(options: {
   readonly ruleName: string;
@@ -19,7 +22,7 @@ export function sqsRuleTarget(options: {
     pattern: options.pattern,
     async deliver(event: BusEvent<unknown>) {
       await client.send(
-        new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: JSON.stringify(event) }),
+        new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: busEventJson(event) }),
       );
     },
     ...(options.deadLetterQueueUrl
@@ -29,7 +32,7 @@ export function sqsRuleTarget(options: {
             await client.send(
               new SendMessageCommand({
                 QueueUrl: options.deadLetterQueueUrl,
-                MessageBody: JSON.stringify(event),
+                MessageBody: busEventJson(event),
                 MessageAttributes: {
                   RULE_ARN: { DataType: 'String', StringValue: `rule/${options.ruleName}` },
                   TARGET_ARN: { DataType: 'String', StringValue: options.queueArn },

@@ -1,4 +1,5 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { Webhook } from 'standardwebhooks';
@@ -15,6 +16,7 @@ import {
   parseRetryAfter,
 } from '../../lambdas/delivery/deliver';
 import { listDeliveryAttempts } from '../../lambdas/shared/event-store';
+import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
 import { createTargetQueues, type LocalSqs, startLocalSqs } from '../../local/services/sqs';
 import exampleConfig from '../../router.config';
 import { type LocalAws, startLocalAws } from '../support/aws-local';
@@ -28,17 +30,27 @@ let sqs: LocalSqs;
 let target: HttpTarget;
 let queueUrl: string;
 let deps: DeliveryDeps;
+let s3: S3Client;
+const BUCKET = 'delivery-test-payloads';
 
 beforeAll(async () => {
   [aws, sqs, target] = await Promise.all([startLocalAws(), startLocalSqs(), startHttpTarget()]);
   const config = parseRouterConfig(exampleConfig).targets[0]!;
   const plan = planTarget({ ...config, url: target.url, timeoutSeconds: 1 });
   queueUrl = (await createTargetQueues(sqs.client, 'delivery-test', plan)).queueUrl;
+  // fauxqs serves S3 on the same endpoint.
+  s3 = new S3Client({
+    endpoint: sqs.endpoint,
+    region: LOCAL_REGION,
+    credentials: localCredentials,
+    forcePathStyle: true,
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   deps = {
     target: toRuntimeTarget(plan, 'signing-secret'),
     readSecrets: async () => [SIGNING_SECRET],
     doc: aws.doc,
-    s3: new S3Client({ region: 'us-east-1' }),
+    s3,
     sqs: sqs.client,
     tableName: aws.tableName,
     queueUrl,
@@ -47,6 +59,7 @@ beforeAll(async () => {
   };
 });
 afterAll(async () => {
+  s3?.destroy();
   await Promise.all([aws.stop(), sqs.stop(), target.stop()]);
 });
 
@@ -67,8 +80,8 @@ function envelope(): Envelope {
   };
 }
 
-/** Puts the bus event on the real queue and receives it, as Lambda's poller would. */
-async function receiveRecord(detail: Envelope): Promise<SQSRecord> {
+/** The SQS message body EventBridge writes for an envelope; `detailJson` replaces the detail's text verbatim. */
+function busEventBody(detail: Envelope, detailJson?: string): string {
   const event: BusEvent = {
     version: '0',
     id: 'bus-1',
@@ -80,7 +93,14 @@ async function receiveRecord(detail: Envelope): Promise<SQSRecord> {
     resources: [],
     detail,
   };
-  await sqs.client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(event) }));
+  if (detailJson === undefined) return JSON.stringify(event);
+  const { detail: _parsed, ...rest } = event;
+  return `${JSON.stringify(rest).slice(0, -1)},"detail":${detailJson}}`;
+}
+
+/** Puts the bus event on the real queue and receives it, as Lambda's poller would. */
+async function receiveRecord(detail: Envelope, body = busEventBody(detail)): Promise<SQSRecord> {
+  await sqs.client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
   const out = await sqs.client.send(
     new ReceiveMessageCommand({
       QueueUrl: queueUrl,
@@ -175,6 +195,71 @@ describe('deliverRecord (real HTTP target, fauxqs, dynalite)', () => {
   it('fails on a redirect instead of following it', async () => {
     target.script({ status: 302, headers: { location: 'http://127.0.0.1:1/elsewhere' } });
     await expect(deliverRecord(await receiveRecord(envelope()), deps)).rejects.toThrow(/answered 302/);
+  });
+
+  it('POSTs the raw detail text byte for byte (integers beyond 2^53, number spellings, escapes) and signs those bytes', async () => {
+    target.script(204);
+    const before = target.received.length;
+    const detail = envelope();
+    const { data: _data, ...rest } = detail;
+    // Text JSON.stringify would never write: big integers, 1.0, an escaped key and a "detail" key inside data.
+    const detailJson = `${JSON.stringify(rest).slice(0, -1)},"data":{"big":123456789012345678901234567890,"id":9007199254740993,"f":1.0,"\\u00e9":"\\u00e9","detail":{"x":1}}}`;
+    // The bus event around it: a "detail" inside a string before the real key must not fool the scanner.
+    const body = busEventBody(detail, detailJson).replace(
+      '"resources":[]',
+      '"resources":["\\"detail\\":{}"]',
+    );
+    await deliverRecord(await receiveRecord(detail, body), deps);
+    const request = target.received[before]!;
+    expect(request.body).toBe(detailJson);
+    const verified = new Webhook(SIGNING_SECRET).verify(
+      request.body,
+      request.headers as Record<string, string>,
+    );
+    expect(verified).toEqual(JSON.parse(detailJson));
+  });
+
+  it('resolves dataRef from S3: the envelope without dataRef plus "data":<the object text verbatim>', async () => {
+    target.script(204);
+    const before = target.received.length;
+    const { data: _data, ...rest } = envelope();
+    const payload = Buffer.from('{ "big_id" : 123456789012345678901234567890, "body":"é\\u00e9", "n":1.50 }');
+    const key = `payloads/github/${rest.id}`;
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: payload }));
+    const pointed: Envelope = {
+      ...rest,
+      dataRef: {
+        bucket: BUCKET,
+        key,
+        bytes: payload.length,
+        sha256: createHash('sha256').update(payload).digest('hex'),
+      },
+    };
+    await deliverRecord(await receiveRecord(pointed), deps);
+    const request = target.received[before]!;
+    expect(request.body).toBe(`${JSON.stringify(rest).slice(0, -1)},"data":${payload.toString('utf8')}}`);
+    const verified = new Webhook(SIGNING_SECRET).verify(
+      request.body,
+      request.headers as Record<string, string>,
+    );
+    expect(verified).not.toHaveProperty('dataRef');
+    expect(request.headers['webhook-id']).toBe(rest.id);
+  });
+
+  it('refuses a payload whose S3 object does not match its dataRef (nothing is POSTed)', async () => {
+    target.script(204);
+    const before = target.received.length;
+    const { data: _data, ...rest } = envelope();
+    const key = `payloads/github/${rest.id}`;
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from('{"tampered":true}') }));
+    const pointed: Envelope = {
+      ...rest,
+      dataRef: { bucket: BUCKET, key, bytes: 17, sha256: '0'.repeat(64) },
+    };
+    const failure = await deliverRecord(await receiveRecord(pointed), deps).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(DeliveryError);
+    expect((failure as Error).message).toMatch(/does not match its dataRef/);
+    expect(target.received.length).toBe(before);
   });
 
   it('parses Retry-After as seconds or an HTTP date', () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusEvent } from '../../core/contracts';
 import { planTarget } from '../../core/plan';
 import { localCredentials } from '../../local/services/aws-env';
-import { type LocalEventBridge, startLocalEventBridge } from '../../local/services/eventbridge';
+import { busEventJson, type LocalEventBridge, startLocalEventBridge } from '../../local/services/eventbridge';
 import { sqsRuleTarget } from '../../local/services/rule-targets';
 import { createTargetQueues, type LocalSqs, startLocalSqs } from '../../local/services/sqs';
 import { httpTarget, waitFor } from './helpers';
@@ -49,6 +49,14 @@ beforeAll(async () => {
         },
         deadLetter: async (event) => {
           deadLettered.push(event.id);
+        },
+      },
+      {
+        name: 'big-numbers',
+        // Matching sees the parsed detail: 2^53 + 1 rounds to 2^53 there, as in any JSON.parse.
+        pattern: { source: ['numbers'], detail: { n: [9007199254740992] } },
+        deliver: async (event) => {
+          received.push(event);
         },
       },
       sqsRuleTarget({
@@ -160,5 +168,43 @@ describe('local EventBridge PutEvents', () => {
       id: out.Entries?.[0]?.EventId,
       source: 'queued',
     });
+  });
+
+  it('puts the exact Detail text in the SQS message (integers beyond 2^53 keep their digits)', async () => {
+    const detail =
+      '{"n":9007199254740993,"big":123456789012345678901234567890,"f":1.0,"s":"\\u00e9","detail":{"x":[1e2]}}';
+    const out = await client.send(
+      new PutEventsCommand({ Entries: [entry({ Source: 'queued', Detail: `  ${detail}\n` })] }),
+    );
+    const message = await waitFor('raw message on the target queue', async () => {
+      const r = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }));
+      return r.Messages?.find((m) => m.Body?.includes(out.Entries![0]!.EventId!));
+    });
+    const body = message.Body!;
+    expect(body.endsWith(`,"detail":${detail}}`)).toBe(true);
+    const { detail: parsed, ...rest } = JSON.parse(body) as BusEvent<unknown>;
+    expect(parsed).toEqual(JSON.parse(detail));
+    expect(rest).toMatchObject({
+      version: '0',
+      id: out.Entries?.[0]?.EventId,
+      source: 'queued',
+      resources: [],
+    });
+  });
+
+  it('matches rules on the parsed detail while targets get the Detail text', async () => {
+    const before = received.length;
+    await client.send(
+      new PutEventsCommand({ Entries: [entry({ Source: 'numbers', Detail: '{"n":9007199254740993}' })] }),
+    );
+    await bus.drain();
+    const event = received.at(-1)!;
+    expect(received.length).toBe(before + 1);
+    expect(event.detail).toEqual({ n: 9007199254740992 });
+    expect(busEventJson(event).endsWith(',"detail":{"n":9007199254740993}}')).toBe(true);
+    // A detail replaced after the fact is serialised as it now is; an event from elsewhere with JSON.stringify.
+    expect(busEventJson({ ...event })).toBe(JSON.stringify(event));
+    const replaced = { ...event, detail: { other: true } };
+    expect(busEventJson(replaced)).toBe(JSON.stringify(replaced));
   });
 });

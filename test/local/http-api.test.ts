@@ -1,7 +1,11 @@
 import { request } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalHttpApi, startLocalHttpApi } from '../../local/services/http-api';
+import {
+  type LocalHttpApi,
+  startLocalHttpApi,
+  throttleRetryAfterSeconds,
+} from '../../local/services/http-api';
 
 let api: LocalHttpApi;
 const events: APIGatewayProxyEventV2[] = [];
@@ -165,12 +169,93 @@ describe('local HTTP API (payload format 2.0)', () => {
     expect(events.length).toBe(before);
   });
 
-  it('throttles a route with 429 beyond its burst', async () => {
+  it('throttles a route with 429 + Retry-After (seconds) beyond its burst', async () => {
     nextResult = { statusCode: 202 };
-    const statuses: number[] = [];
-    for (let i = 0; i < 4; i++)
-      statuses.push((await send('POST', '/webhooks/limited', [], Buffer.from('x'))).status);
-    expect(statuses.slice(0, 2)).toEqual([202, 202]);
-    expect(statuses).toContain(429);
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await send('POST', '/webhooks/limited', [], Buffer.from('x')));
+    expect(answers.slice(0, 2).map((r) => r.status)).toEqual([202, 202]);
+    const throttled = answers.find((r) => r.status === 429);
+    expect(throttled).toBeDefined();
+    // rateLimit 1/s: one token is back after a second.
+    expect(throttled!.headers['retry-after']).toBe('1');
+    expect(JSON.parse(throttled!.body.toString())).toEqual({ message: 'Too Many Requests' });
+    for (const r of answers.filter((a) => a.status === 202)) expect(r.headers['retry-after']).toBeUndefined();
+  });
+
+  it('Retry-After is the seconds one token takes to come back, at least 1', () => {
+    expect(throttleRetryAfterSeconds(0.01)).toBe(100);
+    expect(throttleRetryAfterSeconds(0.3)).toBe(4);
+    expect(throttleRetryAfterSeconds(1)).toBe(1);
+    expect(throttleRetryAfterSeconds(10_000)).toBe(1);
+    expect(throttleRetryAfterSeconds(0)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('passes a text-typed body that is not UTF-8 base64-encoded, byte for byte', async () => {
+    nextResult = { statusCode: 200 };
+    const bytes = Buffer.concat([Buffer.from('{"x":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')]);
+    for (const type of ['application/json', 'text/plain; charset=utf-8']) {
+      await send('POST', '/webhooks/github', [['content-type', type]], bytes);
+      const event = events.at(-1)!;
+      expect(event.isBase64Encoded, type).toBe(true);
+      expect(Buffer.from(event.body!, 'base64').equals(bytes), type).toBe(true);
+    }
+    // Valid UTF-8 (multi-byte included) stays text.
+    await send('POST', '/webhooks/github', [['content-type', 'application/json']], Buffer.from('{"é":"😀"}'));
+    expect(events.at(-1)).toMatchObject({ isBase64Encoded: false, body: '{"é":"😀"}' });
+  });
+
+  it("answers 413 (JSON) when the event exceeds Lambda's invoke limit, 500 for other invoke failures", async () => {
+    nextResult = Object.assign(
+      new Error('Request must be smaller than 6291456 bytes for the InvokeFunction operation'),
+      {
+        errorType: 'RequestEntityTooLargeException',
+      },
+    );
+    const tooLarge = await send(
+      'POST',
+      '/webhooks/github',
+      [['content-type', 'application/json']],
+      Buffer.from('{}'),
+    );
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(tooLarge.body.toString())).toEqual({ message: 'Request Entity Too Large' });
+    expect(tooLarge.headers['apigw-requestid']).toBeTruthy();
+    // The SDK's spelling of the same refusal.
+    nextResult = Object.assign(new Error('too large'), { name: 'RequestEntityTooLargeException' });
+    expect((await send('POST', '/webhooks/github', [], Buffer.from('{}'))).status).toBe(413);
+    nextResult = Object.assign(new Error('boom'), { errorType: 'Runtime.ExitError' });
+    expect((await send('POST', '/webhooks/github', [], Buffer.from('{}'))).status).toBe(500);
+  });
+
+  it('keeps header and query names such as __proto__, constructor and toString as plain keys', async () => {
+    nextResult = { statusCode: 204 };
+    await send(
+      'POST',
+      '/webhooks/github?__proto__=p&constructor=c&toString=t&hasOwnProperty=h&constructor=d',
+      [
+        ['__proto__', 'polluted'],
+        ['Constructor', 'one'],
+        ['toString', 'two'],
+        ['valueOf', 'three'],
+        ['constructor', 'four'],
+      ],
+      Buffer.from('{}'),
+    );
+    const event = events.at(-1)!;
+    expect(Object.getPrototypeOf(event.headers)).toBe(Object.prototype);
+    expect(Object.hasOwn(event.headers, '__proto__')).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(event.headers, '__proto__')?.value).toBe('polluted');
+    expect(event.headers.constructor).toBe('one,four');
+    expect(event.headers.tostring).toBe('two');
+    expect(event.headers.valueof).toBe('three');
+    const query = event.queryStringParameters!;
+    expect(Object.getPrototypeOf(query)).toBe(Object.prototype);
+    expect(Object.hasOwn(query, '__proto__')).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(query, '__proto__')?.value).toBe('p');
+    expect(query.constructor).toBe('c,d');
+    expect(query.toString).toBe('t');
+    expect(query.hasOwnProperty).toBe('h');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
