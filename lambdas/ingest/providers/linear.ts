@@ -11,7 +11,7 @@
  * - providerTime: `createdAt` (ISO), else `webhookTimestamp`.
  * - subject: `data.identifier` (`ENG-123`), else `data.id`.
  */
-import { anyKeyMatches, DIGEST_BYTES, decodeHex, hmac, usableSecrets } from './hmac';
+import { verifyBodyHmac } from './body-hmac';
 import { checkWindow, isoFromEpoch, isoFromIsoString } from './timestamp';
 import type { ProviderAdapter } from './types';
 import {
@@ -22,7 +22,6 @@ import {
   firstOf,
   guardNormalise,
   guardVerify,
-  header,
   headerText,
   idText,
   isRecord,
@@ -53,18 +52,12 @@ export const linearAdapter: ProviderAdapter = {
 
   verify: (request, context) =>
     guardVerify(() => {
-      const value = header(request, LINEAR_SIGNATURE_HEADER);
-      if (value === undefined || value === '') return fail(`missing ${LINEAR_SIGNATURE_HEADER} header`);
-      if (value.includes(',')) return fail(`several values in ${LINEAR_SIGNATURE_HEADER}`);
-      const signature = decodeHex(value, DIGEST_BYTES.sha256);
-      if (!signature) return fail(`${LINEAR_SIGNATURE_HEADER} is not 64 hex characters`);
-      const secrets = usableSecrets(context.secrets ?? []);
-      if (secrets.length === 0) return fail('no signing secret configured');
-      const body = bodyBytes(request);
-      if (!anyKeyMatches(secrets, (key) => hmac('sha256', key, [body]), [signature])) {
-        return fail('signature does not match');
-      }
-      const parsed = parseJson(body);
+      const signed = verifyBodyHmac(request, context.secrets ?? [], {
+        header: LINEAR_SIGNATURE_HEADER,
+        encoding: 'hex',
+      });
+      if (!signed.ok) return signed;
+      const parsed = parseJson(bodyBytes(request));
       if (parsed === undefined) return OK; // signed but not JSON: the caller's body parser answers 400
       const stamp = isRecord(parsed.value) ? parsed.value.webhookTimestamp : undefined;
       if (stamp === undefined || stamp === null) return fail('missing webhookTimestamp in body');
