@@ -191,7 +191,9 @@ async function backOff(
   retryAfter: number | undefined,
   deps: DeliveryDeps,
 ) {
-  const delay = retryDelaySeconds(deps.target.config.retry, attempt, retryAfter);
+  const { retry } = deps.target.config;
+  // After the last attempt there is nothing to wait for: visible again at once, the next receive moves it to the DLQ.
+  const delay = attempt >= retry.maxAttempts ? 0 : retryDelaySeconds(retry, attempt, retryAfter);
   try {
     await deps.sqs.send(
       new ChangeMessageVisibilityCommand({

@@ -185,6 +185,26 @@ describe('deliverRecord (real HTTP target, fauxqs, dynalite)', () => {
     expect(again.Messages?.[0]?.Attributes?.ApproximateReceiveCount).toBe('2');
   });
 
+  it('does not back off after the last attempt: the message returns at once, on its way to the DLQ', async () => {
+    target.script(500);
+    const lastAttempt: DeliveryDeps = {
+      ...deps,
+      target: {
+        ...deps.target,
+        config: {
+          ...deps.target.config,
+          retry: { maxAttempts: 1, initialDelaySeconds: 600, maxDelaySeconds: 600 },
+        },
+      },
+    };
+    const record = await receiveRecord(envelope());
+    await expect(deliverRecord(record, lastAttempt)).rejects.toThrow(/answered 500/);
+    const again = await sqs.client.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }),
+    );
+    expect(again.Messages?.[0]?.MessageId).toBe(record.messageId);
+  });
+
   it('fails when the target does not answer within the timeout', async () => {
     target.script('hang');
     await expect(deliverRecord(await receiveRecord(envelope()), deps)).rejects.toThrow(
