@@ -396,7 +396,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         sqsRuleTarget({
           ruleName: `target:${target.name}`,
           pattern: target.rulePattern,
-          client: sqs.client,
+          client: sqs.direct,
           queueUrl: pair.queueUrl,
           queueArn: pair.queueArn,
           deadLetterQueueUrl: pair.dlqUrl,
@@ -404,7 +404,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       );
       pollers.push(
         new SqsEventSource({
-          client: sqs.client,
+          client: sqs.direct,
           queueUrl: pair.queueUrl,
           queueArn: pair.queueArn,
           function: fn,

@@ -78,7 +78,8 @@ function startDynaliteThread(
 ): Promise<{ port: number; stop: () => Promise<void> }> {
   const worker = new Worker(new URL('./dynalite-worker.mjs', import.meta.url), {
     workerData: { host: LOOPBACK, port, options },
-    execArgv: [],
+    // Profiling hook, like the functions': e.g. EVENT_ROUTER_SERVICE_EXEC_ARGV='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+    execArgv: serviceExecArgv(),
   });
   const stop = async () => {
     const closed = new Promise<void>((resolve) => {
@@ -111,6 +112,12 @@ function startDynaliteThread(
       }
     });
   });
+}
+
+/** Node options of the emulator threads (profiling only); none by default. */
+export function serviceExecArgv(): string[] {
+  const raw = process.env.EVENT_ROUTER_SERVICE_EXEC_ARGV;
+  return raw ? raw.split(/\s+/).filter(Boolean) : [];
 }
 
 /** The event-store table exactly as the CDK construct declares it: keys and indexes from core/contracts.ts. */

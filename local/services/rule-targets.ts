@@ -2,15 +2,17 @@
  * EventBridge rule targets used locally: an SQS queue (with the target DLQ) and an async Lambda invoke. Queue
  * messages carry the event's `detail` as the exact Detail text it was put with (busEventJson).
  */
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { BusEvent } from '../../core/contracts';
 import type { LocalFunction } from '../lambda/local-function';
 import { busEventJson, type LocalRuleTarget } from './eventbridge';
+import type { SqsSender } from './sqs';
 
 export function sqsRuleTarget(options: {
   readonly ruleName: string;
   readonly pattern: unknown;
-  readonly client: SQSClient;
+  /** An SQSClient, or LocalSqs.direct (the same queues without HTTP). */
+  readonly client: SqsSender;
   readonly queueUrl: string;
   readonly queueArn: string;
   /** EventBridge target DLQ: where an event goes when it cannot be put on the queue. */

@@ -18,18 +18,19 @@ import {
   DeleteMessageBatchCommand,
   type Message,
   ReceiveMessageCommand,
-  type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { sleep } from '../net';
 import { LOCAL_REGION } from './aws-env';
+import type { SqsSender } from './sqs';
 
 export interface SqsInvoker {
   invoke(event: SQSEvent): Promise<unknown>;
 }
 
 export interface SqsEventSourceOptions {
-  readonly client: SQSClient;
+  /** An SQSClient, or LocalSqs.direct (the same queues without HTTP). */
+  readonly client: SqsSender;
   readonly queueUrl: string;
   readonly queueArn: string;
   readonly function: SqsInvoker;
@@ -226,7 +227,13 @@ export class SqsEventSource {
         dataType: value.DataType ?? 'String',
         ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
         ...(value.BinaryValue !== undefined
-          ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }
+          ? {
+              binaryValue:
+                // base64 already when the message came in-process (the JSON protocol's form), bytes from an SDK client
+                typeof value.BinaryValue === 'string'
+                  ? value.BinaryValue
+                  : Buffer.from(value.BinaryValue).toString('base64'),
+            }
           : {}),
         stringListValues: [],
         binaryListValues: [],

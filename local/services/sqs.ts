@@ -11,7 +11,17 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
 import type { TargetPlan } from '../../core/plan';
 import { closeServer, LOOPBACK, listenOnLoopback } from '../net';
@@ -36,12 +46,25 @@ export interface LocalSqs {
   readonly endpoint: string;
   readonly port: number;
   readonly client: SQSClient;
+  /**
+   * The same queues without the wire: commands of the AWS-internal callers (EventBridge's queue targets, Lambda's
+   * event source mapping) run fauxqs' own action handlers on its store in this thread — same validation, limits,
+   * visibility, redrive and long polling as over HTTP, minus SDK serialisation, SigV4 and two socket round trips.
+   */
+  readonly direct: SqsSender;
   stop(): Promise<void>;
+}
+
+/** What the local AWS-internal callers need of an SQS client: `send(command, { abortSignal })`. */
+export interface SqsSender {
+  // biome-ignore lint/suspicious/noExplicitAny: mirrors SQSClient.send's overloads for the commands used locally.
+  send(command: { readonly input: any }, options?: { abortSignal?: AbortSignal }): Promise<any>;
 }
 
 export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<LocalSqs> {
   // buildApp + our own listen, because startFauxqs binds 0.0.0.0 and we bind loopback only.
-  const app = buildApp({ logger: false, stores: await loopbackStores() });
+  const stores = await loopbackStores();
+  const app = buildApp({ logger: false, stores });
   await app.ready();
   const port = await listenOnLoopback(app.server as Server, options.port ?? 0, 'SQS/S3 (fauxqs)');
   const endpoint = `http://${LOOPBACK}:${port}`;
@@ -50,6 +73,7 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
     endpoint,
     port,
     client,
+    direct: await directSender(stores.sqsStore),
     async stop() {
       client.destroy();
       // app.close runs fauxqs' preClose hook, which releases long-polling receivers.
@@ -61,17 +85,108 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
 
 type FauxqsStores = NonNullable<NonNullable<Parameters<typeof buildApp>[0]>['stores']>;
 
-/** fauxqs' stores, with the SQS queue-URL host unset (see the file comment). Not exported by the package: loaded by file. */
-async function loopbackStores(): Promise<FauxqsStores> {
+/** A module of fauxqs' dist (not exported by the package: loaded by file). */
+async function loadFauxqs<T>(file: string, name: string): Promise<T> {
   // The package exports only ".", with the "import" condition: find its directory along the node_modules paths.
   const roots = createRequire(import.meta.url).resolve.paths('fauxqs') ?? [];
   const root = roots
     .map((dir) => path.join(dir, 'fauxqs'))
     .find((dir) => existsSync(path.join(dir, 'package.json')));
   if (!root) throw new Error('fauxqs is not installed');
-  const dist = root;
-  const load = async <T>(file: string, name: string): Promise<new () => T> =>
-    ((await import(pathToFileURL(path.join(dist, 'dist', file)).href)) as Record<string, new () => T>)[name]!;
+  return ((await import(pathToFileURL(path.join(root, 'dist', file)).href)) as Record<string, T>)[name]!;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: fauxqs' action handlers take the parsed JSON request body.
+type SqsAction = (body: any, store: FauxqsStores['sqsStore']) => unknown;
+
+/** The SQS commands the local internal callers send → fauxqs' action module for each. */
+const DIRECT_ACTIONS = [
+  [SendMessageCommand, 'sendMessage'],
+  [SendMessageBatchCommand, 'sendMessageBatch'],
+  [ReceiveMessageCommand, 'receiveMessage'],
+  [DeleteMessageCommand, 'deleteMessage'],
+  [DeleteMessageBatchCommand, 'deleteMessageBatch'],
+  [ChangeMessageVisibilityBatchCommand, 'changeMessageVisibilityBatch'],
+] as const;
+
+/** Binary attribute values travel base64 on the JSON protocol; SDK inputs carry bytes. */
+function wireAttributes<T extends { MessageAttributes?: Record<string, { BinaryValue?: unknown }> }>(
+  entry: T,
+): T {
+  const attributes = entry.MessageAttributes;
+  if (!attributes || !Object.values(attributes).some((a) => a?.BinaryValue instanceof Uint8Array))
+    return entry;
+  const wire: Record<string, unknown> = {};
+  for (const [name, a] of Object.entries(attributes)) {
+    wire[name] =
+      a?.BinaryValue instanceof Uint8Array
+        ? { ...a, BinaryValue: Buffer.from(a.BinaryValue).toString('base64') }
+        : a;
+  }
+  return { ...entry, MessageAttributes: wire };
+}
+
+/** An SDK-shaped error from fauxqs' SqsError (name = the AWS error code, like a deserialised service error). */
+function sdkError(error: unknown): unknown {
+  const e = error as {
+    name?: string;
+    code?: string;
+    message?: string;
+    statusCode?: number;
+    senderFault?: boolean;
+  };
+  if (e?.name !== 'SqsError' || typeof e.code !== 'string') return error;
+  const out = new Error(e.message) as Error & Record<string, unknown>;
+  out.name = e.code;
+  out.$fault = e.senderFault === false ? 'server' : 'client';
+  out.$metadata = { httpStatusCode: e.statusCode };
+  return out;
+}
+
+async function directSender(store: FauxqsStores['sqsStore']): Promise<SqsSender> {
+  const actions = new Map<unknown, SqsAction>();
+  for (const [command, name] of DIRECT_ACTIONS) {
+    actions.set(command, await loadFauxqs<SqsAction>(`sqs/actions/${name}.js`, name));
+  }
+  return {
+    async send(command, options) {
+      const action = actions.get(command.constructor);
+      if (!action) throw new Error(`${command.constructor.name} is not available in-process`);
+      let input = command.input;
+      if (command instanceof SendMessageCommand) input = wireAttributes(input);
+      else if (command instanceof SendMessageBatchCommand)
+        input = { ...input, Entries: input.Entries?.map(wireAttributes) };
+      const signal = options?.abortSignal;
+      if (signal?.aborted) throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
+      let result: Promise<unknown>;
+      try {
+        result = Promise.resolve(action(input, store));
+      } catch (error) {
+        throw sdkError(error);
+      }
+      if (!signal) return result.catch((error: unknown) => Promise.reject(sdkError(error)));
+      // A long poll in flight: an abort answers at once (the poll's waiter ends with its timer or at shutdown).
+      return new Promise((resolve, reject) => {
+        const onAbort = () => reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' }));
+        signal.addEventListener('abort', onAbort, { once: true });
+        result.then(
+          (value) => {
+            signal.removeEventListener('abort', onAbort);
+            resolve(value);
+          },
+          (error: unknown) => {
+            signal.removeEventListener('abort', onAbort);
+            reject(sdkError(error));
+          },
+        );
+      });
+    },
+  };
+}
+
+/** fauxqs' stores, with the SQS queue-URL host unset (see the file comment). Not exported by the package: loaded by file. */
+async function loopbackStores(): Promise<FauxqsStores> {
+  const load = <T>(file: string, name: string) => loadFauxqs<new () => T>(file, name);
   const SqsStore = await load<FauxqsStores['sqsStore']>('sqs/sqsStore.js', 'SqsStore');
   const SnsStore = await load<FauxqsStores['snsStore']>('sns/snsStore.js', 'SnsStore');
   const S3Store = await load<FauxqsStores['s3Store']>('s3/s3Store.js', 'S3Store');
