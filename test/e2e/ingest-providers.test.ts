@@ -13,7 +13,7 @@ import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouterConfigInput } from '../../core/config';
 import { githubExample } from '../../local/sample-webhook';
-import { type E2E, MATCH_ALL, startE2E } from './support/harness';
+import { type E2E, RECORDING_TARGET, startE2E } from './support/harness';
 import {
   generic,
   type Headers,
@@ -42,17 +42,7 @@ const config: RouterConfigInput = {
     { name: 'svix', provider: 'standard-webhooks', secret: { secretName: 'e2e/standard' } },
     { name: 'rotating', provider: 'github', secret: { secretName: 'e2e/rotating' } },
   ],
-  targets: [
-    {
-      name: 'all',
-      kind: 'http',
-      url: 'http://127.0.0.1:9/replaced',
-      filter: MATCH_ALL,
-      concurrency: 2,
-      timeoutSeconds: 5,
-      retry: { maxAttempts: 2 },
-    },
-  ],
+  targets: [RECORDING_TARGET],
   liveStream: { enabled: false },
 };
 

@@ -12,7 +12,7 @@ import type { Envelope } from '../../core/contracts';
 import { INLINE_ENVELOPE_LIMIT } from '../../lambdas/ingest/ingest';
 import { githubExample } from '../../local/sample-webhook';
 import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
-import { type E2E, type LiveClient, MATCH_ALL, startE2E, waitFor } from './support/harness';
+import { type E2E, type LiveClient, RECORDING_TARGET, startE2E, waitFor } from './support/harness';
 import { github, providerSources, secretEnv } from './support/providers';
 
 const WS_MESSAGE_LIMIT = 128 * 1024;
@@ -20,17 +20,7 @@ const MAX_BODY = 1024 * 1024;
 
 const config: RouterConfigInput = {
   sources: providerSources().filter((s) => s.name === 'github'),
-  targets: [
-    {
-      name: 'all',
-      kind: 'http',
-      url: 'http://127.0.0.1:9/replaced',
-      filter: MATCH_ALL,
-      concurrency: 2,
-      timeoutSeconds: 5,
-      retry: { maxAttempts: 2 },
-    },
-  ],
+  targets: [RECORDING_TARGET],
 };
 
 let e2e: E2E;

@@ -18,6 +18,17 @@ export { waitFor };
 /** A filter every event matches (all sources are `webhook.<name>`). */
 export const MATCH_ALL = { source: [{ prefix: 'webhook.' }] };
 
+/** The target every e2e suite routes all events to; startE2E points its URL at the recording server. */
+export const RECORDING_TARGET = {
+  name: 'all',
+  kind: 'http' as const,
+  url: 'http://127.0.0.1:9/replaced',
+  filter: MATCH_ALL,
+  concurrency: 2,
+  timeoutSeconds: 5,
+  retry: { maxAttempts: 2 },
+};
+
 export interface Delivery {
   readonly headers: IncomingHttpHeaders;
   /** Raw body text as the target received it. */

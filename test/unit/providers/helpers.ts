@@ -100,3 +100,33 @@ const NormalisedSchema = z.object({
 export function expectEnvelopeReady(normalised: Normalised): void {
   expect(NormalisedSchema.safeParse(normalised).success).toBe(true);
 }
+
+/** Every header name any adapter reads, so random maps hit the interesting paths. */
+export const KNOWN_HEADERS = [
+  'x-hub-signature-256',
+  'x-github-event',
+  'x-github-delivery',
+  'stripe-signature',
+  'x-slack-signature',
+  'x-slack-request-timestamp',
+  'linear-signature',
+  'linear-delivery',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+  'svix-id',
+  'svix-timestamp',
+  'svix-signature',
+  'x-shopify-hmac-sha256',
+  'x-shopify-topic',
+  'x-shopify-webhook-id',
+  'x-shopify-triggered-at',
+  'x-twilio-signature',
+  'i-twilio-idempotency-token',
+  'x-sig',
+  'x-id',
+  'x-type',
+  '__proto__',
+  'constructor',
+  'toString',
+];
