@@ -6,7 +6,8 @@ import type { z } from 'zod';
 import { array, boolean, literal, number, object, record, string, unknown, enum as zEnum } from 'zod';
 import { PROVIDERS } from './contracts';
 import { PatternError, validatePattern } from './pattern';
-import { retryPolicyProblem } from './plan';
+import { deliveryTimeoutSeconds } from './plan';
+import { DEFAULT_RETRY_ON, RETRY_POLICIES, retryScheduleProblem } from './retry';
 
 const NAME_RE = /^[a-z][a-z0-9-]{0,39}$/;
 const nameSchema = string().regex(
@@ -64,8 +65,22 @@ export const SourceSchema = object({
   rateLimitPerSecond: number().positive().max(10_000).default(50),
   /** Burst allowed on this source's route. */
   burstLimit: number().int().positive().max(5_000).default(100),
-  /** Public URL the provider calls (Twilio signs the URL). Default: derived from the request. */
-  publicUrl: string().url().optional(),
+  /**
+   * Seconds a body is deduplicated by its SHA-256 when the provider sends no delivery id (generic sources without a
+   * `deliveryIdHeader`, Twilio): long enough to absorb a sender's retries, short enough that identical bodies sent
+   * on purpose (a heartbeat, a repeated status) are accepted again.
+   */
+  bodyHashDedupeSeconds: number().int().min(1).max(86_400).default(300),
+  /**
+   * Public base URL of the webhook API as providers call it, when it differs from the API Gateway endpoint: a custom
+   * domain with its base path, e.g. `https://hooks.example.com/router`. Twilio signs the full URL it called, and
+   * API Gateway's `rawPath` omits a custom domain's base path, so ingest rebuilds the URL as this base +
+   * `/webhooks/<source>/<token>` + the query. Default: the API Gateway endpoint the request came to.
+   */
+  publicUrl: string()
+    .url()
+    .refine((u) => /^https?:\/\/[^?#]*$/.test(u), 'must be an http(s) URL without query or fragment')
+    .optional(),
   generic: GenericHmacSchema.optional(),
 }).superRefine((source, ctx) => {
   if (source.provider === 'generic' && !source.generic) {
@@ -82,16 +97,24 @@ export const SourceSchema = object({
 export type SourceConfig = z.infer<typeof SourceSchema>;
 export type SourceInput = z.input<typeof SourceSchema>;
 
+const retryStatusSchema = string().regex(
+  /^(?:[1-5]xx|[1-5][0-9]{2})$/,
+  'must be an HTTP status ("429") or a class ("5xx")',
+);
+
 export const RetryPolicySchema = object({
-  /** Delivery attempts before the message moves to the DLQ (SQS maxReceiveCount). */
-  maxAttempts: number().int().min(1).max(1000).default(5),
-  /** Delay before the second attempt; each later attempt doubles it (exponential backoff). */
+  /** Delivery attempts in all, the first included; after the last the failure is recorded and the message moves to the DLQ. */
+  maxAttempts: number().int().min(1).max(100).default(5),
+  /** How the delay grows between attempts (full jitter is applied to each). */
+  policy: zEnum(RETRY_POLICIES).default('exponential'),
+  /** Delay before the second attempt. */
   initialDelaySeconds: number().int().min(1).max(43_200).default(5),
-  /** Longest delay between two attempts (SQS allows at most 12 h). */
+  /** Longest delay between two attempts (an SQS visibility timeout: at most 12 h after the receive). */
   maxDelaySeconds: number().int().min(1).max(43_200).default(900),
-}).refine((r) => r.initialDelaySeconds <= r.maxDelaySeconds, {
-  message: 'initialDelaySeconds must not exceed maxDelaySeconds',
-  path: ['initialDelaySeconds'],
+  /** Target answers worth another attempt; any other non-2xx answer fails the delivery at once. */
+  retryOn: array(retryStatusSchema)
+    .min(1)
+    .default([...DEFAULT_RETRY_ON]),
 });
 export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
 
@@ -124,7 +147,7 @@ export const HttpTargetSchema = object({
     .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL'),
   /** EventBridge event pattern over the bus event (`source`, `detail-type`, `detail` = the envelope). */
   filter: eventPatternSchema,
-  retry: RetryPolicySchema.default({ maxAttempts: 5, initialDelaySeconds: 5, maxDelaySeconds: 900 }),
+  retry: RetryPolicySchema.default(RetryPolicySchema.parse({})),
   /** SQS messages per delivery invocation. */
   batchSize: number().int().min(1).max(100).default(10),
   /** Most concurrent delivery invocations for this target (Lambda SQS maximum concurrency, ≥ 2). */
@@ -134,10 +157,11 @@ export const HttpTargetSchema = object({
   /** Standard Webhooks signing secret. Default: a secret generated for this target at deploy. */
   signingSecret: SecretRefSchema.optional(),
 }).superRefine((target, ctx) => {
-  const problem = retryPolicyProblem(target);
-  if (problem) ctx.addIssue({ code: 'custom', path: ['retry'], message: problem });
+  const problem = retryScheduleProblem(target.retry, deliveryTimeoutSeconds(target));
+  if (problem) ctx.addIssue({ code: 'custom', path: ['retry', problem.field], message: problem.message });
 });
 export type HttpTargetConfig = z.infer<typeof HttpTargetSchema>;
+export type HttpTargetInput = z.input<typeof HttpTargetSchema>;
 export type TargetConfig = HttpTargetConfig;
 
 export const RouterConfigSchema = object({
@@ -145,8 +169,10 @@ export const RouterConfigSchema = object({
   targets: array(HttpTargetSchema).default([]),
   /** Days events are kept in the store; must cover the dedupe window. */
   retentionDays: number().int().min(1).max(3650).default(30),
-  /** Days deliveries are deduplicated after first sight (beyond the providers' retry windows). */
+  /** Days a provider's delivery id is deduplicated after first sight (beyond the providers' retry windows). */
   dedupeDays: number().int().min(1).max(365).default(7),
+  /** Days the delivery log (every attempt) and failure records are kept; at most retentionDays. */
+  deliveryLogDays: number().int().min(1).max(3650).optional(),
   /** Days the EventBridge archive keeps events for replay (0 = forever). */
   archiveRetentionDays: number().int().min(0).max(3650).default(30),
   liveStream: object({
@@ -175,7 +201,14 @@ export const RouterConfigSchema = object({
     ctx.addIssue({
       code: 'custom',
       path: ['retentionDays'],
-      message: `must be at least dedupeDays (${config.dedupeDays}): the stored event is the dedupe record`,
+      message: `must be at least dedupeDays (${config.dedupeDays}): a delivery id is answered from its stored event`,
+    });
+  }
+  if (config.deliveryLogDays !== undefined && config.deliveryLogDays > config.retentionDays) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['deliveryLogDays'],
+      message: `must be at most retentionDays (${config.retentionDays}): an attempt without its event cannot be redelivered`,
     });
   }
 });

@@ -1,9 +1,8 @@
 /**
- * The contract shared by the CDK app (`lib/`), the handlers (`lambdas/`) and the local runtime (`local/`).
- * Pure: imports zod only, never aws-cdk-lib or an AWS SDK client.
+ * The contract shared by the CDK app (`lib/`), the handlers (`lambdas/`) and the local runtime (`local/`): the
+ * envelope, the bus conventions and the table layout. Pure and dependency-free: handlers import it on their cold
+ * start path, so it holds types and constants only (schemas live in core/config.ts, which only synth loads).
  */
-import type { z } from 'zod';
-import { discriminatedUnion, literal, number, object, record, string, unknown, enum as zEnum } from 'zod';
 
 /** Providers whose signature scheme and payload shape the ingest handler knows. */
 export const PROVIDERS = [
@@ -23,12 +22,13 @@ export const EVENT_SOURCE_PREFIX = 'webhook.';
 export const eventBridgeSource = (sourceName: string): string => `${EVENT_SOURCE_PREFIX}${sourceName}`;
 
 /**
- * Environment variable names read by the handlers. The CDK constructs and the local runtime set them;
- * handlers read them once at module init and fail fast when one is missing.
+ * Environment variable names read by the handlers. The CDK constructs and the local runtime set them; handlers read
+ * them once at module init and fail fast when one is missing.
  */
 export const ENV = {
   stage: 'ROUTER_STAGE',
   tableName: 'EVENT_TABLE_NAME',
+  liveTableName: 'LIVE_TABLE_NAME',
   busName: 'EVENT_BUS_NAME',
   /** JSON of `RuntimeSourceConfig[]` for the ingest handler. */
   sources: 'ROUTER_SOURCES',
@@ -38,55 +38,120 @@ export const ENV = {
   websocketEndpoint: 'WEBSOCKET_MANAGEMENT_ENDPOINT',
   /** Bucket that holds payloads too large to travel inline (claim check). */
   payloadBucket: 'PAYLOAD_BUCKET_NAME',
-  /** Days an event (and so its dedupe record) is kept before DynamoDB TTL removes it. */
+  /** Days an event is kept before DynamoDB TTL removes it. */
   retentionDays: 'EVENT_RETENTION_DAYS',
+  /** Days a delivery id is deduplicated. */
+  dedupeDays: 'DEDUPE_DAYS',
   /** Seconds a WebSocket connection record lives without refresh. */
   connectionTtlSeconds: 'CONNECTION_TTL_SECONDS',
   /** Secrets Manager id of the token WebSocket clients present on connect (`?token=`). */
   streamTokenSecret: 'STREAM_TOKEN_SECRET_ID',
-  /** URL of the SQS queue a delivery function consumes (to stretch a failed message's visibility: backoff). */
+  /** Secrets Manager id (ARN or name) of a delivery target's Standard Webhooks signing secret. */
+  signingSecret: 'SIGNING_SECRET_ID',
+  /** HTTP API id and the ingest integration's id (the routes function creates each source's route on them). */
+  httpApiId: 'HTTP_API_ID',
+  httpIntegrationId: 'HTTP_INTEGRATION_ID',
+  /** Secret name prefix of the sources' URL tokens: prefix + source name. */
+  urlTokenSecretPrefix: 'URL_TOKEN_SECRET_PREFIX',
+  /** URL of the SQS queue a delivery function consumes (backoff: it stretches a failed message's visibility). */
   queueUrl: 'ROUTER_QUEUE_URL',
+  /** URL of a delivery function's dead-letter queue (it moves a message there after its last attempt). */
+  deadLetterQueueUrl: 'ROUTER_DLQ_URL',
 } as const;
 
 /** Upper bound for the depth of JSON we accept; recursive walkers downstream must not blow the stack. */
 export const MAX_JSON_DEPTH = 64;
 
+/** Crockford base32, the ULID alphabet. */
+const ULID_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+export const ULID_RE = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** Milliseconds since the epoch encoded in a ULID's first 10 characters. */
+export function ulidTime(id: string): number {
+  let ms = 0;
+  for (let i = 0; i < 10; i++) ms = ms * 32 + ULID_ALPHABET.indexOf(id[i] ?? '0');
+  return ms;
+}
+
+/** The smallest ULID of a millisecond: ids of events received before `ms` sort below it. */
+export function ulidFloor(ms: number): string {
+  let time = '';
+  let rest = Math.max(0, Math.floor(ms));
+  for (let i = 0; i < 10; i++) {
+    time = ULID_ALPHABET[rest % 32] + time;
+    rest = Math.floor(rest / 32);
+  }
+  return `${time}0000000000000000`;
+}
+
 /** Pointer to a payload stored outside the event because it is too large to travel inline. */
-export const PayloadRefSchema = object({
-  bucket: string().min(1),
-  key: string().min(1),
-  bytes: number().int().nonnegative(),
-  sha256: string().regex(/^[0-9a-f]{64}$/),
-});
-export type PayloadRef = z.infer<typeof PayloadRefSchema>;
+export interface PayloadRef {
+  readonly bucket: string;
+  readonly key: string;
+  readonly bytes: number;
+  /** Lower-case hex SHA-256 of the stored bytes. */
+  readonly sha256: string;
+}
 
 /**
- * The canonical event envelope. It is the EventBridge `detail`, the item stored in DynamoDB, the body POSTed to
- * HTTP targets and the message pushed to WebSocket clients.
+ * The canonical event envelope. It is the EventBridge `detail`, what the store keeps, the body POSTed to HTTP
+ * targets and what WebSocket clients receive.
  */
-export const EnvelopeSchema = object({
+export interface Envelope {
   /** Time-sortable unique id (ULID) assigned at ingest. */
-  id: string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a ULID'),
-  /** Name of the configured source the webhook arrived on (the `{source}` path segment). */
-  source: string().min(1),
-  provider: zEnum(PROVIDERS),
+  readonly id: string;
+  /** Name of the configured source the webhook arrived on. */
+  readonly source: string;
+  readonly provider: ProviderName;
   /** Provider event type, dotted: `pull_request.opened`, `invoice.paid`, `message`. */
-  type: string().min(1),
-  /** The provider's own delivery id (dedupe key), when the provider sends one. */
-  deliveryId: string().min(1).nullable(),
+  readonly type: string;
+  /** The provider's own delivery id, when the provider sends one. */
+  readonly deliveryId: string | null;
   /** When the provider says the event happened or was sent (ISO-8601), when it says so. */
-  providerTime: string().datetime().nullable(),
+  readonly providerTime: string | null;
   /** When ingest accepted the webhook (ISO-8601). */
-  receivedAt: string().datetime(),
+  readonly receivedAt: string;
   /** What the event is about: repository, customer, channel…; null when the provider has no such notion. */
-  subject: string().nullable(),
+  readonly subject: string | null;
   /** Selected request headers (lower-cased names), never signature or secret headers. */
-  headers: record(string(), string()),
+  readonly headers: Readonly<Record<string, string>>;
   /** The parsed provider payload; absent when it was too large and travels as `dataRef`. */
-  data: unknown().optional(),
-  dataRef: PayloadRefSchema.optional(),
-});
-export type Envelope = z.infer<typeof EnvelopeSchema>;
+  readonly data?: unknown;
+  readonly dataRef?: PayloadRef;
+}
+
+/**
+ * Why a parsed value is not an envelope, or undefined when it is one. A light structural check for the run-time
+ * path (messages arriving on a queue); the producer side builds envelopes with types.
+ */
+export function envelopeProblem(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'envelope is not an object';
+  const e = value as Record<string, unknown>;
+  if (typeof e.id !== 'string' || !ULID_RE.test(e.id)) return 'envelope.id is not a ULID';
+  for (const field of ['source', 'provider', 'type', 'receivedAt'] as const) {
+    if (typeof e[field] !== 'string' || e[field] === '') return `envelope.${field} is missing`;
+  }
+  if (!(PROVIDERS as readonly string[]).includes(e.provider as string)) return 'envelope.provider is unknown';
+  for (const field of ['deliveryId', 'providerTime', 'subject'] as const) {
+    if (e[field] !== null && typeof e[field] !== 'string')
+      return `envelope.${field} must be a string or null`;
+  }
+  if (e.headers === null || typeof e.headers !== 'object') return 'envelope.headers is missing';
+  if (e.dataRef !== undefined) {
+    const r = e.dataRef as Record<string, unknown> | null;
+    if (
+      r === null ||
+      typeof r !== 'object' ||
+      typeof r.bucket !== 'string' ||
+      typeof r.key !== 'string' ||
+      typeof r.bytes !== 'number' ||
+      typeof r.sha256 !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(r.sha256)
+    )
+      return 'envelope.dataRef is malformed';
+  }
+  return undefined;
+}
 
 /** Shape of an EventBridge event as delivered to rule targets (SQS message body, Lambda event). */
 export interface BusEvent<TDetail = Envelope> {
@@ -107,54 +172,109 @@ export interface LiveMessage {
   event: Envelope;
 }
 
-/** Client → server WebSocket actions (routed by `$request.body.action`). */
-export const ClientActionSchema = discriminatedUnion('action', [
-  object({ action: literal('subscribe'), pattern: record(string(), unknown()) }),
-  object({ action: literal('ping') }),
-]);
-export type ClientAction = z.infer<typeof ClientActionSchema>;
+/** Header that carries the event id on deliveries to HTTP targets (besides the Standard Webhooks headers). */
+export const EVENT_ID_HEADER = 'x-event-router-id';
+
+/** A DynamoDB table as both the CDK construct and the local runtime create it. */
+export interface TableLayout {
+  readonly partitionKey: string;
+  readonly sortKey: string;
+  readonly ttlAttribute: string;
+  readonly indexes: readonly {
+    readonly name: string;
+    readonly partitionKey: string;
+    readonly sortKey: string;
+    /** Attributes copied into the index besides the keys (INCLUDE); none = KEYS_ONLY. */
+    readonly include: readonly string[];
+  }[];
+}
 
 /**
- * Key layout of the single event-store table. Kept here so that handlers, the local runtime and tests agree.
- * - event:       pk `EVENT#<source>#<dedupe key>`   sk `EVENT`   (the conditional write that stores is the dedupe)
- *   GSI bySource: `gsi1pk` = source, `gsi1sk` = event id (ULID, so time-ordered)
- *   GSI byType:   `gsi2pk` = `<source>#<type>`, `gsi2sk` = event id
- *   GSI unpublished (sparse): `unpublished` = 'UNPUBLISHED' while PutEvents has not succeeded, `gsi1sk` = event id
- * - delivery log: pk `DELIVERY#<event id>`  sk `<target>#<attempt time ISO>`
- * - connection:   pk `CONNECTION`            sk `<connection id>`
+ * The event store table. One item per event, keyed by its day and a shard so that no partition key takes every
+ * write (DynamoDB: 1,000 write units per second per partition key), and so that a GetItem by id needs nothing
+ * but the id. Item kinds (`keys` builds every key):
+ * - event     `EVENT#<day>#<shard>` / `<id>`       the envelope, compressed (`env`), plus list attributes
+ * - dedupe    `DEDUPE#<source>#<key>` / `DEDUPE`   the event id a delivery id (or body hash) maps to, the publish
+ *                                                   claim and whether the event was published
+ * - pending   `PENDING#<shard>` / `<id>`           an accepted event whose publish failed or is in doubt
+ * - poisoned  `POISONED` / `<id>`                   an event EventBridge refused for good (republish by hand)
+ * - attempt   `DELIVERY#<id>` / `<target>#<round>#<n>`  one delivery attempt (the delivery log)
+ * - failure   `FAILED#<target>` / `<id>`            a delivery that failed for good (durable, unlike the DLQ)
+ * - target    `TARGET#<name>` / `STATE`             a target's state: active, paused or gone
+ * GSI `gsi1`: events by source (`SOURCE#<source>#<shard>` / id) and failed attempts by target
+ * (`TARGET#<target>#<shard>` / `<at>#<id>`).
  */
-export const TABLE = {
+export const EVENTS_TABLE = {
   partitionKey: 'pk',
   sortKey: 'sk',
   ttlAttribute: 'expiresAt',
-  bySourceIndex: 'bySource',
-  byTypeIndex: 'byType',
-  unpublishedIndex: 'unpublished',
-} as const;
+  indexes: [
+    {
+      name: 'gsi1',
+      partitionKey: 'gsi1pk',
+      sortKey: 'gsi1sk',
+      include: ['type', 'subject', 'deliveryId', 'target', 'outcome', 'status', 'attempt', 'error'],
+    },
+  ],
+} as const satisfies TableLayout;
 
-/** Global secondary indexes of the table, for the CDK construct and the local runtime alike. */
-export const TABLE_INDEXES: readonly {
-  readonly name: string;
-  readonly partitionKey: string;
-  readonly sortKey: string;
-  readonly projection: 'ALL' | 'KEYS_ONLY';
-}[] = [
-  // Keys only: queries list event keys over time (ULIDs sort by time) and read the items they need; copying every
-  // envelope (up to 100 KB) into each index would triple the write cost of every event.
-  { name: TABLE.bySourceIndex, partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projection: 'KEYS_ONLY' },
-  { name: TABLE.byTypeIndex, partitionKey: 'gsi2pk', sortKey: 'gsi2sk', projection: 'KEYS_ONLY' },
-  // Sparse: only events whose PutEvents has not succeeded carry `unpublished`, so the sweeper reads just those.
-  { name: TABLE.unpublishedIndex, partitionKey: 'unpublished', sortKey: 'gsi1sk', projection: 'KEYS_ONLY' },
-];
+/** Shards of the event partitions (per day), the source index and the pending markers. */
+export const EVENT_SHARDS = 8;
+export const INDEX_SHARDS = 4;
+export const PENDING_SHARDS = 8;
+
+/** Shard of an id among `n` (n divides 32): from its last character, which is random. */
+export const shardOf = (id: string, n: number): number => id.charCodeAt(id.length - 1) % n;
+
+/** `yyyy-mm-dd` (UTC) of an epoch millisecond. */
+export const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 export const keys = {
-  event: (source: string, dedupeKey: string) => ({ pk: `EVENT#${source}#${dedupeKey}`, sk: 'EVENT' }),
-  delivery: (eventId: string, target: string, at: string) => ({
-    pk: `DELIVERY#${eventId}`,
-    sk: `${target}#${at}`,
+  event: (id: string) => ({
+    pk: `EVENT#${dayOf(ulidTime(id))}#${shardOf(id, EVENT_SHARDS)}`,
+    sk: id,
   }),
-  connection: (connectionId: string) => ({ pk: 'CONNECTION', sk: connectionId }),
+  eventPartition: (day: string, shard: number) => `EVENT#${day}#${shard}`,
+  bySource: (source: string, id: string) => ({
+    gsi1pk: `SOURCE#${source}#${shardOf(id, INDEX_SHARDS)}`,
+    gsi1sk: id,
+  }),
+  bySourcePartition: (source: string, shard: number) => `SOURCE#${source}#${shard}`,
+  dedupe: (source: string, dedupeKey: string) => ({ pk: `DEDUPE#${source}#${dedupeKey}`, sk: 'DEDUPE' }),
+  pending: (id: string) => ({ pk: `PENDING#${shardOf(id, PENDING_SHARDS)}`, sk: id }),
+  pendingPartition: (shard: number) => `PENDING#${shard}`,
+  poisoned: (id: string) => ({ pk: 'POISONED', sk: id }),
+  attempt: (eventId: string, target: string, round: string, attempt: number) => ({
+    pk: `DELIVERY#${eventId}`,
+    sk: `${target}#${round}#${String(attempt).padStart(3, '0')}`,
+  }),
+  attemptsOf: (eventId: string) => `DELIVERY#${eventId}`,
+  byTarget: (target: string, eventId: string, at: string) => ({
+    gsi1pk: `TARGET#${target}#${shardOf(eventId, INDEX_SHARDS)}`,
+    gsi1sk: `${at}#${eventId}`,
+  }),
+  byTargetPartition: (target: string, shard: number) => `TARGET#${target}#${shard}`,
+  failure: (target: string, eventId: string) => ({ pk: `FAILED#${target}`, sk: eventId }),
+  failuresOf: (target: string) => `FAILED#${target}`,
+  target: (name: string) => ({ pk: `TARGET#${name}`, sk: 'STATE' }),
 } as const;
 
-/** Header that carries the event id on deliveries to HTTP targets (besides the Standard Webhooks headers). */
-export const EVENT_ID_HEADER = 'x-event-router-id';
+/** The delivery round of an event's first delivery; redeliveries get their own round so attempts restart at 1. */
+export const FIRST_ROUND = '0';
+
+/**
+ * The live table: WebSocket connections, kept apart from events so that the WebSocket functions can be granted
+ * this table only (they never see a stored webhook).
+ * - connection `CONNECTION` / `<connection id>`
+ */
+export const LIVE_TABLE = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttlAttribute: 'expiresAt',
+  indexes: [],
+} as const satisfies TableLayout;
+
+export const liveKeys = {
+  connection: (connectionId: string) => ({ pk: 'CONNECTION', sk: connectionId }),
+  connections: 'CONNECTION',
+} as const;

@@ -1,24 +1,24 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ENV } from '../core/contracts';
 import { type TargetPlan, VISIBILITY_TIMEOUT_FACTOR } from '../core/plan';
-import { toRuntimeTarget } from '../core/runtime-config';
 import { toCdkPattern } from './event-pattern';
+import { grantTable } from './grants';
 import { RouterFunction } from './router-function';
 
 export interface DeliveryTargetProps {
-  /** The planned target (core/plan.ts): pattern, queue and function settings. */
+  /** The planned target (core/plan.ts): pattern, queue, event source and function settings. */
   readonly target: TargetPlan;
   readonly bus: IEventBus;
-  /** Table that receives the delivery log. */
+  /** Table that receives the delivery log, failure records and the target's state. */
   readonly table: ITable;
   /** Bucket holding payloads that travel by pointer; the delivery function resolves them. */
   readonly payloadBucket: IBucket;
@@ -34,7 +34,8 @@ export interface DeliveryTargetProps {
 
 /**
  * One HTTP target: EventBridge rule (the target's pattern) → SQS queue with its DLQ → delivery Lambda that POSTs
- * each event, signed per Standard Webhooks, and reports failed records as batch item failures.
+ * each event, signed per Standard Webhooks, and reports records that must come back as batch item failures. The
+ * function may pause its own event source mapping (the target answered 410 Gone).
  */
 export class DeliveryTarget extends Construct {
   public readonly rule: Rule;
@@ -43,12 +44,14 @@ export class DeliveryTarget extends Construct {
   public readonly deliveryFunction: RouterFunction;
   public readonly signingSecret: ISecret;
   public readonly targetName: string;
+  /** The event source mapping that feeds the function; disabled while the target is paused or gone. */
+  public readonly eventSource: SqsEventSource;
 
   constructor(scope: Construct, id: string, props: DeliveryTargetProps) {
     super(scope, id);
     const { target } = props;
     this.targetName = target.name;
-    const fnTimeout = target.deliveryFunction.timeoutSeconds;
+    const fnTimeout = target.function.timeoutSeconds;
     if (target.queue.visibilityTimeoutSeconds < fnTimeout * VISIBILITY_TIMEOUT_FACTOR) {
       throw new Error(
         `${this.node.path}: queue visibility timeout (${target.queue.visibilityTimeoutSeconds} s) must be at least ` +
@@ -86,36 +89,54 @@ export class DeliveryTarget extends Construct {
         });
 
     this.deliveryFunction = new RouterFunction(this, 'Delivery', {
-      entry: 'lambdas/delivery/handler.ts',
-      description: `Delivers events to target ${target.name}`,
-      serviceName: 'delivery',
-      timeout: Duration.seconds(fnTimeout),
-      memorySize: 512,
+      spec: target.function,
+      refs: {
+        eventsTable: props.table.tableName,
+        payloadBucket: props.payloadBucket.bucketName,
+        queueUrl: this.queue.queueUrl,
+        deadLetterQueueUrl: this.deadLetterQueue.queueUrl,
+        // An imported secret's ARN is partial (no random suffix): pass its name, which GetSecretValue resolves.
+        signingSecret: target.config.signingSecret?.secretName ?? this.signingSecret.secretArn,
+      },
       logRetention: props.logRetention,
       logLevel: props.logLevel,
-      environment: {
-        [ENV.tableName]: props.table.tableName,
-        // An imported secret's ARN is partial (no random suffix): pass its name, which GetSecretValue resolves exactly.
-        [ENV.target]: JSON.stringify(
-          toRuntimeTarget(target, target.config.signingSecret?.secretName ?? this.signingSecret.secretArn),
-        ),
-        [ENV.queueUrl]: this.queue.queueUrl,
-      },
     });
     const fn = this.deliveryFunction.function;
-    fn.addEventSource(
-      new SqsEventSource(this.queue, {
-        batchSize: target.deliveryFunction.batchSize,
-        maxConcurrency: target.deliveryFunction.maxConcurrency,
-        maxBatchingWindow:
-          target.deliveryFunction.maxBatchingWindowSeconds > 0
-            ? Duration.seconds(target.deliveryFunction.maxBatchingWindowSeconds)
-            : undefined,
-        reportBatchItemFailures: true,
+    this.eventSource = new SqsEventSource(this.queue, {
+      batchSize: target.eventSource.batchSize,
+      maxConcurrency: target.eventSource.maxConcurrency,
+      maxBatchingWindow:
+        target.eventSource.maxBatchingWindowSeconds > 0
+          ? Duration.seconds(target.eventSource.maxBatchingWindowSeconds)
+          : undefined,
+      reportBatchItemFailures: true,
+    });
+    fn.addEventSource(this.eventSource);
+    grantTable(fn, props.table, ['dynamodb:PutItem', 'dynamodb:Query']);
+    this.deadLetterQueue.grantSendMessages(fn);
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [props.payloadBucket.arnForObjects('payloads/*')],
       }),
     );
-    props.table.grantWriteData(fn);
-    props.payloadBucket.grantRead(fn);
     this.signingSecret.grantRead(fn);
+
+    // 410 Gone pauses the target: the function disables its own event source mapping. ListEventSourceMappings
+    // supports no resource-level permission; the update is limited to this mapping. A separate policy (not the
+    // role's default one, which the function depends on) avoids a function → policy → mapping → function cycle.
+    const stack = Stack.of(this);
+    new Policy(this, 'PauseOwnQueue', {
+      roles: fn.role ? [fn.role] : [],
+      statements: [
+        new PolicyStatement({ actions: ['lambda:ListEventSourceMappings'], resources: ['*'] }),
+        new PolicyStatement({
+          actions: ['lambda:UpdateEventSourceMapping'],
+          resources: [
+            `arn:${stack.partition}:lambda:${stack.region}:${stack.account}:event-source-mapping:${this.eventSource.eventSourceMappingId}`,
+          ],
+        }),
+      ],
+    });
   }
 }

@@ -43,10 +43,10 @@ export class EventRouterStack extends Stack {
     });
     this.ingest = new WebhookIngest(this, 'Ingest', {
       sources: this.topology.sources,
+      functions: this.topology.functions,
       table: this.store.table,
       bus: this.eventBus.bus,
       payloadBucket: this.store.payloadBucket,
-      retentionDays: this.topology.store.retentionDays,
       sweepInterval: stage.sweepInterval,
       ...logs,
     });
@@ -60,10 +60,11 @@ export class EventRouterStack extends Stack {
           ...logs,
         }),
     );
-    if (this.topology.liveStream.enabled) {
+    const { connections, broadcast } = this.topology.functions;
+    if (this.topology.liveStream.enabled && connections && broadcast) {
       this.liveStream = new LiveStream(this, 'LiveStream', {
         bus: this.eventBus.bus,
-        table: this.store.table,
+        functions: { connections, broadcast },
         broadcastPattern: this.topology.liveStream.broadcastRulePattern,
         connectionTtlSeconds: this.topology.liveStream.connectionTtlSeconds,
         ...logs,
@@ -85,9 +86,15 @@ export class EventRouterStack extends Stack {
     });
 
     new CfnOutput(this, 'WebhookBaseUrl', {
-      value: `${this.ingest.api.apiEndpoint}/webhooks/`,
-      description: 'Append the source name: POST <url><source>',
+      value: `${this.ingest.baseUrl}/webhooks/`,
+      description: "A source's URL: <this><source>/<the token in its UrlTokenSecret output>",
     });
+    for (const [source, secret] of this.ingest.urlTokenSecrets) {
+      new CfnOutput(this, `UrlTokenSecret-${source}`, {
+        value: secret.secretName,
+        description: `Secret whose "token" completes the webhook URL of source ${source}`,
+      });
+    }
     for (const target of this.targets) {
       new CfnOutput(this, `SigningSecret-${target.targetName}`, {
         value: target.signingSecret.secretArn,

@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { TABLE, TABLE_INDEXES } from '../core/contracts';
+import { EVENTS_TABLE, type TableLayout } from '../core/contracts';
 
 export interface EventStoreProps {
   /** Days an event is kept (the handlers set each item's TTL from it). */
@@ -19,9 +19,38 @@ export interface EventStoreProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** A DynamoDB table exactly as its layout in core/contracts.ts says (the local runtime builds it from the same). */
+export function tableFromLayout(
+  scope: Construct,
+  id: string,
+  layout: TableLayout,
+  removalPolicy: RemovalPolicy,
+): Table {
+  const table = new Table(scope, id, {
+    partitionKey: { name: layout.partitionKey, type: AttributeType.STRING },
+    sortKey: { name: layout.sortKey, type: AttributeType.STRING },
+    billingMode: BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    encryption: TableEncryption.AWS_MANAGED,
+    timeToLiveAttribute: layout.ttlAttribute,
+    removalPolicy,
+  });
+  for (const index of layout.indexes) {
+    table.addGlobalSecondaryIndex({
+      indexName: index.name,
+      partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: index.sortKey, type: AttributeType.STRING },
+      ...(index.include.length > 0
+        ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.include] }
+        : { projectionType: ProjectionType.KEYS_ONLY }),
+    });
+  }
+  return table;
+}
+
 /**
- * The event store: one DynamoDB table for events (the stored event is its own dedupe record), the delivery log and
- * WebSocket connections, plus a bucket for payloads too large to travel inline. Key layout: `TABLE` in
+ * The event store: one DynamoDB table for events, dedupe records, publish markers, the delivery log, failure
+ * records and target states, plus a bucket for payloads too large to travel inline. Layout: `EVENTS_TABLE` in
  * core/contracts.ts.
  */
 export class EventStore extends Construct {
@@ -37,23 +66,7 @@ export class EventStore extends Construct {
     }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
-    this.table = new Table(this, 'Table', {
-      partitionKey: { name: TABLE.partitionKey, type: AttributeType.STRING },
-      sortKey: { name: TABLE.sortKey, type: AttributeType.STRING },
-      billingMode: BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: TableEncryption.AWS_MANAGED,
-      timeToLiveAttribute: TABLE.ttlAttribute,
-      removalPolicy,
-    });
-    for (const index of TABLE_INDEXES) {
-      this.table.addGlobalSecondaryIndex({
-        indexName: index.name,
-        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
-        sortKey: { name: index.sortKey, type: AttributeType.STRING },
-        projectionType: index.projection === 'ALL' ? ProjectionType.ALL : ProjectionType.KEYS_ONLY,
-      });
-    }
+    this.table = tableFromLayout(this, 'Table', EVENTS_TABLE, removalPolicy);
 
     this.payloadBucket = new Bucket(this, 'Payloads', {
       encryption: BucketEncryption.S3_MANAGED,

@@ -1,7 +1,7 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
@@ -9,15 +9,23 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ENV } from '../core/contracts';
+import { LIVE_TABLE } from '../core/contracts';
 import type { EventPattern } from '../core/pattern';
+import type { FunctionSpec } from '../core/plan';
 import { toCdkPattern } from './event-pattern';
+import { tableFromLayout } from './event-store';
+import { grantTable } from './grants';
 import { RouterFunction } from './router-function';
 
 export interface LiveStreamProps {
   readonly bus: IEventBus;
-  /** Table holding connection records. */
-  readonly table: ITable;
+  /** The planned functions (core/plan.ts). */
+  readonly functions: { readonly connections: FunctionSpec; readonly broadcast: FunctionSpec };
+  /**
+   * What happens to the connections table when the stack is deleted (it holds nothing worth keeping).
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
   /** Events matching this pattern are pushed to connected clients whose subscription matches. */
   readonly broadcastPattern: EventPattern;
   /** Seconds a connection record lives (API Gateway closes connections after 2 h). */
@@ -51,6 +59,8 @@ export class LiveStream extends Construct {
   public readonly connectionsFunction: RouterFunction;
   public readonly broadcastFunction: RouterFunction;
   public readonly rule: Rule;
+  /** Connections and their subscriptions; the WebSocket functions are granted this table only. */
+  public readonly table: Table;
   /** Token agents present on connect (`wss://…?token=<value>`); a JSON array of values during rotation. */
   public readonly accessToken: Secret;
   /** Events the broadcast rule could not hand to the broadcast function. */
@@ -72,30 +82,33 @@ export class LiveStream extends Construct {
       description: 'Token WebSocket clients present on connect (?token=)',
       generateSecretString: { passwordLength: 40, excludePunctuation: true, includeSpace: false },
     });
+    this.table = tableFromLayout(
+      this,
+      'ConnectionsTable',
+      LIVE_TABLE,
+      props.removalPolicy ?? RemovalPolicy.DESTROY,
+    );
+    const logs = { logRetention: props.logRetention, logLevel: props.logLevel };
+    // The API first, without routes: the functions need its management endpoint, and the routes need the functions.
+    this.api = new WebSocketApi(this, 'Api', { description: 'Live event stream for agents' });
+    const stack = Stack.of(this);
+    const callbackUrl = `https://${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}/${stageName}`;
     this.connectionsFunction = new RouterFunction(this, 'Connections', {
-      entry: 'lambdas/connections/handler.ts',
-      description: 'WebSocket $connect / $disconnect / actions',
-      serviceName: 'connections',
-      timeout: Duration.seconds(10),
-      logRetention: props.logRetention,
-      logLevel: props.logLevel,
-      environment: {
-        [ENV.tableName]: props.table.tableName,
-        [ENV.connectionTtlSeconds]: String(props.connectionTtlSeconds),
-        [ENV.streamTokenSecret]: this.accessToken.secretArn,
+      spec: props.functions.connections,
+      refs: {
+        liveTable: this.table.tableName,
+        streamTokenSecret: this.accessToken.secretArn,
+        websocketEndpoint: callbackUrl,
       },
+      ...logs,
     });
     const integration = new WebSocketLambdaIntegration(
       'ConnectionsIntegration',
       this.connectionsFunction.function,
     );
-    this.api = new WebSocketApi(this, 'Api', {
-      description: 'Live event stream for agents',
-      connectRouteOptions: { integration },
-      disconnectRouteOptions: { integration },
-      defaultRouteOptions: { integration },
-    });
-    for (const action of WEBSOCKET_ACTIONS) this.api.addRoute(action, { integration });
+    for (const route of ['$connect', '$disconnect', '$default', ...WEBSOCKET_ACTIONS]) {
+      this.api.addRoute(route, { integration });
+    }
 
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -107,25 +120,20 @@ export class LiveStream extends Construct {
       throttle: { rateLimit: 500, burstLimit: 1000 },
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
     });
-    props.table.grantReadWriteData(this.connectionsFunction.function);
+    grantTable(this.connectionsFunction.function, this.table, [
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    ]);
     this.accessToken.grantRead(this.connectionsFunction.function);
     this.api.grantManageConnections(this.connectionsFunction.function);
-    this.connectionsFunction.function.addEnvironment(ENV.websocketEndpoint, this.stage.callbackUrl);
 
     this.broadcastFunction = new RouterFunction(this, 'Broadcast', {
-      entry: 'lambdas/broadcast/handler.ts',
-      description: 'Pushes events to subscribed WebSocket connections',
-      serviceName: 'broadcast',
-      timeout: Duration.seconds(30),
-      memorySize: 1024,
-      logRetention: props.logRetention,
-      logLevel: props.logLevel,
-      environment: {
-        [ENV.tableName]: props.table.tableName,
-        [ENV.websocketEndpoint]: this.stage.callbackUrl,
-      },
+      spec: props.functions.broadcast,
+      refs: { liveTable: this.table.tableName, websocketEndpoint: callbackUrl },
+      ...logs,
     });
-    props.table.grantReadWriteData(this.broadcastFunction.function);
+    grantTable(this.broadcastFunction.function, this.table, ['dynamodb:Query', 'dynamodb:DeleteItem']);
     this.api.grantManageConnections(this.broadcastFunction.function);
 
     this.broadcastDeadLetterQueue = new Queue(this, 'BroadcastDeadLetterQueue', {

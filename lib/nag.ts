@@ -42,28 +42,40 @@ export function acknowledgeNagFindings(stack: EventRouterStack): { scope: string
     );
   }
 
-  const bucketObjects = `AwsSolutions-IAM5[Resource::${arnOf(stack.store.payloadBucket)}/*]`;
-  const readers = stack.targets.map((t) => t.deliveryFunction);
-  for (const fn of [stack.ingest.ingestFunction, ...readers]) {
+  const payloads = `AwsSolutions-IAM5[Resource::${arnOf(stack.store.payloadBucket)}/payloads/*]`;
+  for (const fn of [stack.ingest.ingestFunction, ...stack.targets.map((t) => t.deliveryFunction)]) {
     ack(
       fn,
-      bucketObjects,
-      'Payload objects are keyed by event id, unknown at deploy time; scoped to this bucket.',
+      payloads,
+      "Payload objects are keyed by event id, unknown at deploy time; scoped to this bucket's payloads/.",
     );
   }
+  const apiRoutes = `arn:<AWS::Partition>:apigateway:<AWS::Region>::/apis/<${logicalId(stack.ingest.api)}>`;
   ack(
-    stack.ingest.ingestFunction,
-    'AwsSolutions-IAM5[Action::s3:Abort*]',
-    'grantPut on the payload bucket only: the function may abort its own multipart uploads there.',
+    stack.ingest.routesFunction,
+    `AwsSolutions-IAM5[Resource::${apiRoutes}/routes/*]`,
+    "Route ids are assigned when the routes function creates each source's tokened route; scoped to this API.",
   );
-  for (const fn of readers) {
-    for (const action of ['s3:GetObject*', 's3:GetBucket*', 's3:List*']) {
-      ack(
-        fn,
-        `AwsSolutions-IAM5[Action::${action}]`,
-        'grantRead on the payload bucket only (claim-check objects).',
-      );
-    }
+  ack(
+    stack.ingest.routesFunction,
+    `AwsSolutions-IAM5[Resource::${apiRoutes}/stages/$default/routesettings/*]`,
+    'Route settings are keyed by route keys that hold URL tokens, unknown at deploy time; scoped to this stage.',
+  );
+  for (const target of stack.targets) {
+    ack(
+      target.node.findChild('PauseOwnQueue'),
+      'AwsSolutions-IAM5[Resource::*]',
+      'lambda:ListEventSourceMappings supports no resource-level permission; the update it leads to is limited to ' +
+        "this target's own event source mapping.",
+    );
+  }
+  for (const [source, secret] of stack.ingest.urlTokenSecrets) {
+    ack(
+      secret,
+      'AwsSolutions-SMG4',
+      `The URL token of source ${source} is part of the URL set in the provider, so a rotation is coordinated by ` +
+        'hand: invoke the routes function with {"rotate": "<source>"}, update the provider, then {"finishRotation": …}.',
+    );
   }
 
   const live = stack.liveStream;
@@ -94,10 +106,11 @@ export function acknowledgeNagFindings(stack: EventRouterStack): { scope: string
     );
   }
   ack(
-    stack.ingest.api,
+    stack.ingest,
     'AwsSolutions-APIG4',
-    "Webhook routes are authenticated by each provider's HMAC signature in the ingest handler; providers cannot " +
-      'sign IAM or JWT requests.',
+    "Webhook routes are reached only through each source's unguessable URL token and authenticated by the " +
+      "provider's HMAC signature in the ingest handler; providers cannot sign IAM or JWT requests. The catch-all " +
+      'route only ever answers 404/405.',
   );
   for (const target of stack.targets) {
     ack(

@@ -6,6 +6,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../core/metrics';
+import { type FunctionSpec, type ResourceRef, resolveEnvironment } from '../core/plan';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -16,22 +17,10 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 
 export interface RouterFunctionProps {
-  /** Handler entry, relative to the repository root, e.g. `lambdas/ingest/handler.ts`. */
-  readonly entry: string;
-  /** What the function does; shown in the console. */
-  readonly description: string;
-  /** Environment variables (names from `ENV` in core/contracts.ts). */
-  readonly environment?: Record<string, string>;
-  /**
-   * @default Duration.seconds(10)
-   */
-  readonly timeout?: Duration;
-  /**
-   * @default 512
-   */
-  readonly memorySize?: number;
-  /** Powertools service name, also the metrics dimension. */
-  readonly serviceName: string;
+  /** The planned function (core/plan.ts): handler, memory, timeout, reserved concurrency, environment. */
+  readonly spec: FunctionSpec;
+  /** Names of the resources the spec's environment refers to (`{ ref }` values). */
+  readonly refs: Partial<Record<ResourceRef, string>>;
   /**
    * @default RetentionDays.ONE_MONTH
    */
@@ -40,11 +29,6 @@ export interface RouterFunctionProps {
    * @default 'INFO'
    */
   readonly logLevel?: string;
-  /**
-   * Reserved concurrency; undefined leaves the function on the account's unreserved pool.
-   * @default - no reservation
-   */
-  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -57,28 +41,29 @@ export class RouterFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: RouterFunctionProps) {
     super(scope, id);
-    const memorySize = props.memorySize ?? 512;
+    const { spec } = props;
+    const memorySize = spec.memoryMb;
     if (memorySize < 128 || memorySize > 10_240) {
       throw new Error(`${this.node.path}: memorySize must be 128-10240 MB, got ${memorySize}`);
     }
     this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH });
     this.function = new NodejsFunction(this, 'Function', {
-      entry: path.join(REPO_ROOT, props.entry),
+      entry: path.join(REPO_ROOT, spec.entry),
       handler: 'handler',
-      description: props.description,
+      description: spec.description,
       runtime: LAMBDA_RUNTIME,
       architecture: Architecture.ARM_64,
       memorySize,
-      timeout: props.timeout ?? Duration.seconds(10),
+      timeout: Duration.seconds(spec.timeoutSeconds),
       logGroup: this.logGroup,
       tracing: Tracing.ACTIVE,
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      reservedConcurrentExecutions: spec.reservedConcurrency,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_SERVICE_NAME: spec.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
-        ...props.environment,
+        ...resolveEnvironment(spec, props.refs),
       },
       projectRoot: REPO_ROOT,
       depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),

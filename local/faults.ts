@@ -23,6 +23,7 @@ export interface Fault {
 
 export class FaultSwitch {
   private readonly faults = new Map<FaultService, Fault>();
+  private readonly listeners = new Set<(service: FaultService, fault: Fault | undefined) => void>();
   /** Calls failed so far, per service (for test reports). */
   readonly failedCalls = new Map<FaultService, number>();
 
@@ -30,12 +31,26 @@ export class FaultSwitch {
     if (fault.rate !== undefined && (fault.rate < 0 || fault.rate > 1))
       throw new Error(`fault rate must be within 0-1, got ${fault.rate}`);
     this.faults.set(service, fault);
+    for (const listener of this.listeners) listener(service, fault);
   }
 
   /** Clears one service's fault, or every fault. */
   clear(service?: FaultService): void {
-    if (service) this.faults.delete(service);
-    else this.faults.clear();
+    for (const s of service ? [service] : [...this.faults.keys()]) {
+      this.faults.delete(s);
+      for (const listener of this.listeners) listener(s, undefined);
+    }
+  }
+
+  /** Called on every change: for emulators that check faults elsewhere (dynalite in its own thread). */
+  subscribe(listener: (service: FaultService, fault: Fault | undefined) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The fault currently set for a service. */
+  get(service: FaultService): Fault | undefined {
+    return this.faults.get(service);
   }
 
   /** The fault this call must answer with, if any (counts it). */

@@ -4,21 +4,32 @@
  * environment exactly as the CDK constructs do — SDK clients reach the local services through
  * `AWS_ENDPOINT_URL_<SERVICE>` only.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { parseRouterConfig, type RouterConfig, type RouterConfigInput } from '../core/config';
-import { ENV } from '../core/contracts';
-import { planTopology, type TargetPlan, type Topology } from '../core/plan';
-import { toRuntimeSources, toRuntimeTarget } from '../core/runtime-config';
+import { ENV, EVENTS_TABLE, LIVE_TABLE } from '../core/contracts';
+import {
+  type FunctionSpec,
+  HANDLERS,
+  type HandlerName,
+  handlerEntry,
+  planTopology,
+  type ResourceRef,
+  resolveEnvironment,
+  type Topology,
+} from '../core/plan';
+import { newToken } from '../lambdas/routes/routes';
+import { FaultSwitch } from './faults';
 import { bundleHandlers } from './lambda/bundle';
 import { LocalFunction, type LogSink, prefixedConsoleSink } from './lambda/local-function';
 import { awsEnvironment, LOCAL_REGION, type LocalEndpoints, localCredentials } from './services/aws-env';
-import { ensureEventTable, type LocalDynamo, startLocalDynamo } from './services/dynamodb';
+import { ensureTable, expireItems, type LocalDynamo, startLocalDynamo } from './services/dynamodb';
 import { type LocalEventBridge, type LocalRuleTarget, startLocalEventBridge } from './services/eventbridge';
-import { type LocalHttpApi, startLocalHttpApi } from './services/http-api';
+import { LOCAL_HTTP_API_ID, type LocalHttpApi, startLocalHttpApi } from './services/http-api';
+import { type LocalLambdaApi, startLocalLambdaApi } from './services/lambda-api';
 import { lambdaRuleTarget, sqsRuleTarget } from './services/rule-targets';
 import {
   defaultSigningSecret,
@@ -36,18 +47,11 @@ import { canonicalPattern, type NormalisedTopology, normaliseTopology } from './
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-export const HANDLERS = {
-  ingest: 'lambdas/ingest/handler.ts',
-  delivery: 'lambdas/delivery/handler.ts',
-  connections: 'lambdas/connections/handler.ts',
-  broadcast: 'lambdas/broadcast/handler.ts',
-  sweeper: 'lambdas/sweeper/handler.ts',
-} as const;
-export type HandlerName = keyof typeof HANDLERS;
-
 /** Local resource names. */
 export const LOCAL_NAMES = {
   table: 'event-router-local-events',
+  liveTable: 'event-router-local-live',
+  urlTokenSecretPrefix: 'event-router/local/url-token/',
   bus: 'event-router-local',
   payloadBucket: 'event-router-local-payloads',
   queuePrefix: 'event-router-local',
@@ -67,8 +71,15 @@ export interface LocalStackOptions {
   readonly httpPort?: number;
   /** WebSocket API (and @connections) port. @default 0 (random) */
   readonly wsPort?: number;
-  /** Persist DynamoDB here (dynalite/LevelDB); in-memory when absent. */
+  /**
+   * Keep all state here across restarts, a kill -9 included: the tables (`dynamodb/`), the queues and payloads
+   * (`sqs/`) and generated secrets such as URL tokens (`secrets.json`). In memory when absent.
+   */
   readonly dataDir?: string;
+  /** Failures to inject into the local services (the fault tier). @default a switch with nothing set */
+  readonly faults?: FaultSwitch;
+  /** Seconds between deletions of expired items (DynamoDB TTL); null = never. @default 60 */
+  readonly ttlSweepSeconds?: number | null;
   /** Override HTTP target URLs by target name (the demo agent, test receivers). */
   readonly targetUrls?: Readonly<Record<string, string>>;
   /** Handler module paths, relative to the repo root or absolute (tests use fixtures). */
@@ -86,7 +97,7 @@ export interface LocalStackOptions {
   readonly retryDelays?: { readonly initialDelaySeconds: number; readonly maxDelaySeconds: number } | null;
   /** Long-poll wait of the SQS pollers. @default 20 */
   readonly pollWaitSeconds?: number;
-  /** Run the sweeper every N seconds; null = never. @default 60 */
+  /** Run the sweeper at start and then every N seconds; null = never. @default 60 */
   readonly sweepIntervalSeconds?: number | null;
   /** Function log lines. @default prefixedConsoleSink */
   readonly functionLogs?: LogSink;
@@ -100,6 +111,8 @@ export interface LocalStackOptions {
   readonly secretsFile?: string;
   /** Execution environments of the request-path functions. */
   readonly concurrency?: Partial<Record<'ingest' | 'connections' | 'broadcast', number>>;
+  /** Throttle of the catch-all route (paths that are not a source's tokened URL). @default 10/s, burst 20 */
+  readonly catchAllThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
   readonly websocket?: {
     readonly stage?: string;
     readonly idleTimeoutSeconds?: number;
@@ -123,6 +136,8 @@ export interface LocalStackSecrets {
   source(sourceName: string): string;
   /** Standard Webhooks signing secret of a target. */
   target(targetName: string): string;
+  /** Current URL token of a source (the last segment of its webhook URL). */
+  urlToken(sourceName: string): string;
   /** WebSocket access token (`?token=`). */
   readonly streamToken: string;
   list(): LocalSecret[];
@@ -131,8 +146,16 @@ export interface LocalStackSecrets {
 export interface LocalStack {
   readonly config: RouterConfig;
   readonly topology: Topology;
-  /** `http://127.0.0.1:<http port>/webhooks/<source>` */
+  /** `http://127.0.0.1:<http port>/webhooks/<source>/<url token>` */
   webhookUrl(source: string): string;
+  /** The HTTP API (route keys, throttles). */
+  readonly http: LocalHttpApi;
+  /** Fault switches of the local services. */
+  readonly faults: FaultSwitch;
+  /** The local Lambda API (event source mappings: a paused target's is disabled). */
+  readonly lambdaApi: LocalLambdaApi;
+  /** Runs the sweeper once now (publishes pending events that are due). */
+  sweep(): Promise<unknown>;
   /** `ws://127.0.0.1:<ws port>/<stage>` (add `?token=<secrets.streamToken>` and optionally `&pattern=`). */
   readonly websocketUrl: string;
   /** `http://127.0.0.1:<ws port>/<stage>`: the @connections management endpoint. */
@@ -175,7 +198,7 @@ async function loadConfig(options: LocalStackOptions): Promise<RouterConfig> {
 }
 
 function resolveHandler(options: LocalStackOptions, name: HandlerName): string {
-  const configured = options.handlers?.[name] ?? HANDLERS[name];
+  const configured = options.handlers?.[name] ?? handlerEntry(name);
   return path.isAbsolute(configured) ? configured : path.join(REPO_ROOT, configured);
 }
 
@@ -193,6 +216,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const retryDelays =
     options.retryDelays === undefined ? { initialDelaySeconds: 1, maxDelaySeconds: 2 } : options.retryDelays;
   const stage = options.websocket?.stage ?? LOCAL_NAMES.stage;
+  const faults = options.faults ?? new FaultSwitch();
+  const dataDir = options.dataDir;
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
 
   // Everything started so far, stopped in reverse on failure or stop().
   const cleanups: (() => Promise<void>)[] = [];
@@ -203,19 +229,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // Bundling (esbuild, its own process) overlaps with starting the services.
   const bundling =
     (options.bundle ?? true)
-      ? bundleHandlers(
-          (Object.keys(HANDLERS) as HandlerName[])
-            .map((h) => resolveHandler(options, h))
-            .filter((p) => existsSync(p)),
-        )
+      ? bundleHandlers(HANDLERS.map((h) => resolveHandler(options, h)).filter((p) => existsSync(p)))
       : undefined;
   bundling?.catch(() => {});
 
   try {
-    // Secrets: source webhook secrets, target signing secrets, the WebSocket access token.
-    const store = new LocalSecretStore(options.secretEnv ?? process.env, options.secretsFile);
-    for (const source of config.sources)
+    // Secrets: source webhook secrets, target signing secrets, the WebSocket access token, the URL tokens.
+    const store = new LocalSecretStore(
+      options.secretEnv ?? process.env,
+      options.secretsFile,
+      dataDir ? path.join(dataDir, 'secrets.json') : undefined,
+    );
+    for (const source of config.sources) {
       store.define(source.secret.secretName, defaultSourceSecret(source.name));
+      // Random, like the deployed stack's: a request that does not know it never reaches the source's route.
+      store.defineGenerated(`${LOCAL_NAMES.urlTokenSecretPrefix}${source.name}`, () =>
+        JSON.stringify({ token: newToken() }),
+      );
+    }
     const signingSecretIds = new Map<string, string>();
     for (const target of config.targets) {
       const name = target.signingSecret?.secretName ?? defaultSigningSecretName(target.name);
@@ -224,12 +255,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     store.define(LOCAL_NAMES.streamTokenSecret, DEFAULT_STREAM_TOKEN);
 
-    const secretsManager: LocalSecretsManager = await startLocalSecretsManager(store);
+    const secretsManager: LocalSecretsManager = await startLocalSecretsManager(store, { faults });
     cleanups.push(() => secretsManager.stop());
-    const dynamodb = await startLocalDynamo({ ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
+    const dynamodb = await startLocalDynamo({
+      ...(dataDir ? { dataDir: path.join(dataDir, 'dynamodb') } : {}),
+      faults,
+    });
     cleanups.push(() => dynamodb.stop());
-    await ensureEventTable(dynamodb.client, LOCAL_NAMES.table);
-    const sqs = await startLocalSqs();
+    await ensureTable(dynamodb.client, LOCAL_NAMES.table, EVENTS_TABLE);
+    if (topology.liveStream.enabled) await ensureTable(dynamodb.client, LOCAL_NAMES.liveTable, LIVE_TABLE);
+    const sqs = await startLocalSqs({
+      ...(dataDir ? { dataDir: path.join(dataDir, 'sqs') } : {}),
+      faults,
+      // After a restart no consumer holds a message any more: those in flight are visible at once.
+      inFlightOnRestart: 'release',
+    });
     cleanups.push(() => sqs.stop());
     const s3 = new S3Client({
       endpoint: sqs.endpoint,
@@ -237,7 +277,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       credentials: localCredentials,
       forcePathStyle: true,
     });
-    await s3.send(new CreateBucketCommand({ Bucket: LOCAL_NAMES.payloadBucket }));
+    await s3.send(new CreateBucketCommand({ Bucket: LOCAL_NAMES.payloadBucket })).catch((error: Error) => {
+      if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
+    });
     s3.destroy();
 
     const queues: Record<string, QueuePair> = {};
@@ -251,6 +293,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         Attributes: { MessageRetentionPeriod: String(14 * 24 * 3600) },
       }),
     );
+    const lambdaApi = await startLocalLambdaApi();
+    cleanups.push(() => lambdaApi.stop());
 
     // The EventBridge endpoint must exist before the functions' env is built; its rules need the functions.
     // Rules are bound late through this indirection.
@@ -258,11 +302,42 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const eventbridge: LocalEventBridge = await startLocalEventBridge({
       busName: LOCAL_NAMES.bus,
       rules: lateBoundRules(ruleTargets, topology),
+      faults,
       ...(options.maxEventBytes ? { maxEntryBytes: options.maxEventBytes } : {}),
       onDeliveryFailure: (rule, event, error) =>
         log(`EventBridge gave up delivering ${event.id} to ${rule}: ${error.message}`),
     });
     cleanups.push(() => eventbridge.stop());
+
+    // The APIs before the functions: the functions' environment holds their endpoints; their integrations are
+    // bound once the functions exist.
+    const late: Partial<Record<'ingest' | 'connections', LocalFunction>> = {};
+    const lateInvoker = (name: 'ingest' | 'connections') => ({
+      invoke: (event: unknown) => {
+        const fn = late[name];
+        if (!fn) return Promise.reject(new Error(`${name} function not ready`));
+        return fn.invoke(event);
+      },
+    });
+    const websocket: LocalWebSocketApi = await startLocalWebSocketApi({
+      port: options.wsPort ?? 0,
+      stage,
+      ...(options.websocket?.idleTimeoutSeconds
+        ? { idleTimeoutSeconds: options.websocket.idleTimeoutSeconds }
+        : {}),
+      skipDisconnectOnAbruptClose: options.websocket?.skipDisconnectOnAbruptClose ?? false,
+      function: lateInvoker('connections'),
+    });
+    cleanups.push(() => websocket.stop());
+    const http: LocalHttpApi = await startLocalHttpApi({
+      port: options.httpPort ?? 0,
+      function: lateInvoker('ingest'),
+      // Only the catch-all at first: the routes function creates each source's tokened route, as on AWS.
+      routes: ['$default'],
+      defaultThrottle: options.catchAllThrottle ?? { rateLimit: 10, burstLimit: 20 },
+      onError: (error) => log(`HTTP API: ${error.message}`),
+    });
+    cleanups.push(() => http.stop());
 
     const endpoints: LocalEndpoints = {
       dynamodb: dynamodb.endpoint,
@@ -270,6 +345,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       eventbridge: eventbridge.endpoint,
       secretsManager: secretsManager.endpoint,
       s3: sqs.endpoint,
+      lambda: lambdaApi.endpoint,
+      apigatewayv2: http.controlEndpoint,
     };
 
     const bundles = await bundling;
@@ -279,96 +356,75 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanups.push(async () => {
       await Promise.all(Object.values(functions).map((fn) => fn.close()));
     });
+    const commonRefs: Partial<Record<ResourceRef, string>> = {
+      eventsTable: LOCAL_NAMES.table,
+      liveTable: LOCAL_NAMES.liveTable,
+      bus: LOCAL_NAMES.bus,
+      payloadBucket: LOCAL_NAMES.payloadBucket,
+      websocketEndpoint: websocket.managementEndpoint,
+      streamTokenSecret: LOCAL_NAMES.streamTokenSecret,
+      httpApi: LOCAL_HTTP_API_ID,
+      httpIntegration: 'local',
+      urlTokenSecretPrefix: LOCAL_NAMES.urlTokenSecretPrefix,
+    };
+    /** A local function from its planned spec, its environment resolved as the CDK stack resolves it. */
     const makeFunction = (
-      name: string,
-      handler: HandlerName,
-      serviceName: string,
-      env: Record<string, string>,
-      settings: { timeoutSeconds: number; memoryMb: number; maxConcurrency: number },
+      spec: FunctionSpec,
+      refs: Partial<Record<ResourceRef, string>> = {},
+      overrides: { environment?: Record<string, string>; maxConcurrency?: number } = {},
     ) => {
-      const handlerPath = resolveHandler(options, handler);
+      const handlerPath = resolveHandler(options, spec.handler);
       const modulePath = bundles?.get(handlerPath);
       const fn = new LocalFunction({
-        name,
+        name: spec.name,
         handlerPath,
         ...(modulePath ? { modulePath } : {}),
         env: {
-          ...awsEnvironment(endpoints, name, settings.memoryMb),
-          POWERTOOLS_SERVICE_NAME: serviceName,
+          ...awsEnvironment(endpoints, spec.name, spec.memoryMb),
+          POWERTOOLS_SERVICE_NAME: spec.serviceName,
           POWERTOOLS_METRICS_NAMESPACE: 'EventRouter',
           POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'INFO',
           // EMF metric blobs on stdout are noise locally.
           POWERTOOLS_METRICS_DISABLED: 'true',
           [ENV.stage]: 'local',
-          [ENV.tableName]: LOCAL_NAMES.table,
-          ...env,
+          ...resolveEnvironment(spec, { ...commonRefs, ...refs }),
+          ...overrides.environment,
         },
-        timeoutSeconds: settings.timeoutSeconds,
-        memoryMb: settings.memoryMb,
-        maxConcurrency: settings.maxConcurrency,
+        timeoutSeconds: spec.timeoutSeconds,
+        memoryMb: spec.memoryMb,
+        maxConcurrency: overrides.maxConcurrency ?? spec.reservedConcurrency ?? 1,
         log: functionLogs,
       });
-      functions[name] = fn;
+      functions[spec.name] = fn;
       return fn;
     };
 
-    // WebSocket API first: the connections and broadcast functions need its management endpoint.
-    let connectionsFn: LocalFunction | undefined;
-    const websocket: LocalWebSocketApi = await startLocalWebSocketApi({
-      port: options.wsPort ?? 0,
-      stage,
-      ...(options.websocket?.idleTimeoutSeconds
-        ? { idleTimeoutSeconds: options.websocket.idleTimeoutSeconds }
-        : {}),
-      skipDisconnectOnAbruptClose: options.websocket?.skipDisconnectOnAbruptClose ?? false,
-      function: {
-        invoke: (event) => {
-          if (!connectionsFn) return Promise.reject(new Error('connections function not ready'));
-          return connectionsFn.invoke(event);
-        },
-      },
-    });
-    cleanups.push(() => websocket.stop());
-
-    const ingest = makeFunction(
-      'ingest',
-      'ingest',
-      'ingest',
-      {
-        [ENV.busName]: LOCAL_NAMES.bus,
-        [ENV.payloadBucket]: LOCAL_NAMES.payloadBucket,
-        [ENV.retentionDays]: String(config.retentionDays),
-        [ENV.sources]: JSON.stringify(toRuntimeSources(topology.sources)),
-      },
-      { timeoutSeconds: 10, memoryMb: 1024, maxConcurrency: options.concurrency?.ingest ?? 2 },
+    late.ingest = makeFunction(
+      topology.functions.ingest,
+      {},
+      { maxConcurrency: options.concurrency?.ingest ?? 2 },
     );
-    if (topology.liveStream.enabled) {
-      connectionsFn = makeFunction(
-        'connections',
-        'connections',
-        'connections',
-        {
-          [ENV.connectionTtlSeconds]: String(topology.liveStream.connectionTtlSeconds),
-          [ENV.streamTokenSecret]: LOCAL_NAMES.streamTokenSecret,
-          [ENV.websocketEndpoint]: websocket.managementEndpoint,
-        },
-        { timeoutSeconds: 10, memoryMb: 512, maxConcurrency: options.concurrency?.connections ?? 2 },
+    const { connections, broadcast } = topology.functions;
+    if (connections && broadcast) {
+      late.connections = makeFunction(
+        connections,
+        {},
+        { maxConcurrency: options.concurrency?.connections ?? 2 },
       );
-      const broadcast = makeFunction(
-        'broadcast',
-        'broadcast',
-        'broadcast',
-        { [ENV.websocketEndpoint]: websocket.managementEndpoint },
-        { timeoutSeconds: 30, memoryMb: 1024, maxConcurrency: options.concurrency?.broadcast ?? 1 },
+      const broadcastFn = makeFunction(
+        broadcast,
+        {},
+        { maxConcurrency: options.concurrency?.broadcast ?? 1 },
       );
       ruleTargets.push(
         lambdaRuleTarget({
           ruleName: 'broadcast',
           pattern: topology.liveStream.broadcastRulePattern,
-          function: broadcast,
+          function: broadcastFn,
         }),
       );
     }
+    const routesFn = makeFunction(topology.functions.routes);
 
     const pollers: SqsEventSource[] = [];
     cleanups.push(async () => {
@@ -377,19 +433,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const target of topology.targets) {
       const pair = queues[target.name]!;
       const fn = makeFunction(
-        `delivery-${target.name}`,
-        'delivery',
-        'delivery',
+        target.function,
         {
-          [ENV.target]: JSON.stringify(
-            localRuntimeTarget(target, signingSecretIds.get(target.name)!, retryDelays),
-          ),
-          [ENV.queueUrl]: pair.queueUrl,
+          queueUrl: pair.queueUrl,
+          deadLetterQueueUrl: pair.dlqUrl,
+          signingSecret: signingSecretIds.get(target.name)!,
         },
         {
-          timeoutSeconds: target.deliveryFunction.timeoutSeconds,
-          memoryMb: 512,
-          maxConcurrency: target.deliveryFunction.maxConcurrency,
+          environment: localRetryDelays(target.function, retryDelays),
+          maxConcurrency: target.eventSource.maxConcurrency,
         },
       );
       ruleTargets.push(
@@ -402,52 +454,59 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           deadLetterQueueUrl: pair.dlqUrl,
         }),
       );
-      pollers.push(
-        new SqsEventSource({
-          client: sqs.direct,
-          queueUrl: pair.queueUrl,
-          queueArn: pair.queueArn,
-          function: fn,
-          batchSize: target.deliveryFunction.batchSize,
-          maxConcurrency: target.deliveryFunction.maxConcurrency,
-          maxBatchingWindowSeconds: target.deliveryFunction.maxBatchingWindowSeconds,
-          waitTimeSeconds: options.pollWaitSeconds ?? 20,
-          retryDelaySeconds: options.retryDelaySeconds === undefined ? 1 : options.retryDelaySeconds,
-          onError: (error) => log(`SQS poller for ${target.name}: ${error.message}`),
-        }).start(),
-      );
+      const poller = new SqsEventSource({
+        client: sqs.direct,
+        queueUrl: pair.queueUrl,
+        queueArn: pair.queueArn,
+        function: fn,
+        batchSize: target.eventSource.batchSize,
+        maxConcurrency: target.eventSource.maxConcurrency,
+        maxBatchingWindowSeconds: target.eventSource.maxBatchingWindowSeconds,
+        waitTimeSeconds: options.pollWaitSeconds ?? 20,
+        retryDelaySeconds: options.retryDelaySeconds === undefined ? 1 : options.retryDelaySeconds,
+        onError: (error) => log(`SQS poller for ${target.name}: ${error.message}`),
+      }).start();
+      pollers.push(poller);
+      lambdaApi.register({
+        uuid: `local-${target.name}`,
+        functionName: target.function.name,
+        eventSourceArn: pair.queueArn,
+        batchSize: target.eventSource.batchSize,
+        isEnabled: () => poller.isEnabled,
+        setEnabled: (enabled) => poller.setEnabled(enabled),
+      });
     }
 
+    const sweeper = makeFunction(topology.functions.sweeper);
+    const sweep = () => sweeper.invoke({ source: 'aws.events', 'detail-type': 'Scheduled Event' });
     const sweepInterval = options.sweepIntervalSeconds === undefined ? 60 : options.sweepIntervalSeconds;
-    if (sweepInterval !== null && existsSync(resolveHandler(options, 'sweeper'))) {
-      const sweeper = makeFunction(
-        'sweeper',
-        'sweeper',
-        'sweeper',
-        { [ENV.busName]: LOCAL_NAMES.bus },
-        { timeoutSeconds: 60, memoryMb: 512, maxConcurrency: 1 },
-      );
+    if (sweepInterval !== null) {
+      const timer = setInterval(() => void sweep().catch(() => {}), sweepInterval * 1000);
+      timer.unref();
+      cleanups.push(async () => clearInterval(timer));
+    }
+    const ttlInterval = options.ttlSweepSeconds === undefined ? 60 : options.ttlSweepSeconds;
+    if (ttlInterval !== null) {
+      const tables: [string, typeof EVENTS_TABLE | typeof LIVE_TABLE][] = [[LOCAL_NAMES.table, EVENTS_TABLE]];
+      if (topology.liveStream.enabled) tables.push([LOCAL_NAMES.liveTable, LIVE_TABLE]);
       const timer = setInterval(() => {
-        sweeper.invoke({ source: 'aws.events', 'detail-type': 'Scheduled Event' }).catch(() => {});
-      }, sweepInterval * 1000);
+        for (const [name, layout] of tables)
+          void expireItems(dynamodb.client, name, layout, Date.now()).catch(() => {});
+      }, ttlInterval * 1000);
       timer.unref();
       cleanups.push(async () => clearInterval(timer));
     }
 
-    const http: LocalHttpApi = await startLocalHttpApi({
-      port: options.httpPort ?? 0,
-      function: ingest,
-      routes: ['POST /webhooks/{source}'],
-      throttle: (_route, params) => {
-        const source = config.sources.find((s) => s.name === params.source);
-        return source ? { rateLimit: source.rateLimitPerSecond, burstLimit: source.burstLimit } : undefined;
-      },
-      onError: (error) => log(`HTTP API: ${error.message}`),
-    });
-    cleanups.push(() => http.stop());
-
     if (options.prewarm ?? true) await Promise.all(Object.values(functions).map((fn) => fn.warm()));
+    // What the custom resource does at deploy: each source's tokened route, with its throttle.
+    await routesFn.invoke({});
+    // Events accepted before a restart whose publish failed or was in doubt go out now, not a minute later.
+    if (sweepInterval !== null) void sweep().catch(() => {});
 
+    const urlToken = (name: string) => {
+      const value = store.get(`${LOCAL_NAMES.urlTokenSecretPrefix}${name}`);
+      return (JSON.parse(value) as { token: string }).token;
+    };
     const secrets: LocalStackSecrets = {
       store,
       source: (name) => {
@@ -462,6 +521,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         if (!id) throw new Error(`unknown target ${name}`);
         return store.get(id);
       },
+      urlToken,
       streamToken: store.get(LOCAL_NAMES.streamTokenSecret),
       list: () => store.list(),
     };
@@ -470,7 +530,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     return {
       config,
       topology,
-      webhookUrl: (source) => `${http.url}/webhooks/${encodeURIComponent(source)}`,
+      webhookUrl: (source) => `${http.url}/webhooks/${encodeURIComponent(source)}/${urlToken(source)}`,
+      http,
+      faults,
+      lambdaApi,
+      sweep,
       websocketUrl: websocket.url,
       managementUrl: websocket.managementEndpoint,
       connectionIds: () => websocket.connectionIds(),
@@ -511,15 +575,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 }
 
-/** The delivery function's ROUTER_TARGET, with the local backoff delays when given. */
-function localRuntimeTarget(
-  target: TargetPlan,
-  signingSecretId: string,
+/** A delivery function's ROUTER_TARGET with the local backoff delays, when given (see local/README.md). */
+function localRetryDelays(
+  spec: FunctionSpec,
   delays: { readonly initialDelaySeconds: number; readonly maxDelaySeconds: number } | null,
-) {
-  const runtime = toRuntimeTarget(target, signingSecretId);
-  if (!delays) return runtime;
-  return { ...runtime, config: { ...runtime.config, retry: { ...runtime.config.retry, ...delays } } };
+): Record<string, string> {
+  const raw = spec.environment[ENV.target];
+  if (!delays || typeof raw !== 'string') return {};
+  const runtime = JSON.parse(raw) as { config: { retry: Record<string, unknown> } };
+  return {
+    [ENV.target]: JSON.stringify({
+      ...runtime,
+      config: { ...runtime.config, retry: { ...runtime.config.retry, ...delays } },
+    }),
+  };
 }
 
 /** Rules whose targets are filled in after the functions exist (the bus starts first: its endpoint goes in env). */
@@ -539,6 +608,8 @@ function lateBoundRules(bound: readonly LocalRuleTarget[], topology: Topology): 
     return {
       name,
       pattern,
+      // Target queues are durable: on them before PutEvents answers (see LocalRuleTarget.durable).
+      durable: name.startsWith('target:'),
       deliver: (event) => find().deliver(event),
       deadLetter: async (event, error) => {
         await find().deadLetter?.(event, error);

@@ -90,9 +90,9 @@ export function normaliseTopology(topology: Topology): NormalisedTopology {
     eventSources: topology.targets
       .map((t) => ({
         target: t.name,
-        batchSize: t.deliveryFunction.batchSize,
-        maxConcurrency: t.deliveryFunction.maxConcurrency,
-        maxBatchingWindowSeconds: t.deliveryFunction.maxBatchingWindowSeconds,
+        batchSize: t.eventSource.batchSize,
+        maxConcurrency: t.eventSource.maxConcurrency,
+        maxBatchingWindowSeconds: t.eventSource.maxBatchingWindowSeconds,
         reportBatchItemFailures: true as const,
       }))
       .sort(byName((e) => e.target)),

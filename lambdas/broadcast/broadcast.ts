@@ -10,7 +10,7 @@ import {
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BusEvent, LiveMessage } from '../../core/contracts';
 import { PatternIndex } from '../../core/pattern';
-import { deleteGoneConnection, listConnections } from '../shared/event-store';
+import { deleteGoneConnection, listConnections } from '../shared/live-store';
 
 export interface BroadcastDeps {
   readonly doc: DynamoDBDocumentClient;

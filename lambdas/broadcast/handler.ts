@@ -13,7 +13,7 @@ import { type BroadcastDeps, broadcastEvent, SubscriptionIndex } from './broadca
 const deps: BroadcastDeps = {
   doc: DynamoDBDocumentClient.from(new DynamoDBClient({})),
   management: new ApiGatewayManagementApiClient({ endpoint: requireEnv(ENV.websocketEndpoint) }),
-  tableName: requireEnv(ENV.tableName),
+  tableName: requireEnv(ENV.liveTableName),
   now: Date.now,
   concurrency: 25,
   subscriptions: new SubscriptionIndex(),

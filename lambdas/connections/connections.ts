@@ -9,15 +9,26 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ClientActionSchema } from '../../core/contracts';
 import { PatternError, validatePattern } from '../../core/pattern';
 import { ALL_WEBHOOK_EVENTS } from '../../core/plan';
-import {
-  deleteConnection,
-  putConnection,
-  refreshConnection,
-  updateSubscription,
-} from '../shared/event-store';
+import { deleteConnection, putConnection, refreshConnection, updateSubscription } from '../shared/live-store';
+
+/** Client → server WebSocket actions (routed by `$request.body.action`). */
+export type ClientAction = { action: 'subscribe'; pattern: Record<string, unknown> } | { action: 'ping' };
+
+export function parseClientAction(message: unknown): ClientAction | undefined {
+  const m = message as { action?: unknown; pattern?: unknown } | null;
+  if (m?.action === 'ping') return { action: 'ping' };
+  if (
+    m?.action === 'subscribe' &&
+    m.pattern !== null &&
+    typeof m.pattern === 'object' &&
+    !Array.isArray(m.pattern)
+  ) {
+    return { action: 'subscribe', pattern: m.pattern as Record<string, unknown> };
+  }
+  return undefined;
+}
 
 export interface ConnectionDeps {
   readonly doc: DynamoDBDocumentClient;
@@ -120,8 +131,8 @@ export async function handleConnectionEvent(
         });
         return { statusCode: 200 };
       }
-      const action = ClientActionSchema.safeParse(message);
-      if (!action.success) {
+      const action = parseClientAction(message);
+      if (!action) {
         await reply(deps, event.connectionId, {
           kind: 'error',
           error: 'unknown_action',
@@ -129,12 +140,12 @@ export async function handleConnectionEvent(
         });
         return { statusCode: 200 };
       }
-      if (action.data.action === 'ping') {
+      if (action.action === 'ping') {
         await refreshConnection(deps.doc, deps.tableName, event.connectionId, expiresAt(deps));
         await reply(deps, event.connectionId, { kind: 'pong' });
         return { statusCode: 200 };
       }
-      const parsed = parseSubscription(action.data.pattern);
+      const parsed = parseSubscription(action.pattern);
       if (!parsed.ok) {
         await reply(deps, event.connectionId, {
           kind: 'error',

@@ -20,7 +20,7 @@ const deps: ConnectionDeps = {
   doc: DynamoDBDocumentClient.from(new DynamoDBClient({})),
   accessTokens: () => readSecrets(tokenSecretId),
   management: new ApiGatewayManagementApiClient({ endpoint: requireEnv(ENV.websocketEndpoint) }),
-  tableName: requireEnv(ENV.tableName),
+  tableName: requireEnv(ENV.liveTableName),
   connectionTtlSeconds: requirePositiveIntEnv(ENV.connectionTtlSeconds),
   now: Date.now,
 };

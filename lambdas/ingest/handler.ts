@@ -6,37 +6,32 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { array } from 'zod';
 import { ENV } from '../../core/contracts';
 import { DIMENSION, METRIC } from '../../core/metrics';
-import { RuntimeSourceSchema } from '../../core/runtime-config';
-import { requireEnv, requireJsonEnv, requirePositiveIntEnv } from '../shared/env';
+import { isRuntimeSources, parseRuntimeJson } from '../../core/runtime-config';
+import { timeouts } from '../shared/clients';
+import { requireEnv, requirePositiveIntEnv } from '../shared/env';
 import { problem } from '../shared/http';
 import { logger, metrics } from '../shared/observability';
 import { createSecretReader } from '../shared/secrets';
 import { type IngestDeps, ingestWebhook } from './ingest';
 import { toIngestRequest } from './request';
 
-const sources = requireJsonEnv(ENV.sources, array(RuntimeSourceSchema));
-
-/**
- * Providers want an answer within seconds (Slack 3 s, GitHub 10 s) and the function has 10 s: every AWS call gets a
- * short timeout and few attempts, so a slow dependency becomes a clean 503 (the sender retries), never a timeout.
- */
-const fast = { maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } };
+const sources = parseRuntimeJson(ENV.sources, requireEnv(ENV.sources), isRuntimeSources);
 
 const deps: IngestDeps = {
   sources: new Map(sources.map((s) => [s.name, s])),
-  readSecrets: createSecretReader(new SecretsManagerClient(fast)),
-  doc: DynamoDBDocumentClient.from(new DynamoDBClient(fast), {
+  readSecrets: createSecretReader(new SecretsManagerClient(timeouts.request)),
+  doc: DynamoDBDocumentClient.from(new DynamoDBClient(timeouts.request), {
     marshallOptions: { removeUndefinedValues: true },
   }),
-  eventBridge: new EventBridgeClient(fast),
-  s3: new S3Client({ ...fast, requestHandler: { connectionTimeout: 1_000, requestTimeout: 4_000 } }),
+  eventBridge: new EventBridgeClient(timeouts.request),
+  s3: new S3Client(timeouts.requestLarge),
   tableName: requireEnv(ENV.tableName),
   busName: requireEnv(ENV.busName),
   payloadBucket: requireEnv(ENV.payloadBucket),
   retentionDays: requirePositiveIntEnv(ENV.retentionDays),
+  dedupeDays: requirePositiveIntEnv(ENV.dedupeDays),
   now: Date.now,
   observe: {
     rejected(source, statusCode, reason) {
@@ -53,7 +48,7 @@ const deps: IngestDeps = {
       countFor(duplicate ? METRIC.webhookDuplicate : METRIC.webhookAccepted, envelope.source);
     },
     publishFailed(envelope, error) {
-      logger.error('publish failed; the sweeper will republish', { eventId: envelope.id, error });
+      logger.warn('publish failed; the sweeper will republish', { eventId: envelope.id, error });
       countFor(METRIC.publishFailed, envelope.source);
     },
     storageFailed(source, error) {

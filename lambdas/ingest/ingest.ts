@@ -1,20 +1,37 @@
 /**
- * The ingest domain: verify → parse → normalise → store (the durable write, also the dedupe) → publish.
- * Receives its clients; the Lambda handler only adapts API Gateway events to this.
+ * The ingest domain: verify → parse → normalise → store durably → publish. Receives its clients; the Lambda handler
+ * only adapts API Gateway events to this.
+ *
+ * Exactly one publish per stored event from the ingest path, however many copies of a webhook arrive at once:
+ * 1. the dedupe record (`DEDUPE#<source>#<delivery id or body hash>`) is claimed with a conditional put — the one
+ *    writer that wins also holds the *publish claim* until `claimUntil`;
+ * 2. it stores the event, publishes it and marks the dedupe record `published`;
+ * 3. a duplicate never publishes while that claim may still be in use: it makes sure the event is stored (a writer
+ *    that crashed between claim and store leaves it to the duplicate) and, when the event is not known to be
+ *    published, leaves a pending marker for the sweeper, which publishes only if nobody did by the time the claim
+ *    expired. A duplicate that finds the claim expired and the event unpublished takes the claim over itself.
+ * A publish that fails leaves a pending marker too: the event is acknowledged (202) only once it is either on the bus
+ * or durably marked for the sweeper.
  */
 import { createHash } from 'node:crypto';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { monotonicFactory } from 'ulid';
-import { type Envelope, keys, type PayloadRef } from '../../core/contracts';
+import type { Envelope, PayloadRef } from '../../core/contracts';
+import { INGEST_TIMEOUT_SECONDS } from '../../core/plan';
 import type { RuntimeSource } from '../../core/runtime-config';
 import {
+  claimDedupe,
+  type DedupeKey,
   expiresAfterDays,
+  getDedupe,
+  getEvent,
   markPublished,
+  putEvent,
+  putPending,
   type SerializedEvent,
-  type StoredEvent,
-  storeEvent,
+  takeClaim,
 } from '../shared/event-store';
 import { type HttpResponse, json, problem } from '../shared/http';
 import { publishEvents } from '../shared/publish';
@@ -25,14 +42,25 @@ import type { WebhookRequest } from './providers/types';
 
 /**
  * Largest envelope that travels inline. Above it the payload goes to S3 and the envelope carries a pointer, so that
- * every event fits an EventBridge entry (256 KB), a DynamoDB item (400 KB) and a WebSocket message (128 KB).
+ * every event fits an EventBridge entry, a DynamoDB item (400 KB) and a WebSocket message (128 KB).
  */
 export const INLINE_ENVELOPE_LIMIT = 100_000;
 
+/**
+ * How long the writer that claimed a dedupe key may still be publishing: longer than the function can run, so that
+ * when it expires the writer is certainly gone (crashed or timed out) and someone else may publish.
+ */
+export const CLAIM_MS = (INGEST_TIMEOUT_SECONDS + 5) * 1000;
+
 export interface IngestRequest extends WebhookRequest {
   readonly method: string;
-  /** The `{source}` path segment. */
+  /** The source named by the path (`/webhooks/<source>/…`), whether or not it exists. */
   readonly sourceName: string;
+  /**
+   * The request came through a source's own URL (`POST /webhooks/<source>/<url token>`): API Gateway only routes
+   * there when the token is right. Anything else reached the catch-all route.
+   */
+  readonly viaSourceRoute: boolean;
 }
 
 export interface IngestDeps {
@@ -45,6 +73,8 @@ export interface IngestDeps {
   readonly busName: string;
   readonly payloadBucket: string;
   readonly retentionDays: number;
+  /** Days a provider's delivery id is deduplicated. */
+  readonly dedupeDays: number;
   readonly now: () => number;
   /** Hooks for logs and metrics; the domain never imports Powertools. */
   readonly observe?: IngestObserver;
@@ -74,13 +104,20 @@ function keptHeaders(
   return out;
 }
 
+/** What a webhook is deduplicated on, and for how long. */
+export interface Dedupe {
+  readonly key: string;
+  /** TTL of the dedupe record, epoch seconds. */
+  readonly expiresAt: number;
+}
+
 /** Outcome of the pure part of ingest: what to answer without I/O, or the event to store. */
 export type Admission =
   | { readonly kind: 'answer'; readonly response: HttpResponse; readonly rejected?: string }
   | {
       readonly kind: 'accept';
       readonly event: SerializedEvent;
-      readonly dedupeKey: string;
+      readonly dedupe: Dedupe;
       /** The payload's JSON text as received, when it came as JSON. */
       readonly dataJson: string | undefined;
       /** The payload must travel by pointer whatever its size (EventBridge would refuse it inline). */
@@ -96,16 +133,18 @@ const rejection = (
   headers: Record<string, string> = {},
 ): Answer => ({ kind: 'answer', response: problem(statusCode, error, message, headers), rejected: error });
 
-/** Checks that need neither the secret nor the body's content: source, method, size. */
+/** Checks that need neither the secret nor the body's content: route, source, method, size. */
 export function precheck(
   request: IngestRequest,
   sources: ReadonlyMap<string, RuntimeSource>,
 ): Answer | { readonly kind: 'source'; readonly source: RuntimeSource } {
   const source = sources.get(request.sourceName);
-  if (!source)
-    return rejection(404, 'unknown_source', `no source named "${request.sourceName}" is configured`);
-  if (request.method !== 'POST') {
+  if (source && request.method !== 'POST') {
     return rejection(405, 'method_not_allowed', 'webhooks are delivered with POST', { allow: 'POST' });
+  }
+  // One answer for an unknown source and a wrong URL token: the answer must not tell which it was.
+  if (!source || !request.viaSourceRoute) {
+    return rejection(404, 'unknown_endpoint', 'no webhook endpoint at this URL');
   }
   const limit = source.config.maxBodyBytes;
   if (request.body.length > limit) {
@@ -119,14 +158,16 @@ export function precheck(
 }
 
 /**
- * The hot path, pure: verify the signature on the raw bytes, parse, normalise, and build the envelope and its
- * dedupe key (the provider's delivery id, else the body's SHA-256).
+ * The hot path, pure: verify the signature on the raw bytes, parse, normalise, and build the envelope and what it
+ * is deduplicated on: the provider's delivery id for `dedupeDays`, else the body's SHA-256 for the source's short
+ * `bodyHashDedupeSeconds` (identical bodies sent on purpose later are new events).
  */
 export function admitWebhook(
   request: IngestRequest,
   source: RuntimeSource,
   secrets: readonly string[],
   nowMs: number,
+  dedupeDays: number,
 ): Admission {
   const { config } = source;
   const adapter = getAdapter(config.provider);
@@ -159,14 +200,19 @@ export function admitWebhook(
     data: parsed.value,
   };
   const json = serializeEnvelope(envelope, parsed.json);
+  const nowSeconds = Math.floor(nowMs / 1000);
   return {
     kind: 'accept',
     event: { envelope, json },
     dataJson: parsed.json,
     mustOffload: parsed.outsideInt64 === true,
-    dedupeKey: normalised.deliveryId ?? `sha256:${sha256Hex(request.body)}`,
+    dedupe: normalised.deliveryId
+      ? { key: normalised.deliveryId, expiresAt: nowSeconds + dedupeDays * 86_400 }
+      : { key: `sha256:${sha256Hex(request.body)}`, expiresAt: nowSeconds + config.bodyHashDedupeSeconds },
   };
 }
+
+const unavailable = (error: string, message: string) => problem(503, error, message, { 'retry-after': '5' });
 
 export async function ingestWebhook(request: IngestRequest, deps: IngestDeps): Promise<HttpResponse> {
   const answer = (admission: Answer) => {
@@ -184,55 +230,135 @@ export async function ingestWebhook(request: IngestRequest, deps: IngestDeps): P
     secrets = await deps.readSecrets(source.config.secret.secretName);
   } catch (error) {
     deps.observe?.storageFailed(source.name, error);
-    return problem(503, 'secret_unavailable', 'the signing secret could not be read; retry later', {
-      'retry-after': '5',
-    });
+    return unavailable('secret_unavailable', 'the signing secret could not be read; retry later');
   }
   const nowMs = deps.now();
-  const admission = admitWebhook(request, source, secrets, nowMs);
+  const admission = admitWebhook(request, source, secrets, nowMs, deps.dedupeDays);
   if (admission.kind === 'answer') return answer(admission);
-  const { dedupeKey } = admission;
 
-  let stored: StoredEvent;
-  let duplicate = false;
   try {
-    const inline = await offloadIfLarge(admission, deps);
-    const result = await storeEvent(deps.doc, deps.tableName, {
-      ...inline,
-      dedupeKey,
-      expiresAt: expiresAfterDays(nowMs, deps.retentionDays),
-    });
-    if (result.stored)
-      stored = { ...inline, published: false, key: keys.event(inline.envelope.source, dedupeKey) };
-    else {
-      stored = result.existing;
-      duplicate = true;
-    }
+    const event = await offloadIfLarge(admission, deps);
+    const outcome = await storeAndPublish(
+      event,
+      { source: source.name, dedupeKey: admission.dedupe.key },
+      admission.dedupe,
+      nowMs,
+      deps,
+    );
+    deps.observe?.accepted(outcome.event.envelope, outcome.duplicate);
+    const id = outcome.event.envelope.id;
+    return json(202, outcome.duplicate ? { id, duplicate: true } : { id });
   } catch (error) {
+    // Nothing was acknowledged: the sender retries, and the dedupe record makes the retry safe.
     deps.observe?.storageFailed(source.name, error);
-    return problem(503, 'storage_unavailable', 'the event could not be stored; retry later', {
-      'retry-after': '5',
-    });
+    return unavailable('storage_unavailable', 'the event could not be stored; retry later');
   }
-
-  // Stored durably: from here on the answer is 2xx. A failed publish leaves the event marked unpublished; a
-  // redelivery by the provider or the sweeper publishes it.
-  if (!stored.published) await publishStored(stored, deps);
-  deps.observe?.accepted(stored.envelope, duplicate);
-  return json(202, duplicate ? { id: stored.envelope.id, duplicate: true } : { id: stored.envelope.id });
 }
 
-async function publishStored(stored: StoredEvent, deps: IngestDeps): Promise<void> {
-  try {
-    const { failed } = await publishEvents(deps.eventBridge, deps.busName, [stored]);
-    if (failed[0]) {
-      deps.observe?.publishFailed(stored.envelope, new Error(failed[0].error));
-      return;
-    }
-    await markPublished(deps.doc, deps.tableName, stored.key);
-  } catch (error) {
-    deps.observe?.publishFailed(stored.envelope, error);
+/**
+ * Stores the event under its dedupe key and publishes it — or, for a duplicate, makes sure the first copy is stored
+ * and will be published. Resolves once the event is durably stored and either on the bus or marked for the
+ * sweeper; throws when that cannot be guaranteed (the caller answers 503).
+ */
+async function storeAndPublish(
+  event: SerializedEvent,
+  key: DedupeKey,
+  dedupe: Dedupe,
+  nowMs: number,
+  deps: IngestDeps,
+): Promise<{ event: SerializedEvent; duplicate: boolean }> {
+  const expiresAt = expiresAfterDays(nowMs, deps.retentionDays);
+  const claimUntil = nowMs + CLAIM_MS;
+  const claimed = await claimDedupe(
+    deps.doc,
+    deps.tableName,
+    key,
+    { eventId: event.envelope.id, claimUntil, expiresAt: dedupe.expiresAt },
+    nowMs,
+  );
+  if (claimed) {
+    await putEvent(deps.doc, deps.tableName, event, expiresAt);
+    await publishOrMark(event, key, claimUntil, expiresAt, deps);
+    return { event, duplicate: false };
   }
+
+  const existing = await getDedupe(deps.doc, deps.tableName, key, nowMs);
+  // The record expired between the conditional put and the read: a window passed; store as a new event.
+  if (!existing) return storeAndPublish(event, key, dedupe, deps.now(), deps);
+  const firstId = existing.eventId;
+  let first = await getEvent(deps.doc, deps.tableName, firstId);
+  if (!first) {
+    // The first writer claimed the key but has not stored (or never will: it crashed). Store this copy under the
+    // first id; whoever writes second keeps the other's copy.
+    first = withId(event, firstId);
+    await putEvent(deps.doc, deps.tableName, first, expiresAt);
+  }
+  if (existing.published) return { event: first, duplicate: true };
+  if (existing.claimUntil > nowMs) {
+    // The first writer may still be publishing: never publish now. If it succeeds it marks the event published
+    // and the sweeper drops this marker; if it crashed, the sweeper publishes once the claim has expired.
+    await putPending(deps.doc, deps.tableName, {
+      eventId: firstId,
+      ...key,
+      attempts: 0,
+      nextAttemptAt: existing.claimUntil,
+      expiresAt,
+    });
+    return { event: first, duplicate: true };
+  }
+  if (await takeClaim(deps.doc, deps.tableName, key, firstId, nowMs, claimUntil)) {
+    await publishOrMark(first, key, claimUntil, expiresAt, deps);
+  } else {
+    // Someone took the claim over a moment ago: they publish; the sweeper covers them if they fail.
+    await putPending(deps.doc, deps.tableName, {
+      eventId: firstId,
+      ...key,
+      attempts: 0,
+      nextAttemptAt: claimUntil,
+      expiresAt,
+    });
+  }
+  return { event: first, duplicate: true };
+}
+
+/** Publishes a stored event while holding its claim; a failed publish leaves a pending marker for the sweeper. */
+async function publishOrMark(
+  event: SerializedEvent,
+  key: DedupeKey,
+  claimUntil: number,
+  expiresAt: number,
+  deps: IngestDeps,
+): Promise<void> {
+  let failure: unknown;
+  try {
+    const { failed } = await publishEvents(deps.eventBridge, deps.busName, [event]);
+    if (failed[0]) failure = new Error(failed[0].error);
+  } catch (error) {
+    failure = error;
+  }
+  if (failure === undefined) {
+    // Best effort: if this write fails, a duplicate or the sweeper may publish again (at least once).
+    await markPublished(deps.doc, deps.tableName, key, event.envelope.id).catch(() => undefined);
+    return;
+  }
+  deps.observe?.publishFailed(event.envelope, failure);
+  // Durable before the 202: the sweeper publishes once our claim has expired. If this write fails too, the caller
+  // answers 503 and the sender's retry finds the claim expired and publishes.
+  await putPending(deps.doc, deps.tableName, {
+    eventId: event.envelope.id,
+    ...key,
+    attempts: 1,
+    nextAttemptAt: claimUntil,
+    lastError: failure instanceof Error ? failure.message : String(failure),
+    expiresAt,
+  });
+}
+
+/** The same event under another id (a duplicate repairing the first writer's missing event). */
+function withId(event: SerializedEvent, id: string): SerializedEvent {
+  const envelope = { ...event.envelope, id };
+  const json = `{"id":${JSON.stringify(id)}${event.json.slice(event.json.indexOf(','))}`;
+  return { envelope, json };
 }
 
 /**

@@ -12,14 +12,16 @@ function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers']): Record<st
   return out;
 }
 
+/** Route key of the catch-all: every request that is not a POST to a source's own URL lands there. */
+export const CATCH_ALL_ROUTE = '$default';
+
 /**
- * The source named by the request. Configured sources have their own route (`POST /webhooks/github`, for its
- * throttling) with no path parameter; only the catch-all `/webhooks/{source}` carries one. The path's last segment
- * names the source either way.
+ * The source named by the path `/webhooks/<source>/<url token>` (the third segment), whichever route the request
+ * took. The token itself is never read here: API Gateway only routes a request to a source's route when the path
+ * holds one of its tokens exactly.
  */
-export function sourceNameOf(event: Pick<APIGatewayProxyEventV2, 'pathParameters' | 'rawPath'>): string {
-  if (event.pathParameters?.source) return event.pathParameters.source;
-  const segment = event.rawPath.split('/').pop() ?? '';
+export function sourceNameOf(rawPath: string): string {
+  const segment = rawPath.split('/')[2] ?? '';
   try {
     return decodeURIComponent(segment);
   } catch {
@@ -32,19 +34,19 @@ export function toIngestRequest(
   sources: ReadonlyMap<string, RuntimeSource>,
 ): IngestRequest {
   const headers = lowerCaseHeaders(event.headers);
-  const sourceName = sourceNameOf(event);
-  const configured = sources.get(sourceName)?.config.publicUrl;
-  const query = event.rawQueryString ? `${configured?.includes('?') ? '&' : '?'}${event.rawQueryString}` : '';
+  const sourceName = sourceNameOf(event.rawPath);
+  // The public base URL (a custom domain and its base path): API Gateway's rawPath excludes the base path.
+  const base = sources.get(sourceName)?.config.publicUrl?.replace(/\/+$/, '');
+  const query = event.rawQueryString ? `?${event.rawQueryString}` : '';
   // HTTP API sets x-forwarded-proto; the local stack sets it too (http).
   const scheme = headers['x-forwarded-proto'] === 'http' ? 'http' : 'https';
   return {
     method: event.requestContext.http.method.toUpperCase(),
     sourceName,
+    viaSourceRoute: event.routeKey !== CATCH_ALL_ROUTE && event.routeKey.startsWith('POST /webhooks/'),
     headers,
     body: Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8'),
-    url: configured
-      ? `${configured}${query}`
-      : `${scheme}://${event.requestContext.domainName}${event.rawPath}${query}`,
+    url: `${base ?? `${scheme}://${event.requestContext.domainName}`}${event.rawPath}${query}`,
     query: Object.fromEntries(
       Object.entries(event.queryStringParameters ?? {}).filter(
         (e): e is [string, string] => e[1] !== undefined,

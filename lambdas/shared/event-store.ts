@@ -1,6 +1,7 @@
 /**
- * Event-store operations on the single table (key layout: `TABLE` and `keys` in core/contracts.ts).
- * Each function receives its client: no module state here.
+ * Event-store operations (item layout: `EVENTS_TABLE` and `keys` in core/contracts.ts). Each function receives its
+ * client; no module state. Every write that decides something (dedupe, the publish claim, a delivery attempt's
+ * number) is a conditional write, so concurrent handlers agree without locks or transactions.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
@@ -11,205 +12,503 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { encodeTime } from 'ulid';
-import { type Envelope, keys, TABLE } from '../../core/contracts';
+import { type Envelope, EVENTS_TABLE, keys, PENDING_SHARDS } from '../../core/contracts';
+import { decodeEnvelope, encodeEnvelope } from './codec';
 
-/**
- * The sparse `unpublished` index is spread over a few partitions (one write per event each way would otherwise all
- * land on one key); the sweeper reads every shard.
- */
-export const UNPUBLISHED_SHARDS = 8;
-const unpublishedShard = (eventId: string) =>
-  `UNPUBLISHED#${eventId.charCodeAt(eventId.length - 1) % UNPUBLISHED_SHARDS}`;
-/** Marker of an event the sweeper gave up on (its publish kept failing): out of the shards, kept for a human. */
-export const POISONED = 'POISONED';
+const TTL = EVENTS_TABLE.ttlAttribute;
 
-/** An envelope with its JSON, serialised once and reused for the item, the bus entry and the answer. */
+/** An envelope with its JSON, serialised once and reused for the item, the bus entry and the delivery. */
 export interface SerializedEvent {
   readonly envelope: Envelope;
   readonly json: string;
 }
 
-export interface StoredEvent extends SerializedEvent {
-  readonly published: boolean;
-  readonly key: { pk: string; sk: string };
-}
-
-export type StoreResult =
-  | { readonly stored: true }
-  | { readonly stored: false; readonly existing: StoredEvent };
-
 /** Epoch seconds `days` after `nowMs`: the DynamoDB TTL value. */
 export const expiresAfterDays = (nowMs: number, days: number) => Math.floor(nowMs / 1000) + days * 86_400;
 
-/** The DynamoDB item of a new (unpublished) event. Pure: the hot path builds it without I/O. */
-export function eventItem(input: SerializedEvent & { dedupeKey: string; expiresAt: number }) {
-  const { envelope } = input;
+const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException;
+
+/** Runs a conditional write; false when its condition did not hold. */
+async function conditional(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+// ─── events ──────────────────────────────────────────────────────────────────────────────────────────────────────
+
+/** The DynamoDB item of an event. Pure: the hot path builds it without I/O. */
+export function eventItem(event: SerializedEvent, expiresAt: number) {
+  const { envelope } = event;
   return {
-    ...keys.event(envelope.source, input.dedupeKey),
-    id: envelope.id,
-    gsi1pk: envelope.source,
-    gsi1sk: envelope.id,
-    gsi2pk: `${envelope.source}#${envelope.type}`,
-    gsi2sk: envelope.id,
-    unpublished: unpublishedShard(envelope.id),
-    envelope: input.json,
-    [TABLE.ttlAttribute]: input.expiresAt,
+    ...keys.event(envelope.id),
+    ...keys.bySource(envelope.source, envelope.id),
+    source: envelope.source,
+    type: envelope.type,
+    subject: envelope.subject ?? undefined,
+    deliveryId: envelope.deliveryId ?? undefined,
+    env: encodeEnvelope(event.json),
+    [TTL]: expiresAt,
+  };
+}
+
+/** Stores an event unless it is there already (a duplicate may have repaired it first). */
+export async function putEvent(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  event: SerializedEvent,
+  expiresAt: number,
+): Promise<boolean> {
+  return conditional(() =>
+    doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: eventItem(event, expiresAt),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    ),
+  );
+}
+
+/** Reads a stored event item back into its envelope JSON. */
+export function eventFromItem(item: Record<string, unknown>): SerializedEvent {
+  const json = decodeEnvelope(item.env as Uint8Array);
+  return { envelope: JSON.parse(json) as Envelope, json };
+}
+
+export async function getEvent(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  id: string,
+): Promise<SerializedEvent | undefined> {
+  const out = await doc.send(
+    new GetCommand({ TableName: tableName, Key: keys.event(id), ConsistentRead: true }),
+  );
+  return out.Item ? eventFromItem(out.Item) : undefined;
+}
+
+// ─── dedupe and the publish claim ──────────────────────────────────────────────────────────────────────────────
+
+export interface DedupeRecord {
+  readonly eventId: string;
+  /** Until when (epoch ms) the writer that holds the claim may still be publishing. */
+  readonly claimUntil: number;
+  readonly published: boolean;
+  /** TTL, epoch seconds. */
+  readonly expiresAt: number;
+}
+
+export interface DedupeKey {
+  readonly source: string;
+  readonly dedupeKey: string;
+}
+
+/**
+ * Claims a dedupe key for a new event: succeeds unless another event holds it and its window has not passed
+ * (DynamoDB deletes expired items up to days late, so the condition checks the expiry itself). The claim also
+ * says "I am publishing this event until `claimUntil`".
+ */
+export async function claimDedupe(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  key: DedupeKey,
+  record: { eventId: string; claimUntil: number; expiresAt: number },
+  nowMs: number,
+): Promise<boolean> {
+  return conditional(() =>
+    doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...keys.dedupe(key.source, key.dedupeKey), ...record },
+        ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
+        ExpressionAttributeNames: { '#ttl': TTL },
+        ExpressionAttributeValues: { ':now': Math.floor(nowMs / 1000) },
+      }),
+    ),
+  );
+}
+
+export async function getDedupe(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  key: DedupeKey,
+  nowMs: number,
+): Promise<DedupeRecord | undefined> {
+  const out = await doc.send(
+    new GetCommand({
+      TableName: tableName,
+      Key: keys.dedupe(key.source, key.dedupeKey),
+      ConsistentRead: true,
+    }),
+  );
+  const item = out.Item;
+  if (!item || Number(item[TTL]) < Math.floor(nowMs / 1000)) return undefined;
+  return {
+    eventId: String(item.eventId),
+    claimUntil: Number(item.claimUntil ?? 0),
+    published: item.published === true,
+    expiresAt: Number(item[TTL]),
   };
 }
 
 /**
- * Stores an event, unpublished, under its dedupe key. The conditional write is the dedupe: if an event with the
- * same key exists, nothing is written and the existing one is returned.
+ * Takes the publish claim of an event whose previous claim expired without a publish. Only one taker wins; false
+ * means someone else holds it, the event was published, or the key now belongs to another event.
  */
-export async function storeEvent(
+export async function takeClaim(
   doc: DynamoDBDocumentClient,
   tableName: string,
-  input: SerializedEvent & { dedupeKey: string; expiresAt: number },
-): Promise<StoreResult> {
-  const item = eventItem(input);
-  const key = { pk: item.pk, sk: item.sk };
-  try {
-    await doc.send(
-      new PutCommand({
+  key: DedupeKey,
+  eventId: string,
+  nowMs: number,
+  claimUntil: number,
+): Promise<boolean> {
+  return conditional(() =>
+    doc.send(
+      new UpdateCommand({
         TableName: tableName,
-        Item: item,
-        ConditionExpression: 'attribute_not_exists(pk)',
+        Key: keys.dedupe(key.source, key.dedupeKey),
+        UpdateExpression: 'SET claimUntil = :until',
+        ConditionExpression: 'eventId = :id AND claimUntil < :now AND attribute_not_exists(published)',
+        ExpressionAttributeValues: { ':until': claimUntil, ':id': eventId, ':now': nowMs },
       }),
-    );
-    return { stored: true };
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  }
-  const existing = await getStoredEvent(doc, tableName, key);
-  // Conditional write failed but nothing is there: TTL removed it in between. Treat as a storage conflict.
-  if (!existing) throw new Error('event vanished between conditional write and read');
-  return { stored: false, existing };
+    ),
+  );
 }
 
-export async function getStoredEvent(
+/** Gives a publish claim back after a failed publish, so that the next attempt need not wait for it to expire. */
+export async function releaseClaim(
   doc: DynamoDBDocumentClient,
   tableName: string,
-  key: { pk: string; sk: string },
-): Promise<StoredEvent | undefined> {
-  const out = await doc.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
-  if (!out.Item) return undefined;
-  const json = String(out.Item.envelope);
-  return {
-    envelope: JSON.parse(json) as Envelope,
-    json,
-    published: out.Item.unpublished === undefined,
-    key,
-  };
+  key: DedupeKey,
+  eventId: string,
+): Promise<void> {
+  await conditional(() =>
+    doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.dedupe(key.source, key.dedupeKey),
+        UpdateExpression: 'SET claimUntil = :zero',
+        ConditionExpression: 'eventId = :id',
+        ExpressionAttributeValues: { ':zero': 0, ':id': eventId },
+      }),
+    ),
+  );
 }
 
-/** Clears the unpublished marker (removes the item from the sparse `unpublished` index). */
+/** Records that an event reached the bus: duplicates and the sweeper then leave it alone. */
 export async function markPublished(
   doc: DynamoDBDocumentClient,
   tableName: string,
-  key: { pk: string; sk: string },
+  key: DedupeKey,
+  eventId: string,
 ): Promise<void> {
-  await doc.send(
-    new UpdateCommand({
-      TableName: tableName,
-      Key: key,
-      UpdateExpression: 'REMOVE unpublished',
-      ConditionExpression: 'attribute_exists(pk)',
-    }),
-  );
-}
-
-/** Keys of events still unpublished that were received before `beforeMs`, oldest first, across all shards. */
-export async function listUnpublished(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  beforeMs: number,
-  limit: number,
-): Promise<{ pk: string; sk: string }[]> {
-  const shards = await Promise.all(
-    Array.from({ length: UNPUBLISHED_SHARDS }, (_, shard) =>
-      doc.send(
-        new QueryCommand({
-          TableName: tableName,
-          IndexName: TABLE.unpublishedIndex,
-          KeyConditionExpression: 'unpublished = :u AND gsi1sk < :cutoff',
-          // A ULID starts with its 10-character time: every id older than the cutoff sorts below its prefix.
-          ExpressionAttributeValues: { ':u': `UNPUBLISHED#${shard}`, ':cutoff': encodeTime(beforeMs, 10) },
-          Limit: limit,
-        }),
-      ),
+  await conditional(() =>
+    doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.dedupe(key.source, key.dedupeKey),
+        UpdateExpression: 'SET published = :t',
+        // The key may have moved on to another event (its window passed): never mark that one.
+        ConditionExpression: 'eventId = :id',
+        ExpressionAttributeValues: { ':t': true, ':id': eventId },
+      }),
     ),
   );
-  return shards
-    .flatMap((out) => out.Items ?? [])
-    .sort((a, b) => String(a.gsi1sk).localeCompare(String(b.gsi1sk)))
-    .slice(0, limit)
-    .map((item) => ({ pk: String(item.pk), sk: String(item.sk) }));
 }
 
-/**
- * Counts a failed publish of a stored event; after `poisonAfter` failures the event leaves the sweeper's shards
- * (`unpublished = POISONED`) so that one bad event cannot be retried forever. Returns the attempts so far.
- */
-export async function recordPublishFailure(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  key: { pk: string; sk: string },
-  poisonAfter: number,
-): Promise<{ attempts: number; poisoned: boolean }> {
-  const out = await doc.send(
-    new UpdateCommand({
-      TableName: tableName,
-      Key: key,
-      UpdateExpression: 'ADD publishAttempts :one',
-      ConditionExpression: 'attribute_exists(unpublished)',
-      ExpressionAttributeValues: { ':one': 1 },
-      ReturnValues: 'ALL_NEW',
-    }),
-  );
-  const attempts = Number(out.Attributes?.publishAttempts ?? 0);
-  if (attempts < poisonAfter) return { attempts, poisoned: false };
-  await doc.send(
-    new UpdateCommand({
-      TableName: tableName,
-      Key: key,
-      UpdateExpression: 'SET unpublished = :poisoned',
-      ExpressionAttributeValues: { ':poisoned': POISONED },
-    }),
-  );
-  return { attempts, poisoned: true };
-}
+// ─── pending (publish failed or in doubt) and poisoned events ──────────────────────────────────────────────────
 
-export interface DeliveryAttempt {
+export interface PendingMarker {
   readonly eventId: string;
-  readonly target: string;
-  readonly at: string;
-  readonly attempt: number;
-  readonly ok: boolean;
-  readonly status?: number;
-  readonly error?: string;
-  readonly durationMs: number;
+  readonly source: string;
+  readonly dedupeKey: string;
+  /** Failed publish attempts so far. */
+  readonly attempts: number;
+  /** Epoch ms before which the sweeper leaves the event alone. */
+  readonly nextAttemptAt: number;
+  readonly lastError?: string;
+  /** TTL, epoch seconds: the event's own expiry. */
+  readonly expiresAt: number;
 }
 
-export async function recordDeliveryAttempt(
+const markerItem = (marker: PendingMarker) => ({
+  ...keys.pending(marker.eventId),
+  eventId: marker.eventId,
+  source: marker.source,
+  dedupeKey: marker.dedupeKey,
+  attempts: marker.attempts,
+  nextAttemptAt: marker.nextAttemptAt,
+  lastError: marker.lastError,
+  [TTL]: marker.expiresAt,
+});
+
+const markerFrom = (item: Record<string, unknown>): PendingMarker => ({
+  eventId: String(item.eventId),
+  source: String(item.source),
+  dedupeKey: String(item.dedupeKey),
+  attempts: Number(item.attempts ?? 0),
+  nextAttemptAt: Number(item.nextAttemptAt ?? 0),
+  ...(typeof item.lastError === 'string' ? { lastError: item.lastError } : {}),
+  expiresAt: Number(item[TTL]),
+});
+
+/** Records that an accepted event still has to be published. Keeps an existing marker (and its attempt count). */
+export async function putPending(
   doc: DynamoDBDocumentClient,
   tableName: string,
-  attempt: DeliveryAttempt,
-  expiresAt: number,
+  marker: PendingMarker,
+): Promise<void> {
+  await conditional(() =>
+    doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: markerItem(marker),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    ),
+  );
+}
+
+/** Markers due at `nowMs` (their next attempt time has come), oldest events first, across all shards. */
+export async function listDuePending(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  nowMs: number,
+  limit: number,
+): Promise<PendingMarker[]> {
+  const shards = await Promise.all(
+    Array.from({ length: PENDING_SHARDS }, async (_, shard) => {
+      const found: PendingMarker[] = [];
+      let start: Record<string, unknown> | undefined;
+      // A shard holds few markers unless publishing is failing; pages are bounded by `limit` in all.
+      for (let page = 0; page < 100 && found.length < limit; page++) {
+        const out = await doc.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'pk = :pk',
+            FilterExpression: 'nextAttemptAt <= :now',
+            ExpressionAttributeValues: { ':pk': keys.pendingPartition(shard), ':now': nowMs },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of out.Items ?? []) found.push(markerFrom(item));
+        start = out.LastEvaluatedKey;
+        if (!start) break;
+      }
+      return found;
+    }),
+  );
+  return shards
+    .flat()
+    .sort((a, b) => a.eventId.localeCompare(b.eventId))
+    .slice(0, limit);
+}
+
+export async function deletePending(doc: DynamoDBDocumentClient, tableName: string, eventId: string) {
+  await doc.send(new DeleteCommand({ TableName: tableName, Key: keys.pending(eventId) }));
+}
+
+/** Schedules an event's next publish attempt, with the failed attempts counted so far. */
+export async function reschedulePending(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  eventId: string,
+  update: { attempts: number; nextAttemptAt: number; lastError: string },
+): Promise<void> {
+  await doc
+    .send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.pending(eventId),
+        UpdateExpression: 'SET attempts = :a, nextAttemptAt = :n, lastError = :e',
+        // A marker deleted meanwhile (the event was published) stays deleted.
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: {
+          ':a': update.attempts,
+          ':n': update.nextAttemptAt,
+          ':e': update.lastError.slice(0, 500),
+        },
+      }),
+    )
+    .catch((error: unknown) => {
+      if (!isConditionFailure(error)) throw error;
+    });
+}
+
+export interface PoisonedEvent {
+  readonly eventId: string;
+  readonly source: string;
+  readonly dedupeKey: string;
+  readonly error: string;
+  readonly attempts: number;
+  readonly at: string;
+  readonly expiresAt: number;
+}
+
+/** Sets an event EventBridge refused for good aside: out of the sweeper's way, kept until republished by hand. */
+export async function poison(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  marker: PendingMarker,
+  error: string,
+  nowMs: number,
 ): Promise<void> {
   await doc.send(
     new PutCommand({
       TableName: tableName,
       Item: {
-        ...keys.delivery(attempt.eventId, attempt.target, attempt.at),
-        ...attempt,
-        [TABLE.ttlAttribute]: expiresAt,
+        ...keys.poisoned(marker.eventId),
+        eventId: marker.eventId,
+        source: marker.source,
+        dedupeKey: marker.dedupeKey,
+        error: error.slice(0, 500),
+        attempts: marker.attempts + 1,
+        at: new Date(nowMs).toISOString(),
+        [TTL]: marker.expiresAt,
       },
     }),
   );
+  await deletePending(doc, tableName, marker.eventId);
 }
 
-export async function listDeliveryAttempts(
+export async function listPoisoned(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  limit = 100,
+): Promise<PoisonedEvent[]> {
+  const out = await doc.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.poisoned('').pk },
+      Limit: limit,
+    }),
+  );
+  return (out.Items ?? []).map((item) => ({
+    eventId: String(item.eventId),
+    source: String(item.source),
+    dedupeKey: String(item.dedupeKey),
+    error: String(item.error),
+    attempts: Number(item.attempts),
+    at: String(item.at),
+    expiresAt: Number(item[TTL]),
+  }));
+}
+
+/**
+ * Puts a poisoned event back in the sweeper's hands (after the cause was fixed). Returns false when no such
+ * poisoned event exists.
+ */
+export async function republishPoisoned(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  eventId: string,
+  nowMs: number,
+): Promise<boolean> {
+  const out = await doc.send(
+    new GetCommand({ TableName: tableName, Key: keys.poisoned(eventId), ConsistentRead: true }),
+  );
+  if (!out.Item) return false;
+  await putPending(doc, tableName, {
+    eventId,
+    source: String(out.Item.source),
+    dedupeKey: String(out.Item.dedupeKey),
+    attempts: 0,
+    nextAttemptAt: nowMs,
+    expiresAt: Number(out.Item[TTL]),
+  });
+  await doc.send(new DeleteCommand({ TableName: tableName, Key: keys.poisoned(eventId) }));
+  return true;
+}
+
+// ─── delivery log, failures, target state ───────────────────────────────────────────────────────────────────────
+
+/** What became of one delivery attempt. */
+export type AttemptOutcome =
+  /** The target took it (2xx). */
+  | 'delivered'
+  /** Failed; another attempt follows. */
+  | 'retrying'
+  /** Failed for good (no attempt left, or an answer not worth retrying). */
+  | 'failed'
+  /** The target answered 410 Gone: it is paused until resumed by hand, the event waits. */
+  | 'gone';
+
+export interface DeliveryAttempt {
+  readonly eventId: string;
+  readonly target: string;
+  /** `0` for the first delivery; a redelivery has its own round. */
+  readonly round: string;
+  /** 1-based within the round. */
+  readonly attempt: number;
+  readonly at: string;
+  readonly outcome: AttemptOutcome;
+  readonly status?: number;
+  readonly error?: string;
+  readonly latencyMs: number;
+  /** At most 1 KB of what the target answered. */
+  readonly response?: string;
+}
+
+/** The latest attempt of a round (its number and outcome), or undefined before the first. */
+export async function lastAttempt(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  eventId: string,
+  target: string,
+  round: string,
+): Promise<{ attempt: number; outcome: AttemptOutcome } | undefined> {
+  const out = await doc.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': keys.attemptsOf(eventId), ':prefix': `${target}#${round}#` },
+      ScanIndexForward: false,
+      Limit: 1,
+      ConsistentRead: true,
+      ProjectionExpression: 'attempt, outcome',
+    }),
+  );
+  const item = out.Items?.[0];
+  return item ? { attempt: Number(item.attempt), outcome: item.outcome as AttemptOutcome } : undefined;
+}
+
+/**
+ * Writes one attempt under its number. False when that number is taken (a duplicate SQS message of the same event
+ * was attempted concurrently): the caller then counts again. Attempts that did not deliver are also indexed by
+ * target (the failures an operator looks for); delivered ones are found by event.
+ */
+export async function recordAttempt(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  attempt: DeliveryAttempt,
+  expiresAt: number,
+): Promise<boolean> {
+  return conditional(() =>
+    doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: {
+          ...keys.attempt(attempt.eventId, attempt.target, attempt.round, attempt.attempt),
+          ...(attempt.outcome === 'delivered'
+            ? {}
+            : keys.byTarget(attempt.target, attempt.eventId, attempt.at)),
+          ...attempt,
+          [TTL]: expiresAt,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    ),
+  );
+}
+
+export async function listAttempts(
   doc: DynamoDBDocumentClient,
   tableName: string,
   eventId: string,
@@ -218,151 +517,90 @@ export async function listDeliveryAttempts(
     new QueryCommand({
       TableName: tableName,
       KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': keys.delivery(eventId, '', '').pk },
+      ExpressionAttributeValues: { ':pk': keys.attemptsOf(eventId) },
+      ConsistentRead: true,
     }),
   );
-  return (out.Items ?? []) as DeliveryAttempt[];
+  return (out.Items ?? []).map(
+    ({ pk: _pk, sk: _sk, gsi1pk: _g, gsi1sk: _s, [TTL]: _t, ...rest }) => rest,
+  ) as DeliveryAttempt[];
 }
 
-export interface ConnectionRecord {
-  readonly connectionId: string;
-  /** Subscription: an EventBridge pattern over the bus event. */
-  readonly pattern: Record<string, unknown>;
-  readonly connectedAt: string;
-  readonly expiresAt: number;
+export interface DeliveryFailure {
+  readonly eventId: string;
+  readonly target: string;
+  readonly round: string;
+  readonly attempts: number;
+  readonly status?: number;
+  readonly error: string;
+  readonly failedAt: string;
 }
 
-export async function putConnection(
+/**
+ * The durable record of a delivery that failed for good. Unlike the DLQ (whose messages SQS deletes after its
+ * retention, counted from the first enqueue), it lasts as long as the delivery log, so the event can be
+ * redelivered for that long.
+ */
+export async function recordFailure(
   doc: DynamoDBDocumentClient,
   tableName: string,
-  connection: ConnectionRecord,
+  failure: DeliveryFailure,
+  expiresAt: number,
 ): Promise<void> {
   await doc.send(
     new PutCommand({
       TableName: tableName,
-      Item: {
-        ...keys.connection(connection.connectionId),
-        connectionId: connection.connectionId,
-        pattern: JSON.stringify(connection.pattern),
-        connectedAt: connection.connectedAt,
-        [TABLE.ttlAttribute]: connection.expiresAt,
-      },
+      Item: { ...keys.failure(failure.target, failure.eventId), ...failure, [TTL]: expiresAt },
     }),
   );
 }
 
-export async function deleteConnection(
+export async function listFailures(
   doc: DynamoDBDocumentClient,
   tableName: string,
-  connectionId: string,
+  target: string,
+  limit = 100,
+): Promise<DeliveryFailure[]> {
+  const out = await doc.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.failuresOf(target) },
+      Limit: limit,
+    }),
+  );
+  return (out.Items ?? []).map(({ pk: _pk, sk: _sk, [TTL]: _t, ...rest }) => rest) as DeliveryFailure[];
+}
+
+export type TargetState = 'active' | 'paused' | 'gone';
+
+export interface TargetStatus {
+  readonly state: TargetState;
+  readonly reason?: string;
+  readonly since: string;
+}
+
+export async function setTargetState(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  target: string,
+  status: TargetStatus,
 ): Promise<void> {
-  await doc.send(new DeleteCommand({ TableName: tableName, Key: keys.connection(connectionId) }));
+  await doc.send(
+    new PutCommand({ TableName: tableName, Item: { ...keys.target(target), target, ...status } }),
+  );
 }
 
-/** Replaces a connection's subscription (and renews its TTL); `connectedAt` stays. False if it is gone. */
-export async function updateSubscription(
+export async function getTargetState(
   doc: DynamoDBDocumentClient,
   tableName: string,
-  connectionId: string,
-  pattern: Record<string, unknown>,
-  expiresAt: number,
-): Promise<boolean> {
-  return conditionalUpdate(doc, tableName, connectionId, 'SET pattern = :p, expiresAt = :e', {
-    ':p': JSON.stringify(pattern),
-    ':e': expiresAt,
-  });
-}
-
-/** Renews a connection record's TTL (a client's ping). False if the record is gone. */
-export async function refreshConnection(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  connectionId: string,
-  expiresAt: number,
-): Promise<boolean> {
-  return conditionalUpdate(doc, tableName, connectionId, 'SET expiresAt = :e', { ':e': expiresAt });
-}
-
-async function conditionalUpdate(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  connectionId: string,
-  expression: string,
-  values: Record<string, unknown>,
-): Promise<boolean> {
-  try {
-    await doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.connection(connectionId),
-        UpdateExpression: expression,
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: values,
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
-}
-
-/**
- * Deletes a connection that answered 410 — unless it connected after `connectedBefore`: API Gateway also answers
- * 410 to a post that races the handshake (the record is written during `$connect`, before the connection is up).
- */
-export async function deleteGoneConnection(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  connectionId: string,
-  connectedBefore: string,
-): Promise<boolean> {
-  try {
-    await doc.send(
-      new DeleteCommand({
-        TableName: tableName,
-        Key: keys.connection(connectionId),
-        ConditionExpression: 'connectedAt < :before',
-        ExpressionAttributeValues: { ':before': connectedBefore },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
-}
-
-/**
- * Every live connection, page by page (a Query on one partition, never a Scan). Records past their TTL are
- * skipped: DynamoDB deletes expired items lazily.
- */
-export async function* listConnections(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  nowMs: number,
-): AsyncGenerator<ConnectionRecord> {
-  let startKey: Record<string, unknown> | undefined;
-  const nowSeconds = Math.floor(nowMs / 1000);
-  do {
-    const out = await doc.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': keys.connection('').pk },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of out.Items ?? []) {
-      const expiresAt = Number(item[TABLE.ttlAttribute]);
-      if (expiresAt <= nowSeconds) continue;
-      yield {
-        connectionId: String(item.connectionId),
-        pattern: JSON.parse(String(item.pattern)) as Record<string, unknown>,
-        connectedAt: String(item.connectedAt),
-        expiresAt,
-      };
-    }
-    startKey = out.LastEvaluatedKey;
-  } while (startKey);
+  target: string,
+): Promise<TargetStatus> {
+  const out = await doc.send(new GetCommand({ TableName: tableName, Key: keys.target(target) }));
+  if (!out.Item) return { state: 'active', since: new Date(0).toISOString() };
+  return {
+    state: out.Item.state as TargetState,
+    ...(typeof out.Item.reason === 'string' ? { reason: out.Item.reason } : {}),
+    since: String(out.Item.since),
+  };
 }

@@ -2,9 +2,25 @@ import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventb
 import { eventBridgeSource } from '../../core/contracts';
 import type { SerializedEvent } from './event-store';
 
-/** PutEvents limits: entries per call, and the summed entry size of one call (AWS user guide, "PutEvents"). */
+/**
+ * PutEvents limits: 10 entries per call, and the summed entry size of one call — 1 MB since January 2026
+ * (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html; it was 256 KB). We keep the old
+ * 256 KB per call: an inline envelope is at most 100 KB, and smaller calls fail smaller.
+ */
 export const MAX_ENTRIES_PER_CALL = 10;
 export const MAX_BYTES_PER_CALL = 256 * 1024;
+
+/**
+ * Per-entry PutEvents error codes that will fail again however often the entry is sent: the event itself is at
+ * fault. Every other code — ThrottlingException and InternalFailure, but also permission errors, which an operator
+ * fixes without touching the event — is worth retrying later
+ * (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsResultEntry.html).
+ */
+export const PERMANENT_ENTRY_ERRORS: ReadonlySet<string> = new Set([
+  'MalformedDetail',
+  'InvalidArgument',
+  'RedactionFailure',
+]);
 
 /** Builds the PutEvents entry of an event: Source `webhook.<source>`, DetailType = event type, Detail = envelope. */
 export function toBusEntry(event: SerializedEvent, busName: string) {
@@ -49,9 +65,16 @@ export function batchForPutEvents<T>(items: readonly T[], size: (item: T) => num
   return batches;
 }
 
+export interface PublishFailure<T> {
+  readonly event: T;
+  readonly error: string;
+  /** False when EventBridge refused the entry itself for good (see PERMANENT_ENTRY_ERRORS). */
+  readonly transient: boolean;
+}
+
 export interface PublishOutcome<T> {
   readonly published: T[];
-  readonly failed: { readonly event: T; readonly error: string }[];
+  readonly failed: PublishFailure<T>[];
 }
 
 /**
@@ -71,15 +94,20 @@ export async function publishEvents<T extends SerializedEvent>(
       batch.forEach(({ event }, i) => {
         const result = out.Entries?.[i];
         if (result?.EventId && !result.ErrorCode) outcome.published.push(event);
-        else
+        else {
+          const code = result?.ErrorCode ?? 'NoResult';
           outcome.failed.push({
             event,
-            error: `${result?.ErrorCode ?? 'NoResult'}: ${result?.ErrorMessage ?? ''}`,
+            error: `${code}: ${result?.ErrorMessage ?? ''}`,
+            transient: !PERMANENT_ENTRY_ERRORS.has(code),
           });
+        }
       });
     } catch (error) {
+      // The call failed as a whole (throttled, unavailable, timed out, a network error): nothing about the entries
+      // themselves, so always worth retrying.
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      for (const { event } of batch) outcome.failed.push({ event, error: message });
+      for (const { event } of batch) outcome.failed.push({ event, error: message, transient: true });
     }
   }
   return outcome;

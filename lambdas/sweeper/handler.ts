@@ -1,30 +1,70 @@
-/** Sweeper Lambda, on a schedule: republish stored-but-unpublished events. */
-
+/**
+ * Sweeper Lambda, on a schedule: publishes accepted events whose publish failed or is in doubt. Invoked with
+ * `{"republish": ["<event id>", …]}` it first puts those poisoned events back in line (after the cause was fixed).
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { ENV } from '../../core/contracts';
+import { METRIC } from '../../core/metrics';
+import { timeouts } from '../shared/clients';
 import { requireEnv } from '../shared/env';
-import { logger } from '../shared/observability';
-import { type SweeperDeps, type SweepResult, sweepUnpublished } from './sweeper';
+import { republishPoisoned } from '../shared/event-store';
+import { logger, metrics } from '../shared/observability';
+import { type SweeperDeps, type SweepResult, sweepPending } from './sweeper';
 
 const deps: SweeperDeps = {
-  doc: DynamoDBDocumentClient.from(new DynamoDBClient({})),
-  eventBridge: new EventBridgeClient({}),
+  doc: DynamoDBDocumentClient.from(new DynamoDBClient(timeouts.background), {
+    marshallOptions: { removeUndefinedValues: true },
+  }),
+  eventBridge: new EventBridgeClient(timeouts.background),
   tableName: requireEnv(ENV.tableName),
   busName: requireEnv(ENV.busName),
   now: Date.now,
-  graceMs: 60_000,
-  limit: 500,
-  poisonAfter: 10,
-  onPoisoned: (event, error) =>
-    logger.error('event set aside after repeated publish failures', { eventId: event.envelope.id, error }),
+  batchSize: 100,
+  observe: {
+    poisoned: (marker, error) =>
+      logger.error('EventBridge refused the event for good; set aside as poisoned', {
+        eventId: marker.eventId,
+        error,
+      }),
+    abandoned: (marker) =>
+      logger.error('event expired before it could be published', { eventId: marker.eventId }),
+    bookkeepingFailed: (error) =>
+      logger.warn('published, but the pending marker could not be cleared (it may be published again)', {
+        error,
+      }),
+  },
 };
 
-export async function handler(_event: unknown, context: Context): Promise<SweepResult> {
+/** Time left unused at the end of a run: a sweep never runs into the function's timeout. */
+const SAFETY_MS = 10_000;
+
+export async function handler(
+  event: { republish?: unknown } | undefined,
+  context: Context,
+): Promise<SweepResult & { requeued: string[] }> {
   logger.addContext(context);
-  const result = await sweepUnpublished(deps);
-  if (result.republished + result.failed > 0) logger.info('sweep', { ...result });
-  return result;
+  const requeued: string[] = [];
+  const ids = Array.isArray(event?.republish) ? event.republish.filter((id) => typeof id === 'string') : [];
+  for (const id of ids) {
+    if (await republishPoisoned(deps.doc, deps.tableName, id, deps.now())) requeued.push(id);
+  }
+  if (ids.length > 0) logger.info('poisoned events put back in line', { requested: ids, requeued });
+  const result = await sweepPending(deps, Date.now() + context.getRemainingTimeInMillis() - SAFETY_MS);
+  if (result.republished + result.retrying + result.poisoned + result.abandoned > 0)
+    logger.info('sweep', { ...result });
+  metrics.addMetric(METRIC.eventsRepublished, MetricUnit.Count, result.republished);
+  metrics.addMetric(METRIC.publishRetrying, MetricUnit.Count, result.retrying);
+  metrics.addMetric(METRIC.eventsPoisoned, MetricUnit.Count, result.poisoned);
+  metrics.addMetric(METRIC.eventsAbandoned, MetricUnit.Count, result.abandoned);
+  metrics.addMetric(
+    METRIC.oldestPendingAge,
+    MetricUnit.Seconds,
+    Math.round(result.oldestPendingAgeMs / 1000),
+  );
+  metrics.publishStoredMetrics();
+  return { ...result, requeued };
 }

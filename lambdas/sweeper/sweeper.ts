@@ -1,17 +1,29 @@
 /**
- * Sweeper: republishes events that were stored but whose PutEvents failed (they still carry the `unpublished`
- * marker). Only events older than a grace period are taken, so an ingest still publishing is not raced. EventBridge
- * accepts or rejects each entry on its own: exactly the published events are marked, the others counted, and an
- * event that keeps failing is set aside (poisoned) instead of blocking or looping.
+ * Sweeper: publishes accepted events whose publish failed or is in doubt (they carry a pending marker). It runs on a
+ * schedule and works until its time budget is spent or nothing is due.
+ *
+ * - A transient failure (throttling, EventBridge unavailable, a timeout, a permission error being fixed) never
+ *   gives up: the event is tried again with exponential backoff for as long as it is retained.
+ * - A permanent per-entry error (EventBridge refuses the event itself) sets the event aside as poisoned, counted and
+ *   logged; an operator republishes it once the cause is fixed.
+ * - The sweeper respects the publish claim of an ingest that may still be publishing, and drops markers of events
+ *   that were published meanwhile.
  */
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ulidTime } from '../../core/contracts';
 import {
-  getStoredEvent,
-  listUnpublished,
+  deletePending,
+  getDedupe,
+  getEvent,
+  listDuePending,
   markPublished,
-  recordPublishFailure,
-  type StoredEvent,
+  type PendingMarker,
+  poison,
+  releaseClaim,
+  reschedulePending,
+  type SerializedEvent,
+  takeClaim,
 } from '../shared/event-store';
 import { publishEvents } from '../shared/publish';
 
@@ -21,46 +33,160 @@ export interface SweeperDeps {
   readonly tableName: string;
   readonly busName: string;
   readonly now: () => number;
-  /** Events younger than this are left to the ingest that is storing them. */
-  readonly graceMs: number;
-  /** Most events republished per run. */
-  readonly limit: number;
-  /** Failed republish attempts after which an event is set aside for a human. */
-  readonly poisonAfter: number;
-  readonly onPoisoned?: (event: StoredEvent, error: string) => void;
+  /** Markers read per round. */
+  readonly batchSize: number;
+  /** @default Math.random (tests pin it) */
+  readonly random?: () => number;
+  readonly observe?: SweeperObserver;
+}
+
+export interface SweeperObserver {
+  poisoned(marker: PendingMarker, error: string): void;
+  /** The event is gone (it expired before it could be published). */
+  abandoned(marker: PendingMarker): void;
+  /** A store write after a publish failed; the sweep goes on (the event may be published again: at least once). */
+  bookkeepingFailed(error: unknown): void;
 }
 
 export interface SweepResult {
   readonly republished: number;
-  readonly failed: number;
+  /** Transient failures, rescheduled with backoff. */
+  readonly retrying: number;
   readonly poisoned: number;
+  readonly abandoned: number;
+  /** Markers dropped because their event was published meanwhile. */
+  readonly alreadyPublished: number;
+  /** Age of the oldest event still waiting to be published after this sweep (ms), or 0. */
+  readonly oldestPendingAgeMs: number;
 }
 
-export async function sweepUnpublished(deps: SweeperDeps): Promise<SweepResult> {
-  const keys = await listUnpublished(deps.doc, deps.tableName, deps.now() - deps.graceMs, deps.limit);
-  const events: StoredEvent[] = [];
-  for (const key of keys) {
-    const stored = await getStoredEvent(deps.doc, deps.tableName, key);
-    if (stored && !stored.published) events.push(stored);
-  }
-  const { published, failed } = await publishEvents(deps.eventBridge, deps.busName, events);
-  let republished = 0;
-  for (const event of published) {
-    // Marking can fail on its own; the event is then published again next run (consumers dedupe on its id).
-    await markPublished(deps.doc, deps.tableName, event.key).then(
-      () => republished++,
-      () => undefined,
-    );
-  }
-  let poisoned = 0;
-  for (const { event, error } of failed) {
-    const result = await recordPublishFailure(deps.doc, deps.tableName, event.key, deps.poisonAfter).catch(
-      () => undefined,
-    );
-    if (result?.poisoned) {
-      poisoned++;
-      deps.onPoisoned?.(event, error);
+/** Backoff between publish attempts of one event: exponential from 30 s, at most 15 min, full jitter. */
+export const SWEEP_BACKOFF = { initialMs: 30_000, maxMs: 15 * 60_000 } as const;
+/** How long the sweeper holds an event's publish claim (a run lasts at most a minute). */
+const SWEEP_CLAIM_MS = 90_000;
+
+export function sweepBackoffMs(attempts: number, random: () => number = Math.random): number {
+  const base = Math.min(
+    SWEEP_BACKOFF.maxMs,
+    SWEEP_BACKOFF.initialMs * 2 ** Math.min(Math.max(0, attempts - 1), 20),
+  );
+  return Math.max(1_000, Math.ceil(random() * base));
+}
+
+/** Sweeps until `deadline` (epoch ms) or until nothing is due. */
+export async function sweepPending(deps: SweeperDeps, deadline: number): Promise<SweepResult> {
+  const result = {
+    republished: 0,
+    retrying: 0,
+    poisoned: 0,
+    abandoned: 0,
+    alreadyPublished: 0,
+    oldestPendingAgeMs: 0,
+  };
+  const random = deps.random ?? Math.random;
+  // Each round takes markers that are due now; a marker handled in a round is never due again in the same run
+  // (it was deleted or rescheduled into the future), so the loop ends.
+  for (let round = 0; round < 1000 && deps.now() < deadline; round++) {
+    const due = await listDuePending(deps.doc, deps.tableName, deps.now(), deps.batchSize);
+    if (due.length === 0) break;
+    const ready: { marker: PendingMarker; event: SerializedEvent; claimed: boolean }[] = [];
+    for (const marker of due) {
+      const prepared = await prepare(marker, deps);
+      if (prepared === 'abandoned') {
+        result.abandoned++;
+        deps.observe?.abandoned(marker);
+      } else if (prepared === 'published') result.alreadyPublished++;
+      else if (prepared !== 'waiting') ready.push({ marker, ...prepared });
     }
+    const { published, failed } = await publishEvents(
+      deps.eventBridge,
+      deps.busName,
+      ready.map((r) => ({ ...r.event, ready: r })),
+    );
+    for (const { ready: r } of published) {
+      result.republished++;
+      // If these writes fail the marker stays and the event is published again later: at least once, never lost.
+      await settle(deps, async () => {
+        if (r.claimed) await markPublished(deps.doc, deps.tableName, r.marker, r.marker.eventId);
+        await deletePending(deps.doc, deps.tableName, r.marker.eventId);
+      });
+    }
+    let unavailable = false;
+    for (const { event, error, transient } of failed) {
+      const { marker } = event.ready;
+      if (transient) {
+        const attempts = marker.attempts + 1;
+        result.retrying++;
+        unavailable = true;
+        await settle(deps, async () => {
+          await reschedulePending(deps.doc, deps.tableName, marker.eventId, {
+            attempts,
+            nextAttemptAt: deps.now() + sweepBackoffMs(attempts, random),
+            lastError: error,
+          });
+          // The claim taken for this attempt goes back: the next run must not wait for it to expire.
+          if (event.ready.claimed) await releaseClaim(deps.doc, deps.tableName, marker, marker.eventId);
+        });
+      } else {
+        result.poisoned++;
+        deps.observe?.poisoned(marker, error);
+        await settle(deps, async () => {
+          await poison(deps.doc, deps.tableName, marker, error, deps.now());
+          if (event.ready.claimed) await releaseClaim(deps.doc, deps.tableName, marker, marker.eventId);
+        });
+      }
+    }
+    // EventBridge is failing: leave the rest for the next run instead of hammering it.
+    if (unavailable) break;
   }
-  return { republished, failed: failed.length, poisoned };
+  const oldest = await listDuePending(deps.doc, deps.tableName, Number.MAX_SAFE_INTEGER, 1);
+  result.oldestPendingAgeMs = oldest[0] ? Math.max(0, deps.now() - ulidTime(oldest[0].eventId)) : 0;
+  return result;
+}
+
+/**
+ * What to do with a due marker: publish its event (holding the claim when the dedupe record is still the event's),
+ * or drop it (published meanwhile, event gone), or wait (an ingest holds the claim).
+ */
+async function prepare(
+  marker: PendingMarker,
+  deps: SweeperDeps,
+): Promise<'abandoned' | 'published' | 'waiting' | { event: SerializedEvent; claimed: boolean }> {
+  const event = await getEvent(deps.doc, deps.tableName, marker.eventId);
+  if (!event) {
+    await deletePending(deps.doc, deps.tableName, marker.eventId);
+    return 'abandoned';
+  }
+  const now = deps.now();
+  const dedupe = await getDedupe(deps.doc, deps.tableName, marker, now);
+  // The key's window passed (or it moved on to a newer event): nobody else can publish this one, so publish.
+  if (!dedupe || dedupe.eventId !== marker.eventId) return { event, claimed: false };
+  if (dedupe.published) {
+    await deletePending(deps.doc, deps.tableName, marker.eventId);
+    return 'published';
+  }
+  if (await takeClaim(deps.doc, deps.tableName, marker, marker.eventId, now, now + SWEEP_CLAIM_MS)) {
+    return { event, claimed: true };
+  }
+  const current = await getDedupe(deps.doc, deps.tableName, marker, now);
+  if (current?.published) {
+    await deletePending(deps.doc, deps.tableName, marker.eventId);
+    return 'published';
+  }
+  // An ingest holds the claim: look again when it has expired.
+  await reschedulePending(deps.doc, deps.tableName, marker.eventId, {
+    attempts: marker.attempts,
+    nextAttemptAt: Math.max(now + 1_000, current?.claimUntil ?? now),
+    lastError: marker.lastError ?? 'waiting for an ingest that holds the publish claim',
+  });
+  return 'waiting';
+}
+
+/** Bookkeeping after a publish: a failure is reported, never allowed to stop the sweep. */
+async function settle(deps: SweeperDeps, write: () => Promise<unknown>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    deps.observe?.bookkeepingFailed(error);
+  }
 }

@@ -13,6 +13,8 @@ export interface LocalEndpoints {
   readonly eventbridge: string;
   readonly secretsManager: string;
   readonly s3: string;
+  readonly lambda: string;
+  readonly apigatewayv2: string;
 }
 
 /** The AWS part of every local function's environment. */
@@ -31,6 +33,8 @@ export function awsEnvironment(
     AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
     AWS_ENDPOINT_URL_S3: endpoints.s3,
+    AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda,
+    AWS_ENDPOINT_URL_APIGATEWAYV2: endpoints.apigatewayv2,
     // Keeps SDK clients from looking for ~/.aws config or instance metadata.
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

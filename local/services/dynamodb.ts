@@ -1,21 +1,30 @@
 /**
- * DynamoDB: dynalite in-process on 127.0.0.1 (in-memory unless `dataDir`), with the event-store table created from
- * the key layout in core/contracts.ts when it does not exist yet.
+ * DynamoDB: dynalite on 127.0.0.1 (in-memory unless `dataDir`), with the tables created from their layouts in
+ * core/contracts.ts (exactly what the CDK constructs declare) when they do not exist yet. Two things dynalite does
+ * not do are added here, so that local behaves like AWS where it matters:
+ * - TTL: DynamoDB deletes expired items (up to ~2 days late; until then they are still read). Locally a sweep
+ *   deletes them every `ttlSweepSeconds`.
+ * - Faults: `faults` (the FaultSwitch's `dynamodb` entry) make calls fail as an outage or throttling would.
  */
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import {
+  BatchWriteItemCommand,
   CreateTableCommand,
   type CreateTableCommandInput,
   DescribeTableCommand,
   DynamoDBClient,
   ResourceNotFoundException,
+  ScanCommand,
 } from '@aws-sdk/client-dynamodb';
-import { TABLE, TABLE_INDEXES } from '../../core/contracts';
+import type { TableLayout } from '../../core/contracts';
+import type { FaultSwitch } from '../faults';
 import { closeServer, LOOPBACK, listenOnLoopback, PortInUseError } from '../net';
 import { LOCAL_REGION, localCredentials } from './aws-env';
+// @ts-expect-error plain .mjs shared with the worker thread (no types)
+import { withFaults } from './dynalite-faults.mjs';
 
 type Dynalite = (options: {
   path?: string;
@@ -31,11 +40,12 @@ export interface LocalDynamoOptions {
   /** LevelDB directory; data survives restarts. In-memory when absent. */
   readonly dataDir?: string;
   /**
-   * Run the in-memory dynalite in its own worker thread (it is the costliest emulator per webhook: ~4 calls with
-   * the whole item, indexes included). With `dataDir` it always runs in this thread (LevelDB's native binding).
+   * Run the in-memory dynalite in its own worker thread (it is the costliest emulator per webhook). With `dataDir`
+   * it always runs in this thread (LevelDB's native binding).
    * @default true
    */
   readonly thread?: boolean;
+  readonly faults?: FaultSwitch;
 }
 
 export interface LocalDynamo {
@@ -46,18 +56,29 @@ export interface LocalDynamo {
   stop(): Promise<void>;
 }
 
+type FaultTarget = { set(fault: unknown): void };
+
 export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promise<LocalDynamo> {
   const settings = { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
   let port: number;
   let stopServer: () => Promise<void>;
+  let faultTarget: FaultTarget;
   if (!options.dataDir && (options.thread ?? true)) {
-    ({ port, stop: stopServer } = await startDynaliteThread(options.port ?? 0, settings));
+    const thread = await startDynaliteThread(options.port ?? 0, settings);
+    ({ port, stop: stopServer } = thread);
+    faultTarget = { set: (fault) => thread.worker.postMessage({ type: 'fault', fault }) };
   } else {
     if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
     const server = dynalite({ ...(options.dataDir ? { path: options.dataDir } : {}), ...settings });
+    faultTarget = withFaults(server) as FaultTarget;
     port = await listenOnLoopback(server, options.port ?? 0, 'DynamoDB (dynalite)');
     stopServer = () => closeServer(server);
   }
+  const unsubscribe = options.faults?.subscribe((service, fault) => {
+    if (service === 'dynamodb') faultTarget.set(fault);
+  });
+  const current = options.faults?.get('dynamodb');
+  if (current) faultTarget.set(current);
   const endpoint = `http://${LOOPBACK}:${port}`;
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: localCredentials });
   return {
@@ -65,6 +86,7 @@ export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promis
     port,
     client,
     async stop() {
+      unsubscribe?.();
       client.destroy();
       await stopServer();
     },
@@ -75,7 +97,7 @@ export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promis
 function startDynaliteThread(
   port: number,
   options: Record<string, unknown>,
-): Promise<{ port: number; stop: () => Promise<void> }> {
+): Promise<{ port: number; worker: Worker; stop: () => Promise<void> }> {
   const worker = new Worker(new URL('./dynalite-worker.mjs', import.meta.url), {
     workerData: { host: LOOPBACK, port, options },
     // Profiling hook, like the functions': e.g. EVENT_ROUTER_SERVICE_EXEC_ARGV='--cpu-prof --cpu-prof-dir=/tmp/prof'.
@@ -102,7 +124,7 @@ function startDynaliteThread(
         worker.removeAllListeners('error');
         worker.removeAllListeners('exit');
         worker.on('error', () => {});
-        resolve({ port: m.port!, stop });
+        resolve({ port: m.port!, worker, stop });
       } else if (m.type === 'error') {
         fail(
           m.code === 'EADDRINUSE'
@@ -120,37 +142,90 @@ export function serviceExecArgv(): string[] {
   return raw ? raw.split(/\s+/).filter(Boolean) : [];
 }
 
-/** The event-store table exactly as the CDK construct declares it: keys and indexes from core/contracts.ts. */
-export function eventTableDefinition(tableName: string): CreateTableCommandInput {
-  const attributes = new Set<string>([TABLE.partitionKey, TABLE.sortKey]);
-  for (const index of TABLE_INDEXES) attributes.add(index.partitionKey).add(index.sortKey);
+/** A table exactly as the CDK construct declares it from the same layout (core/contracts.ts). */
+export function tableDefinition(tableName: string, layout: TableLayout): CreateTableCommandInput {
+  const attributes = new Set<string>([layout.partitionKey, layout.sortKey]);
+  for (const index of layout.indexes) attributes.add(index.partitionKey).add(index.sortKey);
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
     AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
     KeySchema: [
-      { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
-      { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
+      { AttributeName: layout.partitionKey, KeyType: 'HASH' },
+      { AttributeName: layout.sortKey, KeyType: 'RANGE' },
     ],
-    GlobalSecondaryIndexes: TABLE_INDEXES.map((index) => ({
-      IndexName: index.name,
-      KeySchema: [
-        { AttributeName: index.partitionKey, KeyType: 'HASH' },
-        { AttributeName: index.sortKey, KeyType: 'RANGE' },
-      ],
-      Projection: { ProjectionType: index.projection },
-    })),
+    ...(layout.indexes.length > 0
+      ? {
+          GlobalSecondaryIndexes: layout.indexes.map((index) => ({
+            IndexName: index.name,
+            KeySchema: [
+              { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+              { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+            ],
+            Projection:
+              index.include.length > 0
+                ? { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...index.include] }
+                : { ProjectionType: 'KEYS_ONLY' as const },
+          })),
+        }
+      : {}),
   };
 }
 
-/** Creates the event table unless it exists (e.g. persisted in `dataDir`). Returns true when it was created. */
-export async function ensureEventTable(client: DynamoDBClient, tableName: string): Promise<boolean> {
+/** Creates a table unless it exists (e.g. persisted in `dataDir`). Returns true when it was created. */
+export async function ensureTable(
+  client: DynamoDBClient,
+  tableName: string,
+  layout: TableLayout,
+): Promise<boolean> {
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
     return false;
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
   }
-  await client.send(new CreateTableCommand(eventTableDefinition(tableName)));
+  await client.send(new CreateTableCommand(tableDefinition(tableName, layout)));
   return true;
+}
+
+/**
+ * Deletes the items whose TTL attribute (epoch seconds) has passed, as DynamoDB's TTL does. Bounded: at most
+ * `maxItems` per call. Returns how many were deleted.
+ */
+export async function expireItems(
+  client: DynamoDBClient,
+  tableName: string,
+  layout: TableLayout,
+  nowMs: number,
+  maxItems = 10_000,
+): Promise<number> {
+  let deleted = 0;
+  let start: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: '#ttl < :now',
+        ExpressionAttributeNames: {
+          '#ttl': layout.ttlAttribute,
+          '#pk': layout.partitionKey,
+          '#sk': layout.sortKey,
+        },
+        ExpressionAttributeValues: { ':now': { N: String(Math.floor(nowMs / 1000)) } },
+        ProjectionExpression: '#pk, #sk',
+        ExclusiveStartKey: start,
+      }),
+    );
+    const keys = page.Items ?? [];
+    for (let i = 0; i < keys.length; i += 25) {
+      await client.send(
+        new BatchWriteItemCommand({
+          RequestItems: { [tableName]: keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } })) },
+        }),
+      );
+    }
+    deleted += keys.length;
+    start = page.LastEvaluatedKey;
+  } while (start && deleted < maxItems);
+  return deleted;
 }

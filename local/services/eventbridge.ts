@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { BusEvent } from '../../core/contracts';
 import { PatternIndex } from '../../core/pattern';
+import type { FaultSwitch } from '../faults';
 import { closeServer, LOOPBACK, listenOnLoopback, readBody, sendAwsJsonError, sendJson, sleep } from '../net';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './aws-env';
 
@@ -22,6 +23,12 @@ export interface LocalRuleTarget {
   readonly pattern: unknown;
   /** Delivers one matched event; a rejection is retried. */
   deliver(event: BusEvent<unknown>): Promise<void>;
+  /**
+   * Delivered before PutEvents answers (a queue of this process). On AWS an event PutEvents accepted is durable;
+   * locally the bus keeps nothing, so events bound for durable targets are on their queues before the answer —
+   * a kill -9 right after a 200 must not lose them. Other targets (a Lambda) are delivered after the answer.
+   */
+  readonly durable?: boolean;
   /** Where the event goes once retries are exhausted (EventBridge target DLQ). */
   deadLetter?(event: BusEvent<unknown>, error: Error): Promise<void>;
 }
@@ -40,6 +47,11 @@ export interface LocalEventBridgeOptions {
   /** Called for every event accepted on the bus and the rules it matched. */
   readonly onEvent?: (event: BusEvent<unknown>, matchedRules: readonly string[]) => void;
   readonly onDeliveryFailure?: (rule: string, event: BusEvent<unknown>, error: Error) => void;
+  /**
+   * Faults of the `eventbridge` service: a fault with status 200 fails each entry with its code (e.g. a permanent
+   * `MalformedDetail`); any other status fails the whole PutEvents call (e.g. 400 ThrottlingException).
+   */
+  readonly faults?: FaultSwitch;
 }
 
 export interface LocalEventBridge {
@@ -140,7 +152,12 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
     name === 'default' ||
     name === `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/default`;
 
-  const putEvents = (body: unknown, res: ServerResponse) => {
+  const putEvents = async (body: unknown, res: ServerResponse) => {
+    const fault = options.faults?.check('eventbridge', 'PutEvents');
+    if (fault && fault.status !== 200) {
+      sendAwsJsonError(res, fault.status, fault.code, fault.message ?? fault.code);
+      return;
+    }
     const entries = (body as { Entries?: unknown } | null)?.Entries;
     if (!Array.isArray(entries) || entries.length < 1 || entries.length > MAX_ENTRIES_PER_CALL) {
       sendAwsJsonError(
@@ -169,7 +186,8 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
         ErrorCode: 'InvalidArgument',
         ErrorMessage: `Parameter ${field} is not valid. Reason: ${field} is a required argument.`,
       });
-      if (typeof entry?.Source !== 'string' || entry.Source === '') results.push(invalid('Source'));
+      if (fault) results.push({ ErrorCode: fault.code, ErrorMessage: fault.message ?? fault.code });
+      else if (typeof entry?.Source !== 'string' || entry.Source === '') results.push(invalid('Source'));
       else if (typeof entry.DetailType !== 'string' || entry.DetailType === '')
         results.push(invalid('DetailType'));
       else if (typeof entry.Detail !== 'string') results.push(invalid('Detail'));
@@ -210,16 +228,27 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
       }
     }
     const failed = results.filter((r) => 'ErrorCode' in r).length;
+    const matches = accepted.map((event) => ({ event, rules: index.match(event) }));
+    // Durable targets first (see LocalRuleTarget.durable); one that fails goes on with the retries below.
+    for (const { event, rules } of matches) {
+      for (const rule of rules) {
+        if (!rule.durable) continue;
+        try {
+          await rule.deliver(event);
+        } catch {
+          deliver(rule, event);
+        }
+      }
+    }
     sendJson(res, 200, { FailedEntryCount: failed, Entries: results }, {}, JSON_11);
-    // After the answer, like EventBridge: match and deliver asynchronously.
+    // After the answer, like EventBridge: the other targets.
     setImmediate(() => {
-      for (const event of accepted) {
-        const matched = index.match(event);
+      for (const { event, rules } of matches) {
         options.onEvent?.(
           event,
-          matched.map((r) => r.name),
+          rules.map((r) => r.name),
         );
-        for (const rule of matched) deliver(rule, event);
+        for (const rule of rules) if (!rule.durable) deliver(rule, event);
       }
     });
   };
@@ -239,7 +268,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
         sendAwsJsonError(res, 400, 'SerializationException', 'Request body is not valid JSON');
         return;
       }
-      if (target === 'AWSEvents.PutEvents') putEvents(body, res);
+      if (target === 'AWSEvents.PutEvents') await putEvents(body, res);
       else
         sendAwsJsonError(
           res,

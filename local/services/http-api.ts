@@ -4,8 +4,15 @@
  * headers with duplicates joined by ",", `cookies`, `rawPath`, `rawQueryString`, `queryStringParameters`,
  * `pathParameters`, `requestContext` — and map the function's result back to HTTP. Bodies over 10 MB → 413
  * (API Gateway's payload limit); an event over Lambda's 6 MB invoke limit → 413 too (see invokeTooLarge).
- * Throttled → 429 with `Retry-After`. Unknown paths → 404, a known path with another method → 405.
- * `GET /health` → 200.
+ *
+ * Routes are matched as API Gateway does: the most specific route key wins, a method beats ANY, and `$default`
+ * takes whatever matched nothing (without it: 404 `{"message":"Not Found"}`, as HTTP API answers). Each route is
+ * throttled by its route settings, else by the stage default — before the function runs, as on AWS — and a
+ * throttled request gets 429 `{"message":"Too Many Requests"}` without `Retry-After` (HTTP API sends none).
+ *
+ * Routes can change while the API runs: `control` serves the API Gateway v2 operations the routes function calls
+ * (GetRoutes, CreateRoute, DeleteRoute, UpdateStage route settings, DeleteRouteSettings) on its own port, the
+ * endpoint for `AWS_ENDPOINT_URL_APIGATEWAYV2`.
  */
 import { isUtf8 } from 'node:buffer';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -27,18 +34,16 @@ export interface ThrottleSettings {
 }
 
 export interface LocalHttpApiOptions {
+  /** The integration of every route. */
   readonly function: HttpInvoker;
-  /** Route keys, e.g. `POST /webhooks/{source}` or `ANY /webhooks/{source}`. @default ['POST /webhooks/{source}'] */
+  /** Route keys at start, e.g. `$default`, `POST /webhooks/{source}`, `ANY /v1/{proxy+}`. @default ['$default'] */
   readonly routes?: readonly string[];
+  /** Throttle of routes without route settings (the stage default); undefined = unthrottled. */
+  readonly defaultThrottle?: ThrottleSettings;
   /** @default 0 (random) */
   readonly port?: number;
   /** @default 10 MB */
   readonly maxBodyBytes?: number;
-  /** Route throttling (token bucket per route + path parameters key); undefined = unthrottled. */
-  readonly throttle?: (
-    routeKey: string,
-    pathParameters: Record<string, string>,
-  ) => ThrottleSettings | undefined;
   /** Called after each request (for logs). */
   readonly onRequest?: (info: { method: string; path: string; status: number; ms: number }) => void;
   readonly onError?: (error: Error) => void;
@@ -48,8 +53,17 @@ export interface LocalHttpApi {
   readonly port: number;
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
+  /** API Gateway v2 control endpoint (routes and route settings of this API, id `localhttp`, stage `$default`). */
+  readonly controlEndpoint: string;
+  /** Route keys now, sorted. */
+  routeKeys(): string[];
+  /** Throttle of a route now (its route settings, else the stage default). */
+  throttleOf(routeKey: string): ThrottleSettings | undefined;
   stop(): Promise<void>;
 }
+
+/** The local HTTP API's id, as in `requestContext.apiId` and the control endpoint's paths. */
+export const LOCAL_HTTP_API_ID = 'localhttp';
 
 interface Route {
   readonly routeKey: string;
@@ -58,7 +72,10 @@ interface Route {
   readonly literalCount: number;
 }
 
+const DEFAULT_ROUTE: Route = { routeKey: '$default', method: 'ANY', segments: [], literalCount: -1 };
+
 function parseRoute(routeKey: string): Route {
+  if (routeKey === '$default') return DEFAULT_ROUTE;
   const [method, path] = routeKey.split(' ');
   if (!method || !path?.startsWith('/')) throw new Error(`invalid route key "${routeKey}"`);
   const segments = path.split('/').slice(1);
@@ -71,11 +88,18 @@ function parseRoute(routeKey: string): Route {
 }
 
 function matchPath(route: Route, parts: readonly string[]): Record<string, string> | undefined {
-  if (parts.length !== route.segments.length) return undefined;
+  const last = route.segments[route.segments.length - 1];
+  const greedy = last?.endsWith('+}') === true;
+  if (greedy ? parts.length < route.segments.length : parts.length !== route.segments.length)
+    return undefined;
   const params: Record<string, string> = {};
-  for (let i = 0; i < parts.length; i++) {
+  for (let i = 0; i < route.segments.length; i++) {
     const segment = route.segments[i]!;
     const part = parts[i]!;
+    if (greedy && i === route.segments.length - 1) {
+      params[segment.slice(1, -2)] = parts.slice(i).join('/');
+      break;
+    }
     if (segment.startsWith('{') && segment.endsWith('}')) {
       if (part === '') return undefined;
       let value = part;
@@ -164,7 +188,7 @@ export function toHttpApiEvent(
     ...(rawQueryString !== '' ? { queryStringParameters: Object.fromEntries(Object.entries(query)) } : {}),
     requestContext: {
       accountId: LOCAL_ACCOUNT,
-      apiId: 'localhttp',
+      apiId: LOCAL_HTTP_API_ID,
       domainName,
       domainPrefix: domainName.split('.')[0] ?? domainName,
       http: {
@@ -210,11 +234,6 @@ export function writeHttpApiResult(res: ServerResponse, result: unknown, request
   return r.statusCode;
 }
 
-/** `Retry-After` seconds for a throttled request: the time one token takes to come back, at least 1 s. */
-export function throttleRetryAfterSeconds(rateLimit: number): number {
-  return rateLimit > 0 ? Math.max(1, Math.ceil(1 / rateLimit)) : 60;
-}
-
 /**
  * Lambda refused the invoke because the event exceeds its 6 MB synchronous payload limit (the function never ran):
  * `RequestEntityTooLargeException` from the local runtime or the SDK.
@@ -245,62 +264,65 @@ class TokenBucket {
 }
 
 export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<LocalHttpApi> {
-  const routes = (options.routes ?? ['POST /webhooks/{source}']).map(parseRoute);
-  // API Gateway: the most specific path wins; a method beats ANY.
-  routes.sort(
-    (a, b) => b.literalCount - a.literalCount || (a.method === 'ANY' ? 1 : 0) - (b.method === 'ANY' ? 1 : 0),
-  );
+  // Route table: route key → route id (the control endpoint's handle), and the route settings' throttles.
+  const routes = new Map<string, { id: string; route: Route }>();
+  const routeSettings = new Map<string, ThrottleSettings>();
+  let nextRouteId = 1;
+  const addRoute = (routeKey: string) => {
+    const existing = routes.get(routeKey);
+    if (existing) return existing.id;
+    const id = `r${(nextRouteId++).toString(36)}`;
+    routes.set(routeKey, { id, route: parseRoute(routeKey) });
+    return id;
+  };
+  for (const key of options.routes ?? ['$default']) addRoute(key);
+  // API Gateway: the most specific path wins; a method beats ANY; `$default` only when nothing else matched.
+  const ordered = () =>
+    [...routes.values()]
+      .map((r) => r.route)
+      .filter((r) => r !== DEFAULT_ROUTE && r.routeKey !== '$default')
+      .sort(
+        (a, b) =>
+          b.literalCount - a.literalCount || (a.method === 'ANY' ? 1 : 0) - (b.method === 'ANY' ? 1 : 0),
+      );
   const maxBody = options.maxBodyBytes ?? MAX_HTTP_API_BODY_BYTES;
   const buckets = new Map<string, TokenBucket>();
+  const throttleOf = (routeKey: string) => routeSettings.get(routeKey) ?? options.defaultThrottle;
   let domainName = LOOPBACK;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
     const method = (req.method ?? 'GET').toUpperCase();
     const rawPath = (req.url ?? '/').split('?')[0]!;
-    if (rawPath === '/health' && method === 'GET') {
-      sendJson(res, 200, { status: 'ok' });
-      return 200;
-    }
     const parts = rawPath.split('/').slice(1);
-    let pathMatched = false;
     let route: Route | undefined;
     let params: Record<string, string> | undefined;
-    for (const candidate of routes) {
+    for (const candidate of ordered()) {
       const p = matchPath(candidate, parts);
-      if (!p) continue;
-      pathMatched = true;
-      if (candidate.method === method || candidate.method === 'ANY') {
+      if (p && (candidate.method === method || candidate.method === 'ANY')) {
         route = candidate;
         params = p;
         break;
       }
     }
+    if (!route && routes.has('$default')) {
+      route = DEFAULT_ROUTE;
+      params = {};
+    }
     if (!route || !params) {
       req.resume();
-      if (pathMatched) {
-        const allow = [...new Set(routes.filter((r) => matchPath(r, parts)).map((r) => r.method))].join(', ');
-        sendJson(res, 405, { message: 'Method Not Allowed' }, { allow });
-        return 405;
-      }
       sendJson(res, 404, { message: 'Not Found' });
       return 404;
     }
-    const throttle = options.throttle?.(route.routeKey, params);
+    const throttle = throttleOf(route.routeKey);
     if (throttle) {
-      const key = `${route.routeKey}|${JSON.stringify(params)}`;
-      let bucket = buckets.get(key);
+      let bucket = buckets.get(route.routeKey);
       if (!bucket) {
         bucket = new TokenBucket(throttle);
-        buckets.set(key, bucket);
+        buckets.set(route.routeKey, bucket);
       }
       if (!bucket.take()) {
         req.resume();
-        sendJson(
-          res,
-          429,
-          { message: 'Too Many Requests' },
-          { 'retry-after': String(throttleRetryAfterSeconds(throttle.rateLimit)) },
-        );
+        sendJson(res, 429, { message: 'Too Many Requests' });
         return 429;
       }
     }
@@ -362,9 +384,117 @@ export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<L
   server.requestTimeout = 30_000;
   const port = await listenOnLoopback(server, options.port ?? 0, 'HTTP API');
   domainName = `${LOOPBACK}:${port}`;
+
+  const control = createServer((req, res) => {
+    controlRequest(req, res).catch((error: Error) => {
+      if (!res.headersSent) sendJson(res, 500, { message: error.message });
+    });
+  });
+  /** The API Gateway v2 REST-JSON operations the routes function uses, on this API only. */
+  const controlRequest = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', `http://${LOOPBACK}`);
+    const method = req.method ?? 'GET';
+    const raw = (await readBody(req, 1024 * 1024)).toString('utf8');
+    const input = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+    const notFound = () =>
+      sendJson(
+        res,
+        404,
+        { message: 'Invalid API identifier specified' },
+        { 'x-amzn-errortype': 'NotFoundException' },
+      );
+    const prefix = `/v2/apis/${LOCAL_HTTP_API_ID}`;
+    if (!url.pathname.startsWith(prefix)) return notFound();
+    const rest = url.pathname.slice(prefix.length);
+    if (rest === '/routes' && method === 'GET') {
+      const items = [...routes].map(([routeKey, r]) => ({
+        routeId: r.id,
+        routeKey,
+        target: 'integrations/local',
+      }));
+      return sendJson(res, 200, { items });
+    }
+    if (rest === '/routes' && method === 'POST') {
+      const routeKey = String(input.routeKey ?? '');
+      try {
+        parseRoute(routeKey);
+      } catch {
+        return sendJson(
+          res,
+          400,
+          { message: `Invalid route key ${routeKey}` },
+          { 'x-amzn-errortype': 'BadRequestException' },
+        );
+      }
+      if (routes.has(routeKey))
+        return sendJson(
+          res,
+          409,
+          { message: 'Route already exists' },
+          { 'x-amzn-errortype': 'ConflictException' },
+        );
+      const routeId = addRoute(routeKey);
+      return sendJson(res, 201, { routeId, routeKey, target: input.target });
+    }
+    const routeMatch = /^\/routes\/([^/]+)$/.exec(rest);
+    if (routeMatch && method === 'DELETE') {
+      const entry = [...routes].find(([, r]) => r.id === decodeURIComponent(routeMatch[1]!));
+      if (!entry)
+        return sendJson(
+          res,
+          404,
+          { message: 'Route not found' },
+          { 'x-amzn-errortype': 'NotFoundException' },
+        );
+      routes.delete(entry[0]);
+      buckets.delete(entry[0]);
+      res.writeHead(204).end();
+      return;
+    }
+    if (rest === '/stages/%24default' || rest === '/stages/$default') {
+      if (method !== 'PATCH') return notFound();
+      const settings = (input.routeSettings ?? {}) as Record<
+        string,
+        { throttlingRateLimit?: number; throttlingBurstLimit?: number }
+      >;
+      for (const [routeKey, s] of Object.entries(settings)) {
+        if (s.throttlingRateLimit !== undefined && s.throttlingBurstLimit !== undefined) {
+          routeSettings.set(routeKey, {
+            rateLimit: s.throttlingRateLimit,
+            burstLimit: s.throttlingBurstLimit,
+          });
+          buckets.delete(routeKey);
+        }
+      }
+      return sendJson(res, 200, { stageName: '$default' });
+    }
+    const settingsMatch = /^\/stages\/(?:%24|\$)default\/routesettings\/(.+)$/.exec(rest);
+    if (settingsMatch && method === 'DELETE') {
+      const routeKey = decodeURIComponent(settingsMatch[1]!);
+      if (!routeSettings.delete(routeKey))
+        return sendJson(
+          res,
+          404,
+          { message: 'Route settings not found' },
+          { 'x-amzn-errortype': 'NotFoundException' },
+        );
+      buckets.delete(routeKey);
+      res.writeHead(204).end();
+      return;
+    }
+    return notFound();
+  };
+  const controlPort = await listenOnLoopback(control, 0, 'HTTP API control');
+
   return {
     port,
     url: `http://${LOOPBACK}:${port}`,
-    stop: () => closeServer(server),
+    controlEndpoint: `http://${LOOPBACK}:${controlPort}`,
+    routeKeys: () => [...routes.keys()].sort(),
+    throttleOf,
+    async stop() {
+      await closeServer(control);
+      await closeServer(server);
+    },
   };
 }

@@ -22,6 +22,7 @@ export function sqsRuleTarget(options: {
   return {
     name: options.ruleName,
     pattern: options.pattern,
+    durable: true,
     async deliver(event: BusEvent<unknown>) {
       await client.send(
         new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: busEventJson(event) }),

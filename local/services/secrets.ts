@@ -5,12 +5,13 @@
  * deterministic local default — so a developer can paste the same secret into a provider's settings every run.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import type { FaultSwitch } from '../faults';
 import { closeServer, LOOPBACK, listenOnLoopback, readBody, sendAwsJsonError, sendJson } from '../net';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './aws-env';
 
-export type SecretOrigin = 'env' | 'file' | 'default';
+export type SecretOrigin = 'env' | 'file' | 'default' | 'stored';
 
 export interface LocalSecret {
   readonly name: string;
@@ -57,12 +58,44 @@ function secretArn(name: string): string {
 export class LocalSecretStore {
   private readonly secrets = new Map<string, LocalSecret>();
   private readonly file: Record<string, string>;
+  private readonly stored: Record<string, string>;
 
+  /**
+   * @param storeFile where values written at run time (PutSecretValue, generated tokens) are kept across restarts
+   *   (`--data-dir`); they win over the secrets file and the defaults, not over env.
+   */
   constructor(
     private readonly env: Readonly<Record<string, string | undefined>> = process.env,
     secretsFile?: string,
+    private readonly storeFile?: string,
   ) {
     this.file = secretsFile ? (JSON.parse(readFileSync(secretsFile, 'utf8')) as Record<string, string>) : {};
+    this.stored =
+      storeFile && existsSync(storeFile)
+        ? (JSON.parse(readFileSync(storeFile, 'utf8')) as Record<string, string>)
+        : {};
+  }
+
+  /** Writes a new value (Secrets Manager PutSecretValue), kept in the store file when there is one. */
+  put(id: string, value: string): LocalSecret {
+    const existing = this.find(id);
+    if (!existing) throw new Error(`unknown local secret ${id}`);
+    const updated: LocalSecret = { ...existing, value, origin: 'stored' };
+    this.secrets.set(existing.name, updated);
+    this.stored[existing.name] = value;
+    if (this.storeFile) {
+      // Write-then-rename: a crash never leaves a torn file.
+      writeFileSync(`${this.storeFile}.tmp`, JSON.stringify(this.stored, null, 2));
+      renameSync(`${this.storeFile}.tmp`, this.storeFile);
+    }
+    return updated;
+  }
+
+  /** Registers a secret whose default is generated (a URL token): generated once, then kept like a put value. */
+  defineGenerated(name: string, generate: () => string): LocalSecret {
+    const secret = this.define(name, this.stored[name] ?? generate());
+    if (secret.origin === 'default' && this.stored[name] === undefined) return this.put(name, secret.value);
+    return secret;
   }
 
   /** Registers a secret; its value is resolved from env, then the file, then `fallback`. */
@@ -72,12 +105,15 @@ export class LocalSecretStore {
     const envName = secretEnvName(name);
     const fromEnv = this.env[envName];
     const fromFile = this.file[name];
+    const fromStore = this.stored[name];
     const secret: LocalSecret =
       fromEnv !== undefined && fromEnv !== ''
         ? { name, value: fromEnv, origin: 'env', envName, arn: secretArn(name) }
-        : typeof fromFile === 'string'
-          ? { name, value: fromFile, origin: 'file', envName, arn: secretArn(name) }
-          : { name, value: fallback, origin: 'default', envName, arn: secretArn(name) };
+        : typeof fromStore === 'string'
+          ? { name, value: fromStore, origin: 'stored', envName, arn: secretArn(name) }
+          : typeof fromFile === 'string'
+            ? { name, value: fromFile, origin: 'file', envName, arn: secretArn(name) }
+            : { name, value: fallback, origin: 'default', envName, arn: secretArn(name) };
     this.secrets.set(name, secret);
     return secret;
   }
@@ -111,17 +147,50 @@ export interface LocalSecretsManager {
 
 export async function startLocalSecretsManager(
   store: LocalSecretStore,
-  options: { port?: number } = {},
+  options: { port?: number; faults?: FaultSwitch } = {},
 ): Promise<LocalSecretsManager> {
   const createdDate = Math.floor(Date.now() / 1000);
   const server = createServer((req, res) => {
     void (async () => {
       const target = String(req.headers['x-amz-target'] ?? '');
+      const fault = options.faults?.check('secretsmanager', target.split('.')[1] ?? '');
+      if (fault) {
+        req.resume();
+        sendAwsJsonError(res, fault.status, fault.code, fault.message ?? fault.code);
+        return;
+      }
       let body: { SecretId?: unknown; VersionStage?: unknown };
       try {
         body = JSON.parse((await readBody(req, 64 * 1024)).toString('utf8') || '{}');
       } catch {
         sendAwsJsonError(res, 400, 'SerializationException', 'Request body is not valid JSON');
+        return;
+      }
+      if (target === 'secretsmanager.PutSecretValue') {
+        const secret = typeof body.SecretId === 'string' ? store.find(body.SecretId) : undefined;
+        const value = (body as { SecretString?: unknown }).SecretString;
+        if (!secret || typeof value !== 'string') {
+          sendAwsJsonError(
+            res,
+            400,
+            'ResourceNotFoundException',
+            "Secrets Manager can't find the specified secret.",
+          );
+          return;
+        }
+        const updated = store.put(secret.name, value);
+        sendJson(
+          res,
+          200,
+          {
+            ARN: updated.arn,
+            Name: updated.name,
+            VersionId: createHash('sha256').update(value).digest('hex').slice(0, 32),
+            VersionStages: ['AWSCURRENT'],
+          },
+          {},
+          'application/x-amz-json-1.1',
+        );
         return;
       }
       if (target !== 'secretsmanager.GetSecretValue') {

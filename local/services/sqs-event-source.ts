@@ -60,9 +60,11 @@ export interface BatchOutcome {
 
 export class SqsEventSource {
   private readonly options: SqsEventSourceOptions;
-  private readonly abort = new AbortController();
+  private abort = new AbortController();
   private loops: Promise<void>[] = [];
   private stopped = false;
+  private enabled = true;
+  private wake: () => void = () => {};
   /** Batches handed to the function so far. */
   batches = 0;
 
@@ -79,7 +81,27 @@ export class SqsEventSource {
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
+    this.wake();
     await Promise.allSettled(this.loops);
+  }
+
+  /**
+   * Enables or disables the mapping (UpdateEventSourceMapping `Enabled`): while disabled nothing is received —
+   * messages wait in the queue, their receive counts untouched — and batches in flight finish.
+   */
+  setEnabled(enabled: boolean): void {
+    if (enabled === this.enabled) return;
+    this.enabled = enabled;
+    if (!enabled) {
+      // End the long poll in flight; a fresh controller for the polls after re-enabling.
+      this.abort.abort();
+      this.abort = new AbortController();
+    }
+    this.wake();
+  }
+
+  get isEnabled(): boolean {
+    return this.enabled;
   }
 
   /**
@@ -90,6 +112,12 @@ export class SqsEventSource {
   private async pump(concurrency: number): Promise<void> {
     const inFlight = new Set<Promise<void>>();
     while (!this.stopped) {
+      if (!this.enabled) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+        continue;
+      }
       if (inFlight.size >= concurrency) {
         await Promise.race(inFlight);
         continue;
@@ -99,6 +127,7 @@ export class SqsEventSource {
         messages = await this.receiveBatch();
       } catch (error) {
         if (this.stopped) break;
+        if (!this.enabled) continue;
         this.options.onError?.(error as Error);
         await sleep(500);
         continue;

@@ -30,6 +30,9 @@ import { LOCAL_REGION, localCredentials } from './aws-env';
 export interface LocalSqsOptions {
   /** @default 0 (random) */
   readonly port?: number;
+  readonly dataDir?: string;
+  readonly faults?: import('../faults').FaultSwitch;
+  readonly inFlightOnRestart?: 'keep' | 'release';
 }
 
 export interface QueuePair {

@@ -22,6 +22,7 @@ function deps() {
   };
 }
 const topology = planTopology(parseRouterConfig(exampleConfig));
+const live = { connections: topology.functions.connections!, broadcast: topology.functions.broadcast! };
 
 describe('DeliveryTarget', () => {
   it('wires rule → encrypted queue with DLQ → delivery function, with grants', () => {
@@ -53,7 +54,7 @@ describe('DeliveryTarget', () => {
 
   it('uses a named signing secret instead of generating one when the config gives it', () => {
     const { stack, table, bus, bucket } = deps();
-    const target = planTarget({ ...topology.targets[0]!.config, signingSecret: { secretName: 'agents/pr' } });
+    const target = planTarget({ ...topology.targets[0]!.config, signingSecret: { secretName: 'agents/pr' } }, 30);
     new DeliveryTarget(stack, 'Target', { target, bus, table, payloadBucket: bucket });
     Template.fromStack(stack).resourceCountIs('AWS::SecretsManager::Secret', 0);
   });
@@ -71,20 +72,20 @@ describe('DeliveryTarget', () => {
 });
 
 describe('WebhookIngest', () => {
-  it('creates the HTTP API, the ingest function with its grants and the sweeper schedule', () => {
+  it('creates the HTTP API, the ingest, sweeper and routes functions and the sweeper schedule', () => {
     const { stack, table, bus, bucket } = deps();
     new WebhookIngest(stack, 'Ingest', {
       sources: topology.sources,
+      functions: topology.functions,
       table,
       bus,
       payloadBucket: bucket,
-      retentionDays: 30,
       sweepInterval: Duration.minutes(2),
     });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(2 minutes)' });
-    template.resourceCountIs('AWS::Lambda::Function', 2);
+    template.resourceCountIs('AWS::Lambda::Function', 3);
   });
 
   it('rejects an empty source list', () => {
@@ -93,21 +94,21 @@ describe('WebhookIngest', () => {
       () =>
         new WebhookIngest(stack, 'Ingest', {
           sources: [],
+          functions: topology.functions,
           table,
           bus,
           payloadBucket: bucket,
-          retentionDays: 30,
         }),
     ).toThrow(/Test\/Ingest: at least one source is required/);
   });
 });
 
 describe('LiveStream', () => {
-  it('creates the WebSocket API with its routes, an access token and the broadcast rule', () => {
-    const { stack, table, bus } = deps();
+  it('creates the WebSocket API with its routes, an access token, its own table and the broadcast rule', () => {
+    const { stack, bus } = deps();
     new LiveStream(stack, 'Live', {
       bus,
-      table,
+      functions: live,
       broadcastPattern: { source: [{ prefix: 'webhook.' }] },
       connectionTtlSeconds: 7200,
     });
@@ -115,6 +116,7 @@ describe('LiveStream', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: 'live' });
     template.resourceCountIs('AWS::ApiGatewayV2::Route', 5);
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', { TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
@@ -129,12 +131,12 @@ describe('LiveStream', () => {
     [{ stageName: 'bad stage' }, /stageName must match/],
     [{ connectionTtlSeconds: 10 }, /connectionTtlSeconds must be 60-7200, got 10/],
   ])('rejects invalid props %o', (override, message) => {
-    const { stack, table, bus } = deps();
+    const { stack, bus } = deps();
     expect(
       () =>
         new LiveStream(stack, 'Live', {
           bus,
-          table,
+          functions: live,
           broadcastPattern: { source: ['x'] },
           connectionTtlSeconds: 7200,
           ...override,

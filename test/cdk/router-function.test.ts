@@ -1,30 +1,38 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
+import { parseRouterConfig } from '../../core/config';
+import { planTopology } from '../../core/plan';
 import { RouterFunction } from '../../lib/router-function';
+import exampleConfig from '../../router.config';
 import { testStack } from '../support/cdk';
 
+const { sweeper } = planTopology(parseRouterConfig(exampleConfig)).functions;
+
 describe('RouterFunction', () => {
-  it('pins runtime, ARM64, source maps, tracing, an explicit log group and Powertools env', () => {
+  it('builds the planned function: runtime, ARM64, memory, timeout, reserved concurrency, resolved environment', () => {
     const stack = testStack();
     new RouterFunction(stack, 'Fn', {
-      entry: 'lambdas/sweeper/handler.ts',
-      description: 'test',
-      serviceName: 'svc',
+      spec: sweeper,
+      refs: { eventsTable: 'events', bus: 'bus' },
       logRetention: RetentionDays.ONE_WEEK,
-      environment: { EXTRA: '1' },
     });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
+      MemorySize: sweeper.memoryMb,
+      Timeout: sweeper.timeoutSeconds,
+      ReservedConcurrentExecutions: 1,
       TracingConfig: { Mode: 'Active' },
       Environment: {
         Variables: {
           NODE_OPTIONS: '--enable-source-maps',
-          POWERTOOLS_SERVICE_NAME: 'svc',
+          POWERTOOLS_SERVICE_NAME: 'sweeper',
+          POWERTOOLS_METRICS_NAMESPACE: 'EventRouter',
           POWERTOOLS_LOG_LEVEL: 'INFO',
-          EXTRA: '1',
+          EVENT_TABLE_NAME: 'events',
+          EVENT_BUS_NAME: 'bus',
         },
       },
     });
@@ -33,13 +41,13 @@ describe('RouterFunction', () => {
 
   it('rejects an impossible memory size', () => {
     expect(
-      () =>
-        new RouterFunction(testStack(), 'Fn', {
-          entry: 'lambdas/sweeper/handler.ts',
-          description: 'x',
-          serviceName: 'x',
-          memorySize: 64,
-        }),
+      () => new RouterFunction(testStack(), 'Fn', { spec: { ...sweeper, memoryMb: 64 }, refs: { eventsTable: 't', bus: 'b' } }),
     ).toThrow(/Test\/Fn: memorySize must be 128-10240 MB, got 64/);
+  });
+
+  it('fails the synth when the environment refers to a resource the stack did not give', () => {
+    expect(() => new RouterFunction(testStack(), 'Fn', { spec: sweeper, refs: { eventsTable: 't' } })).toThrow(
+      /EVENT_BUS_NAME refers to bus/,
+    );
   });
 });

@@ -27,7 +27,8 @@ describe('EventRouterStack with the example config', () => {
         deadLetterTargetArn: {
           'Fn::GetAtt': [Match.stringLikeRegexp('^TargetpragentDeadLetterQueue'), 'Arn'],
         },
-        maxReceiveCount: 5,
+        // 5 attempts + 20 receives of headroom: attempts are counted in the delivery log.
+        maxReceiveCount: 25,
       },
     });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -38,7 +39,12 @@ describe('EventRouterStack with the example config', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Timeout: 20,
       Environment: {
-        Variables: Match.objectLike({ ROUTER_TARGET: Match.anyValue(), ROUTER_QUEUE_URL: Match.anyValue() }),
+        Variables: Match.objectLike({
+          ROUTER_TARGET: Match.anyValue(),
+          ROUTER_QUEUE_URL: Match.anyValue(),
+          ROUTER_DLQ_URL: Match.anyValue(),
+          SIGNING_SECRET_ID: Match.anyValue(),
+        }),
       },
     });
   });
@@ -56,27 +62,45 @@ describe('EventRouterStack with the example config', () => {
     }
   });
 
-  it('routes POST /webhooks/github with throttling and a catch-all for the handler to answer 404/405', () => {
-    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /webhooks/github' });
-    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /webhooks/{source}' });
+  it("declares only the catch-all route: each source's tokened route is made at deploy from its secret", () => {
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey);
+    expect(routes.filter((k) => String(k).startsWith('POST /webhooks'))).toEqual([]);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default' });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
-      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
-      RouteSettings: { 'POST /webhooks/github': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 } },
+      // The stage default is the catch-all's small throttle; source routes get their own.
+      DefaultRouteSettings: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+    });
+    template.hasResourceProperties('Custom::SourceRoutes', { ServiceToken: Match.anyValue() });
+  });
+
+  it('generates each source URL token at deploy in Secrets Manager, never in the template', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'event-router/Router/url-token/github',
+      GenerateSecretString: Match.objectLike({
+        SecretStringTemplate: '{}',
+        GenerateStringKey: 'token',
+        ExcludePunctuation: true,
+        PasswordLength: 32,
+      }),
     });
   });
 
-  it('creates the stage after the routes its RouteSettings name (else the deployment fails)', () => {
-    const stages = template.findResources('AWS::ApiGatewayV2::Stage', {
-      Properties: { StageName: '$default' },
-    });
-    const routes = template.findResources('AWS::ApiGatewayV2::Route', {
-      Properties: { RouteKey: 'POST /webhooks/github' },
-    });
-    const [stage] = Object.values(stages);
-    expect(stage?.DependsOn).toEqual(expect.arrayContaining(Object.keys(routes)));
-    expect(Object.keys(routes)).toHaveLength(1);
+  it('keeps URL tokens out of the access logs: no path, no route key', () => {
+    const [stage] = Object.values(
+      template.findResources('AWS::ApiGatewayV2::Stage', { Properties: { StageName: '$default' } }),
+    );
+    const format = String(stage?.Properties.AccessLogSettings.Format);
+    expect(format).toContain('$context.requestId');
+    expect(format).not.toMatch(/\$context\.(path|routeKey|resourcePath)/);
+  });
+
+  it('lets the routes function manage only this API: its routes and the stage route settings', () => {
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(policies).toContain('apigateway:POST');
+    expect(policies).toMatch(/\/routes\/\*/);
+    expect(policies).toMatch(/stages\/\$default\/routesettings\/\*/);
   });
 
   it('never retries a failed broadcast (duplicates to clients already served): straight to the DLQ', () => {
@@ -145,13 +169,14 @@ describe('EventRouterStack with the example config', () => {
     }
   });
 
-  it('generates a signing secret per target and the stream token, and outputs their ARNs', () => {
-    template.resourceCountIs('AWS::SecretsManager::Secret', 2);
+  it('generates a signing secret per target, a URL token per source and the stream token, and outputs them', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 3);
     const outputs = template.findOutputs('*');
     expect(Object.keys(outputs)).toEqual(
       expect.arrayContaining(['WebhookBaseUrl', 'WebSocketUrl', 'WebSocketTokenSecret']),
     );
     expect(logicalIds(outputs, 'SigningSecretpragent')).toHaveLength(1);
+    expect(logicalIds(outputs, 'UrlTokenSecretgithub')).toHaveLength(1);
   });
 });
 
@@ -179,10 +204,10 @@ describe('EventRouterStack from other configs', () => {
     const { template } = synthRouter(config);
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     template.hasResourceProperties('AWS::SQS::Queue', {
-      RedrivePolicy: Match.objectLike({ maxReceiveCount: 3 }),
+      RedrivePolicy: Match.objectLike({ maxReceiveCount: 23 }),
     });
     template.hasResourceProperties('AWS::SQS::Queue', {
-      RedrivePolicy: Match.objectLike({ maxReceiveCount: 9 }),
+      RedrivePolicy: Match.objectLike({ maxReceiveCount: 29 }),
     });
     template.hasResourceProperties('AWS::Events::Rule', { EventPattern: { 'detail-type': ['push'] } });
   });

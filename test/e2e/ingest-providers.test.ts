@@ -27,7 +27,8 @@ import {
   slackSignature,
 } from './support/providers';
 
-const PUBLIC_TWILIO_URL = 'https://hooks.example.com/twilio/inbound';
+/** A custom domain with a base path: API Gateway's rawPath omits `/router`, the configured base puts it back. */
+const PUBLIC_BASE_URL = 'https://hooks.example.com/router';
 const ROTATION = ['rotated-new-secret', 'rotated-old-secret'];
 
 const config: RouterConfigInput = {
@@ -37,7 +38,7 @@ const config: RouterConfigInput = {
       name: 'twilio-public',
       provider: 'twilio',
       secret: { secretName: 'e2e/twilio' },
-      publicUrl: PUBLIC_TWILIO_URL,
+      publicUrl: PUBLIC_BASE_URL,
     },
     { name: 'svix', provider: 'standard-webhooks', secret: { secretName: 'e2e/standard' } },
     { name: 'rotating', provider: 'github', secret: { secretName: 'e2e/rotating' } },
@@ -317,7 +318,7 @@ const CASES: ProviderCase[] = [
           'i-twilio-idempotency-token': token,
           'x-twilio-signature': getExpectedTwilioSignature(
             SECRETS.twilio,
-            `${PUBLIC_TWILIO_URL}${query}`,
+            `${PUBLIC_BASE_URL}/webhooks/twilio-public/${e2e.stack.secrets.urlToken('twilio-public')}${query}`,
             {},
           ),
         },

@@ -10,10 +10,11 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { RouterConfigInput } from '../../core/config';
-import { keys, TABLE } from '../../core/contracts';
+import { EVENTS_TABLE, keys, liveKeys } from '../../core/contracts';
+import { getDedupe, listFailures } from '../../lambdas/shared/event-store';
 import { HANDSHAKE_GRACE_MS } from '../../lambdas/broadcast/broadcast';
 import { samplePullRequestOpened, signGithubWebhook } from '../../local/sample-webhook';
-import { type LocalStack, startLocalStack } from '../../local/stack';
+import { LOCAL_NAMES, type LocalStack, startLocalStack } from '../../local/stack';
 import { normaliseTopology } from '../../local/topology';
 import { waitFor } from '../local/helpers';
 
@@ -129,10 +130,12 @@ function connect(
 const deliveriesOf = (target: string, eventId: string) =>
   received.filter((r) => r.target === target && r.headers['webhook-id'] === eventId);
 
-const storedEvent = (deliveryId: string) =>
-  doc
-    .send(new GetCommand({ TableName: stack.tableName, Key: keys.event('github', deliveryId) }))
-    .then((r) => r.Item);
+/** The stored event item of a GitHub delivery id, found through its dedupe record. */
+const storedEvent = async (deliveryId: string) => {
+  const dedupe = await getDedupe(doc, stack.tableName, { source: 'github', dedupeKey: deliveryId }, Date.now());
+  if (!dedupe) return undefined;
+  return (await doc.send(new GetCommand({ TableName: stack.tableName, Key: keys.event(dedupe.eventId) }))).Item;
+};
 
 describe('Event Router end to end (real handlers, local services)', () => {
   it('runs the planned topology (rules, queues, DLQs, event sources)', async () => {
@@ -151,7 +154,7 @@ describe('Event Router end to end (real handlers, local services)', () => {
     firstId = res.body!.id!;
 
     const item = await storedEvent(firstDelivery);
-    expect(item).toMatchObject({ gsi1pk: 'github', gsi1sk: firstId });
+    expect(item).toMatchObject({ ...keys.bySource('github', firstId), sk: firstId, type: 'pull_request.opened' });
 
     const [delivery] = await waitFor('delivery to the good target', () => {
       const d = deliveriesOf('good', firstId);
@@ -182,7 +185,7 @@ describe('Event Router end to end (real handlers, local services)', () => {
     expect(attemptsSeen.map((d) => d.status)).toEqual([503, 503, 200]);
   });
 
-  it('moves the event to the DLQ of an always-failing target after maxReceiveCount', async () => {
+  it('records the final failure of an always-failing target durably and moves its message to the DLQ', async () => {
     const dlqUrl = stack.queues.down!.dlqUrl;
     const message = await waitFor(
       'event in the down target DLQ',
@@ -198,6 +201,8 @@ describe('Event Router end to end (real handlers, local services)', () => {
     );
     expect(message).toBeTruthy();
     expect(deliveriesOf('down', firstId)).toHaveLength(2);
+    const failures = await listFailures(doc, stack.tableName, 'down');
+    expect(failures.find((f) => f.eventId === firstId)).toMatchObject({ attempts: 2, status: 503 });
   });
 
   it('rejects a bad signature with 401 and stores and delivers nothing', async () => {
@@ -221,12 +226,13 @@ describe('Event Router end to end (real handlers, local services)', () => {
     expect(second.status).toBeLessThan(300);
     expect(second.body?.id).toBe(first.body?.id);
     const id = first.body!.id!;
+    const bySource = keys.bySource('github', id);
     const events = await doc.send(
       new QueryCommand({
         TableName: stack.tableName,
-        IndexName: TABLE.bySourceIndex,
+        IndexName: EVENTS_TABLE.indexes[0].name,
         KeyConditionExpression: 'gsi1pk = :s AND gsi1sk = :id',
-        ExpressionAttributeValues: { ':s': 'github', ':id': id },
+        ExpressionAttributeValues: { ':s': bySource.gsi1pk, ':id': id },
       }),
     );
     expect(events.Count).toBe(1);
@@ -242,7 +248,7 @@ describe('Event Router end to end (real handlers, local services)', () => {
     const connectionId = stack.connectionIds().find((id) => !before.has(id))!;
     const row = () =>
       doc
-        .send(new GetCommand({ TableName: stack.tableName, Key: keys.connection(connectionId) }))
+        .send(new GetCommand({ TableName: LOCAL_NAMES.liveTable, Key: liveKeys.connection(connectionId) }))
         .then((r) => r.Item);
     expect(await row()).toBeTruthy();
     client.ws.terminate();

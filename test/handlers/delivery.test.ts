@@ -1,23 +1,36 @@
 import { createHash } from 'node:crypto';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { Webhook } from 'standardwebhooks';
 import { ulid } from 'ulid';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseRouterConfig } from '../../core/config';
 import { type BusEvent, type Envelope, eventBridgeSource } from '../../core/contracts';
-import { planTarget } from '../../core/plan';
-import { toRuntimeTarget } from '../../core/runtime-config';
+import { planTarget, runtimeTarget } from '../../core/plan';
+import type { RuntimeTarget } from '../../core/runtime-config';
 import {
   type DeliveryDeps,
-  DeliveryError,
-  deliverRecord,
+  DeliveryRun,
   parseRetryAfter,
+  RESPONSE_EXCERPT_BYTES,
+  RetryLater,
+  ROUND_ATTRIBUTE,
 } from '../../lambdas/delivery/deliver';
-import { listDeliveryAttempts } from '../../lambdas/shared/event-store';
+import {
+  type DeliveryAttempt,
+  getTargetState,
+  listAttempts,
+  listFailures,
+  recordAttempt,
+} from '../../lambdas/shared/event-store';
 import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
-import { createTargetQueues, type LocalSqs, startLocalSqs } from '../../local/services/sqs';
+import { createTargetQueues, type LocalSqs, type QueuePair, startLocalSqs } from '../../local/services/sqs';
 import exampleConfig from '../../router.config';
 import { type LocalAws, startLocalAws } from '../support/aws-local';
 import { type HttpTarget, startHttpTarget } from '../support/http-target';
@@ -28,40 +41,67 @@ const SIGNING_SECRET = `whsec_${Buffer.from('0123456789abcdefghijklmn').toString
 let aws: LocalAws;
 let sqs: LocalSqs;
 let target: HttpTarget;
-let queueUrl: string;
-let deps: DeliveryDeps;
+let queues: QueuePair;
 let s3: S3Client;
+let runtime: RuntimeTarget;
 const BUCKET = 'delivery-test-payloads';
 
 beforeAll(async () => {
   [aws, sqs, target] = await Promise.all([startLocalAws(), startLocalSqs(), startHttpTarget()]);
-  const config = parseRouterConfig(exampleConfig).targets[0]!;
-  const plan = planTarget({ ...config, url: target.url, timeoutSeconds: 1 });
-  queueUrl = (await createTargetQueues(sqs.client, 'delivery-test', plan)).queueUrl;
-  // fauxqs serves S3 on the same endpoint.
-  s3 = new S3Client({
-    endpoint: sqs.endpoint,
-    region: LOCAL_REGION,
-    credentials: localCredentials,
-    forcePathStyle: true,
-  });
+  const config = { ...parseRouterConfig(exampleConfig).targets[0]!, url: target.url, timeoutSeconds: 1 };
+  queues = await createTargetQueues(sqs.client, 'delivery-test', planTarget(config, 30));
+  runtime = runtimeTarget(config, 30);
+  s3 = new S3Client({ endpoint: sqs.endpoint, region: LOCAL_REGION, credentials: localCredentials, forcePathStyle: true });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  deps = {
-    target: toRuntimeTarget(plan, 'signing-secret'),
-    readSecrets: async () => [SIGNING_SECRET],
-    doc: aws.doc,
-    s3,
-    sqs: sqs.client,
-    tableName: aws.tableName,
-    queueUrl,
-    fetch: globalThis.fetch,
-    now: Date.now,
-  };
 });
 afterAll(async () => {
   s3?.destroy();
   await Promise.all([aws.stop(), sqs.stop(), target.stop()]);
 });
+
+/** What a test saw the delivery do besides HTTP. */
+let seen: { visibility: number[]; paused: string[]; problems: string[]; failed: string[]; gone: string[] };
+beforeEach(() => {
+  seen = { visibility: [], paused: [], problems: [], failed: [], gone: [] };
+});
+
+/** The real queue client, recording the visibility timeouts the delivery sets (its backoff). */
+const recordingSqs = (): SQSClient =>
+  ({
+    send: (command: { input: { VisibilityTimeout?: number } }, options?: unknown) => {
+      if (command instanceof ChangeMessageVisibilityCommand) seen.visibility.push(command.input.VisibilityTimeout!);
+      return sqs.client.send(command as never, options as never);
+    },
+  }) as unknown as SQSClient;
+
+function deps(over: Partial<DeliveryDeps> & { retry?: Partial<RuntimeTarget['config']['retry']> } = {}): DeliveryDeps {
+  const { retry, ...rest } = over;
+  return {
+    target: { ...runtime, config: { ...runtime.config, retry: { ...runtime.config.retry, ...retry } } },
+    signingSecretId: 'signing-secret',
+    readSecrets: async () => [SIGNING_SECRET],
+    doc: aws.doc,
+    s3,
+    sqs: recordingSqs(),
+    tableName: aws.tableName,
+    queueUrl: queues.queueUrl,
+    deadLetterQueueUrl: queues.dlqUrl,
+    fetch: globalThis.fetch,
+    now: Date.now,
+    random: () => 0.5,
+    pauseConsumption: async (reason) => void seen.paused.push(reason),
+    observe: {
+      attempted: () => {},
+      gone: (id) => seen.gone.push(id),
+      failed: (id) => seen.failed.push(id),
+      problem: (what) => seen.problems.push(what),
+    },
+    ...rest,
+  };
+}
+
+/** A run with the function's whole time ahead of it. */
+const run = (d: DeliveryDeps = deps(), timeLeftMs = 30_000) => new DeliveryRun(d, Date.now() + timeLeftMs, Date.now());
 
 let n = 0;
 function envelope(): Envelope {
@@ -98,12 +138,12 @@ function busEventBody(detail: Envelope, detailJson?: string): string {
   return `${JSON.stringify(rest).slice(0, -1)},"detail":${detailJson}}`;
 }
 
-/** Puts the bus event on the real queue and receives it, as Lambda's poller would. */
-async function receiveRecord(detail: Envelope, body = busEventBody(detail)): Promise<SQSRecord> {
-  await sqs.client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+/** Puts a message on the real queue and receives it, as Lambda's poller would. */
+async function receiveRecord(body: string, receiveCount?: number): Promise<SQSRecord> {
+  await sqs.client.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: body }));
   const out = await sqs.client.send(
     new ReceiveMessageCommand({
-      QueueUrl: queueUrl,
+      QueueUrl: queues.queueUrl,
       MaxNumberOfMessages: 1,
       MessageSystemAttributeNames: ['All'],
       WaitTimeSeconds: 1,
@@ -111,110 +151,247 @@ async function receiveRecord(detail: Envelope, body = busEventBody(detail)): Pro
   );
   const message = out.Messages?.[0];
   if (!message) throw new Error('no message received');
+  const attributes = message.Attributes as unknown as SQSRecord['attributes'];
   return {
     messageId: message.MessageId!,
     receiptHandle: message.ReceiptHandle!,
     body: message.Body!,
-    attributes: message.Attributes as unknown as SQSRecord['attributes'],
+    attributes: receiveCount ? { ...attributes, ApproximateReceiveCount: String(receiveCount) } : attributes,
     messageAttributes: {},
     md5OfBody: message.MD5OfBody!,
     eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:delivery-test-pr-agent',
+    eventSourceARN: queues.queueArn,
     awsRegion: 'us-east-1',
   };
 }
+const recordOf = (detail: Envelope) => receiveRecord(busEventBody(detail));
 
-describe('deliverRecord (real HTTP target, fauxqs, dynalite)', () => {
-  it('POSTs the envelope signed per Standard Webhooks, verifiable with the standardwebhooks library', async () => {
-    target.script(204);
+/** Messages now on the DLQ (received and left invisible so that later tests do not see them). */
+async function dlqMessages() {
+  const out = await sqs.client.send(
+    new ReceiveMessageCommand({
+      QueueUrl: queues.dlqUrl,
+      MaxNumberOfMessages: 10,
+      MessageAttributeNames: ['All'],
+      WaitTimeSeconds: 0,
+    }),
+  );
+  return out.Messages ?? [];
+}
+
+const attemptsOf = async (id: string) => listAttempts(aws.doc, aws.tableName, id);
+
+describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
+  it('POSTs the envelope signed per Standard Webhooks and logs the attempt with its answer', async () => {
+    target.script({ status: 200, headers: { 'content-type': 'text/plain' }, body: 'thanks' });
     const before = target.received.length;
     const detail = envelope();
-    await deliverRecord(await receiveRecord(detail), deps);
+    await run().deliver(await recordOf(detail));
     const request = target.received[before]!;
     expect(request.headers['content-type']).toBe('application/json');
     expect(request.headers['webhook-id']).toBe(detail.id);
-    const verified = new Webhook(SIGNING_SECRET).verify(
-      request.body,
-      request.headers as Record<string, string>,
+    expect(new Webhook(SIGNING_SECRET).verify(request.body, request.headers as Record<string, string>)).toEqual(
+      detail,
     );
-    expect(verified).toEqual(detail);
-    const log = await listDeliveryAttempts(aws.doc, aws.tableName, detail.id);
-    expect(log).toEqual([expect.objectContaining({ target: 'pr-agent', ok: true, status: 204, attempt: 1 })]);
+    expect(await attemptsOf(detail.id)).toEqual([
+      expect.objectContaining({
+        target: 'pr-agent',
+        round: '0',
+        attempt: 1,
+        outcome: 'delivered',
+        status: 200,
+        response: 'thanks',
+      }),
+    ]);
   });
 
-  it('fails on a non-2xx answer, logs it, and backs off by Retry-After (message invisible meanwhile)', async () => {
+  it('keeps at most 1 KB of what the target answered', async () => {
+    target.script({ status: 500, headers: {}, body: 'x'.repeat(10_000) });
+    const detail = envelope();
+    await expect(run().deliver(await recordOf(detail))).rejects.toBeInstanceOf(RetryLater);
+    const [attempt] = await attemptsOf(detail.id);
+    expect(attempt?.response).toHaveLength(RESPONSE_EXCERPT_BYTES);
+  });
+
+  it('retries a 503, backing off at least as long as Retry-After asks', async () => {
     target.script({ status: 503, headers: { 'retry-after': '30' } });
     const detail = envelope();
-    const record = await receiveRecord(detail);
-    await expect(deliverRecord(record, deps)).rejects.toMatchObject({
-      name: 'DeliveryError',
-      message: 'target answered 503',
-      status: 503,
-      retryAfterSeconds: 30,
+    await expect(run().deliver(await recordOf(detail))).rejects.toThrow('target answered 503');
+    expect(await attemptsOf(detail.id)).toEqual([
+      expect.objectContaining({ attempt: 1, outcome: 'retrying', status: 503, error: 'target answered 503' }),
+    ]);
+    expect(seen.visibility).toEqual([30]);
+  });
+
+  it('backs off with full jitter on the policy curve', async () => {
+    target.script(500);
+    const detail = envelope();
+    // The third attempt of the default exponential policy: 5 s × 2² = 20 s, drawn at 0.5 → 10 s.
+    const d = deps();
+    for (const attempt of [1, 2]) {
+      await recordAttempt(
+        aws.doc,
+        aws.tableName,
+        { eventId: detail.id, target: 'pr-agent', round: '0', attempt, at: new Date().toISOString(), outcome: 'retrying', latencyMs: 1 },
+        Math.floor(Date.now() / 1000) + 3600,
+      );
+    }
+    await expect(run(d).deliver(await receiveRecord(busEventBody(detail), 3))).rejects.toBeInstanceOf(RetryLater);
+    expect(seen.visibility).toEqual([10]);
+    expect((await attemptsOf(detail.id)).map((a) => a.attempt)).toEqual([1, 2, 3]);
+  });
+
+  it('counts attempts in the delivery log, not receives: a message Lambda throttling returned keeps its attempts', async () => {
+    target.script(204);
+    const detail = envelope();
+    // Received 7 times, attempted never (throttled): this is attempt 1 of 5, not a message for the DLQ.
+    await run().deliver(await receiveRecord(busEventBody(detail), 7));
+    expect(await attemptsOf(detail.id)).toEqual([expect.objectContaining({ attempt: 1, outcome: 'delivered' })]);
+  });
+
+  it('after the last attempt records the failure durably and moves the message to the DLQ itself', async () => {
+    target.script(500);
+    const detail = envelope();
+    // maxAttempts 1: the first failure is the last.
+    await run(deps({ retry: { maxAttempts: 1 } })).deliver(await recordOf(detail));
+    expect(await attemptsOf(detail.id)).toEqual([expect.objectContaining({ attempt: 1, outcome: 'failed', status: 500 })]);
+    const failures = await listFailures(aws.doc, aws.tableName, 'pr-agent');
+    expect(failures.find((f) => f.eventId === detail.id)).toMatchObject({ attempts: 1, status: 500, round: '0' });
+    const dlq = (await dlqMessages()).find((m) => m.MessageAttributes?.eventId?.StringValue === detail.id);
+    expect(dlq?.MessageAttributes).toMatchObject({
+      target: { StringValue: 'pr-agent' },
+      attempts: { StringValue: '1' },
+      status: { StringValue: '500' },
     });
-    const log = await listDeliveryAttempts(aws.doc, aws.tableName, detail.id);
-    expect(log).toEqual([expect.objectContaining({ ok: false, status: 503, error: 'target answered 503' })]);
-    const again = await sqs.client.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 0 }),
-    );
-    expect(again.Messages ?? []).toHaveLength(0);
+    expect(seen.failed).toEqual([detail.id]);
   });
 
-  it('sets the visibility to the backoff delay: zero delay makes the message visible again at once', async () => {
-    target.script(500);
-    const zeroBackoff: DeliveryDeps = {
-      ...deps,
-      target: {
-        ...deps.target,
-        config: {
-          ...deps.target.config,
-          retry: { maxAttempts: 5, initialDelaySeconds: 0, maxDelaySeconds: 1 },
-        },
-      },
-    };
-    const record = await receiveRecord(envelope());
-    await expect(deliverRecord(record, zeroBackoff)).rejects.toThrow(/answered 500/);
-    const again = await sqs.client.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        WaitTimeSeconds: 1,
-        MessageSystemAttributeNames: ['All'],
-      }),
-    );
-    expect(again.Messages?.[0]?.MessageId).toBe(record.messageId);
-    expect(again.Messages?.[0]?.Attributes?.ApproximateReceiveCount).toBe('2');
+  it.each([
+    ['a 404', 404],
+    ['a 422', 422],
+    ['a redirect (never followed)', 302],
+  ])('fails %s at once, without another attempt', async (_name, status) => {
+    target.script({ status, headers: status === 302 ? { location: 'http://127.0.0.1:1/elsewhere' } : {} });
+    const detail = envelope();
+    await run().deliver(await recordOf(detail));
+    expect(await attemptsOf(detail.id)).toEqual([expect.objectContaining({ attempt: 1, outcome: 'failed', status })]);
+    expect(seen.failed).toEqual([detail.id]);
   });
 
-  it('does not back off after the last attempt: the message returns at once, on its way to the DLQ', async () => {
-    target.script(500);
-    const lastAttempt: DeliveryDeps = {
-      ...deps,
-      target: {
-        ...deps.target,
-        config: {
-          ...deps.target.config,
-          retry: { maxAttempts: 1, initialDelaySeconds: 600, maxDelaySeconds: 600 },
-        },
-      },
-    };
-    const record = await receiveRecord(envelope());
-    await expect(deliverRecord(record, lastAttempt)).rejects.toThrow(/answered 500/);
-    const again = await sqs.client.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }),
+  it('retries a status the target lists in retryOn', async () => {
+    target.script(404);
+    const detail = envelope();
+    await expect(run(deps({ retry: { retryOn: ['404'] } })).deliver(await recordOf(detail))).rejects.toBeInstanceOf(
+      RetryLater,
     );
-    expect(again.Messages?.[0]?.MessageId).toBe(record.messageId);
+    expect(await attemptsOf(detail.id)).toEqual([expect.objectContaining({ outcome: 'retrying', status: 404 })]);
   });
 
-  it('fails when the target does not answer within the timeout', async () => {
+  it('pauses the target on 410 Gone: state gone, consumption stopped, the message and the rest of the batch wait', async () => {
+    target.script(410);
+    const before = target.received.length;
+    const r = run();
+    const first = envelope();
+    await expect(r.deliver(await recordOf(first))).rejects.toThrow('410 Gone');
+    await expect(r.deliver(await recordOf(envelope()))).rejects.toThrow('gone');
+    expect(target.received.length).toBe(before + 1);
+    expect(seen.paused).toHaveLength(1);
+    expect(seen.gone).toEqual([first.id]);
+    expect(await getTargetState(aws.doc, aws.tableName, 'pr-agent')).toMatchObject({ state: 'gone' });
+    expect(await attemptsOf(first.id)).toEqual([expect.objectContaining({ outcome: 'gone', status: 410 })]);
+  });
+
+  it('fails a message that is not an event at once, with its reason, and POSTs nothing', async () => {
+    const before = target.received.length;
+    const record = await receiveRecord('{"not":"an event"}');
+    await run().deliver(record);
+    expect(target.received.length).toBe(before);
+    const failure = (await listFailures(aws.doc, aws.tableName, 'pr-agent')).find(
+      (f) => f.eventId === `message:${record.messageId}`,
+    );
+    expect(failure?.error).toMatch(/no detail/);
+  });
+
+  it('retries when the target does not answer within the timeout', async () => {
     target.script('hang');
-    await expect(deliverRecord(await receiveRecord(envelope()), deps)).rejects.toThrow(
-      /no answer within 1 s/,
-    );
+    const detail = envelope();
+    await expect(run().deliver(await recordOf(detail))).rejects.toThrow(/no answer within 1 s/);
+    expect(await attemptsOf(detail.id)).toEqual([expect.objectContaining({ outcome: 'retrying' })]);
   });
 
-  it('fails on a redirect instead of following it', async () => {
-    target.script({ status: 302, headers: { location: 'http://127.0.0.1:1/elsewhere' } });
-    await expect(deliverRecord(await receiveRecord(envelope()), deps)).rejects.toThrow(/answered 302/);
+  it('counts and reports a backoff that SQS refused instead of swallowing it', async () => {
+    target.script(500);
+    const refusing = {
+      send: (command: unknown) =>
+        command instanceof ChangeMessageVisibilityCommand
+          ? Promise.reject(Object.assign(new Error('Total VisibilityTimeout for the message is beyond the limit'), { name: 'InvalidParameterValue' }))
+          : sqs.client.send(command as never),
+    } as unknown as SQSClient;
+    await expect(run(deps({ sqs: refusing })).deliver(await recordOf(envelope()))).rejects.toBeInstanceOf(RetryLater);
+    expect(seen.problems).toEqual(['backoff']);
+  });
+
+  it('never sends a delivered record again because writing its log entry failed', async () => {
+    target.script(204);
+    const failingLog = {
+      send: (command: { input: { Item?: { pk?: string } } }) =>
+        String(command.input.Item?.pk).startsWith('DELIVERY#')
+          ? Promise.reject(Object.assign(new Error('down'), { name: 'InternalServerError' }))
+          : aws.doc.send(command as never),
+    } as never;
+    await run(deps({ doc: failingLog })).deliver(await recordOf(envelope()));
+    expect(seen.problems).toEqual(['log']);
+  });
+
+  it('leaves a record for later, unattempted, when the invocation has too little time left', async () => {
+    target.script(204);
+    const before = target.received.length;
+    const detail = envelope();
+    await expect(run(deps(), 3_000).deliver(await recordOf(detail))).rejects.toThrow(/not enough time/);
+    expect(target.received.length).toBe(before);
+    expect(await attemptsOf(detail.id)).toEqual([]);
+  });
+
+  it('finishes a failure whose move to the DLQ did not complete, without another attempt', async () => {
+    target.script(204);
+    const before = target.received.length;
+    const detail = envelope();
+    const attempt: DeliveryAttempt = {
+      eventId: detail.id,
+      target: 'pr-agent',
+      round: '0',
+      attempt: 1,
+      at: new Date().toISOString(),
+      outcome: 'failed',
+      status: 404,
+      latencyMs: 3,
+    };
+    await recordAttempt(aws.doc, aws.tableName, attempt, Math.floor(Date.now() / 1000) + 3600);
+    await run().deliver(await receiveRecord(busEventBody(detail), 2));
+    expect(target.received.length).toBe(before);
+    expect((await listFailures(aws.doc, aws.tableName, 'pr-agent')).some((f) => f.eventId === detail.id)).toBe(true);
+  });
+
+  it('numbers the attempts of two copies of one message delivered at once (SQS is at-least-once)', async () => {
+    target.script(500);
+    const detail = envelope();
+    const [a, b] = [await recordOf(detail), await recordOf(detail)];
+    const r = run();
+    await Promise.allSettled([r.deliver(a), r.deliver(b)]);
+    expect((await attemptsOf(detail.id)).map((x) => x.attempt).sort()).toEqual([1, 2]);
+  });
+
+  it('restarts attempts at 1 for a redelivery round', async () => {
+    target.script(204);
+    const detail = envelope();
+    await run().deliver(await recordOf(detail));
+    const record = await recordOf(detail);
+    await run().deliver({
+      ...record,
+      attributes: { ...record.attributes, ApproximateReceiveCount: '1' },
+      messageAttributes: { [ROUND_ATTRIBUTE]: { stringValue: 'r1', dataType: 'String', stringListValues: [], binaryListValues: [] } },
+    });
+    expect((await attemptsOf(detail.id)).map((a) => `${a.round}#${a.attempt}`).sort()).toEqual(['0#1', 'r1#1']);
   });
 
   it('POSTs the raw detail text byte for byte (integers beyond 2^53, number spellings, escapes) and signs those bytes', async () => {
@@ -225,18 +402,13 @@ describe('deliverRecord (real HTTP target, fauxqs, dynalite)', () => {
     // Text JSON.stringify would never write: big integers, 1.0, an escaped key and a "detail" key inside data.
     const detailJson = `${JSON.stringify(rest).slice(0, -1)},"data":{"big":123456789012345678901234567890,"id":9007199254740993,"f":1.0,"\\u00e9":"\\u00e9","detail":{"x":1}}}`;
     // The bus event around it: a "detail" inside a string before the real key must not fool the scanner.
-    const body = busEventBody(detail, detailJson).replace(
-      '"resources":[]',
-      '"resources":["\\"detail\\":{}"]',
-    );
-    await deliverRecord(await receiveRecord(detail, body), deps);
+    const body = busEventBody(detail, detailJson).replace('"resources":[]', '"resources":["\\"detail\\":{}"]');
+    await run().deliver(await receiveRecord(body));
     const request = target.received[before]!;
     expect(request.body).toBe(detailJson);
-    const verified = new Webhook(SIGNING_SECRET).verify(
-      request.body,
-      request.headers as Record<string, string>,
+    expect(new Webhook(SIGNING_SECRET).verify(request.body, request.headers as Record<string, string>)).toEqual(
+      JSON.parse(detailJson),
     );
-    expect(verified).toEqual(JSON.parse(detailJson));
   });
 
   it('resolves dataRef from S3: the envelope without dataRef plus "data":<the object text verbatim>', async () => {
@@ -248,38 +420,25 @@ describe('deliverRecord (real HTTP target, fauxqs, dynalite)', () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: payload }));
     const pointed: Envelope = {
       ...rest,
-      dataRef: {
-        bucket: BUCKET,
-        key,
-        bytes: payload.length,
-        sha256: createHash('sha256').update(payload).digest('hex'),
-      },
+      dataRef: { bucket: BUCKET, key, bytes: payload.length, sha256: createHash('sha256').update(payload).digest('hex') },
     };
-    await deliverRecord(await receiveRecord(pointed), deps);
+    await run().deliver(await recordOf(pointed));
     const request = target.received[before]!;
     expect(request.body).toBe(`${JSON.stringify(rest).slice(0, -1)},"data":${payload.toString('utf8')}}`);
-    const verified = new Webhook(SIGNING_SECRET).verify(
-      request.body,
-      request.headers as Record<string, string>,
-    );
-    expect(verified).not.toHaveProperty('dataRef');
     expect(request.headers['webhook-id']).toBe(rest.id);
   });
 
-  it('refuses a payload whose S3 object does not match its dataRef (nothing is POSTed)', async () => {
-    target.script(204);
+  it('fails for good, POSTing nothing, a payload whose S3 object does not match its dataRef', async () => {
     const before = target.received.length;
     const { data: _data, ...rest } = envelope();
     const key = `payloads/github/${rest.id}`;
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from('{"tampered":true}') }));
-    const pointed: Envelope = {
-      ...rest,
-      dataRef: { bucket: BUCKET, key, bytes: 17, sha256: '0'.repeat(64) },
-    };
-    const failure = await deliverRecord(await receiveRecord(pointed), deps).catch((e: unknown) => e);
-    expect(failure).toBeInstanceOf(DeliveryError);
-    expect((failure as Error).message).toMatch(/does not match its dataRef/);
+    const pointed: Envelope = { ...rest, dataRef: { bucket: BUCKET, key, bytes: 17, sha256: '0'.repeat(64) } };
+    await run().deliver(await recordOf(pointed));
     expect(target.received.length).toBe(before);
+    expect(await attemptsOf(rest.id)).toEqual([
+      expect.objectContaining({ outcome: 'failed', error: expect.stringMatching(/does not match its dataRef/) }),
+    ]);
   });
 
   it('parses Retry-After as seconds or an HTTP date', () => {

@@ -1,19 +1,31 @@
 import { createHmac } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseRouterConfig } from '../../core/config';
-import { EnvelopeSchema } from '../../core/contracts';
-import { planTopology } from '../../core/plan';
-import { toRuntimeSources } from '../../core/runtime-config';
-import { type IngestDeps, type IngestRequest, ingestWebhook } from '../../lambdas/ingest/ingest';
-import { getStoredEvent } from '../../lambdas/shared/event-store';
-import { sweepUnpublished } from '../../lambdas/sweeper/sweeper';
+import { parseRouterConfig, type RouterConfigInput } from '../../core/config';
+import { type Envelope, keys } from '../../core/contracts';
+import { planTopology, runtimeSources } from '../../core/plan';
+import { CLAIM_MS, type IngestDeps, type IngestRequest, ingestWebhook } from '../../lambdas/ingest/ingest';
+import { claimDedupe, getDedupe, getEvent } from '../../lambdas/shared/event-store';
+import { sweepPending } from '../../lambdas/sweeper/sweeper';
 import exampleConfig from '../../router.config';
 import { type LocalAws, startLocalAws } from '../support/aws-local';
 
 const SECRET = "It's a Secret to Everybody";
-const sources = toRuntimeSources(planTopology(parseRouterConfig(exampleConfig)).sources);
+const config: RouterConfigInput = {
+  ...exampleConfig,
+  sources: [
+    ...exampleConfig.sources,
+    {
+      name: 'pinger',
+      provider: 'generic',
+      secret: { secretName: 'pinger' },
+      generic: { signatureHeader: 'x-signature' },
+      bodyHashDedupeSeconds: 60,
+    },
+  ],
+};
+const sources = runtimeSources(planTopology(parseRouterConfig(config)).sources);
 
 let aws: LocalAws;
 let deps: IngestDeps;
@@ -35,6 +47,7 @@ beforeEach(() => {
     busName: aws.busName,
     payloadBucket: 'payloads',
     retentionDays: 30,
+    dedupeDays: 7,
     now: () => clock,
   };
 });
@@ -46,7 +59,8 @@ function githubRequest(body: object | string, overrides: Partial<IngestRequest> 
   return {
     method: 'POST',
     sourceName: 'github',
-    url: 'https://example.test/webhooks/github',
+    viaSourceRoute: true,
+    url: 'https://example.test/webhooks/github/token',
     query: {},
     body: raw,
     ...overrides,
@@ -60,75 +74,213 @@ function githubRequest(body: object | string, overrides: Partial<IngestRequest> 
   };
 }
 
+function pingRequest(body: string): IngestRequest {
+  const raw = Buffer.from(body);
+  return {
+    method: 'POST',
+    sourceName: 'pinger',
+    viaSourceRoute: true,
+    url: 'https://example.test/webhooks/pinger/token',
+    query: {},
+    body: raw,
+    headers: {
+      'content-type': 'application/json',
+      'x-signature': createHmac('sha256', SECRET).update(raw).digest('hex'),
+    },
+  };
+}
+
 const pr = { action: 'opened', number: 7, repository: { full_name: 'octo/repo' } };
-const countItems = async () =>
-  ((await aws.doc.send(new ScanCommand({ TableName: aws.tableName }))).Items ?? []).filter((i) =>
-    String(i.pk).startsWith('EVENT#'),
+const eventCount = async () =>
+  ((await aws.doc.send(new ScanCommand({ TableName: aws.tableName, ConsistentRead: true }))).Items ?? []).filter(
+    (i) => String(i.pk).startsWith('EVENT#'),
   ).length;
+const idOf = (response: { body: string }) => (JSON.parse(response.body) as { id: string }).id;
+/** Events on the bus since `from`, by event id. */
+const publishedIds = async (from: number) => {
+  await aws.bus.drain();
+  return aws.published.slice(from).map((e) => (e.detail as Envelope).id);
+};
+const pendingOf = async (id: string) =>
+  (await aws.doc.send(new GetCommand({ TableName: aws.tableName, Key: keys.pending(id), ConsistentRead: true }))).Item;
+const sweep = (now: number) =>
+  sweepPending(
+    {
+      doc: aws.doc,
+      eventBridge: aws.eventBridge,
+      tableName: aws.tableName,
+      busName: aws.busName,
+      now: () => now,
+      batchSize: 100,
+    },
+    now + 30_000,
+  );
+
+const failingBus = {
+  send: async () => ({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'boom' }] }),
+} as never;
 
 describe('ingestWebhook (dynalite + local EventBridge)', () => {
-  it('stores, publishes and answers 202 with the event id for a signed GitHub webhook', async () => {
+  it('stores, publishes, marks the event published and answers 202 with its id', async () => {
     const before = aws.published.length;
     const request = githubRequest(pr);
     const response = await ingestWebhook(request, deps);
     expect(response.statusCode).toBe(202);
-    const { id } = JSON.parse(response.body);
+    const id = idOf(response);
     expect(id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
 
-    const stored = await getStoredEvent(aws.doc, aws.tableName, {
-      pk: `EVENT#github#${request.headers['x-github-delivery']}`,
-      sk: 'EVENT',
-    });
-    expect(stored?.published).toBe(true);
-    const envelope = EnvelopeSchema.parse(stored?.envelope);
-    expect(envelope).toMatchObject({
+    const stored = await getEvent(aws.doc, aws.tableName, id);
+    expect(stored?.envelope).toMatchObject({
       id,
       source: 'github',
       provider: 'github',
       type: 'pull_request.opened',
       subject: 'octo/repo',
+      deliveryId: request.headers['x-github-delivery'],
       data: pr,
     });
-    expect(envelope.headers['x-hub-signature-256']).toBeUndefined();
-
-    await aws.bus.drain();
-    const event = aws.published.slice(before).find((e) => (e.detail as { id: string }).id === id);
-    expect(event).toMatchObject({ source: 'webhook.github', 'detail-type': 'pull_request.opened' });
+    expect(stored?.envelope.headers['x-hub-signature-256']).toBeUndefined();
+    const dedupe = await getDedupe(aws.doc, aws.tableName, { source: 'github', dedupeKey: request.headers['x-github-delivery']! }, clock);
+    expect(dedupe).toMatchObject({ eventId: id, published: true });
+    expect(await pendingOf(id)).toBeUndefined();
+    expect(await publishedIds(before)).toEqual([id]);
   });
 
   it('answers 401 to a bad signature and stores nothing', async () => {
-    const before = await countItems();
+    const before = await eventCount();
     const request = githubRequest(pr, { headers: { 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` } });
     const response = await ingestWebhook(request, deps);
     expect(response.statusCode).toBe(401);
     expect(JSON.parse(response.body).error).toBe('invalid_signature');
-    expect(await countItems()).toBe(before);
+    expect(await eventCount()).toBe(before);
   });
 
-  it('dedupes on the delivery id: one event, the same id, a duplicate flag', async () => {
+  it('dedupes on the delivery id: one event, the same id, a duplicate flag, no second publish', async () => {
     const request = githubRequest(pr);
-    const first = JSON.parse((await ingestWebhook(request, deps)).body);
-    const itemsAfterFirst = await countItems();
-    await aws.bus.drain();
-    const publishedAfterFirst = aws.published.length;
+    const before = aws.published.length;
+    const first = idOf(await ingestWebhook(request, deps));
+    const items = await eventCount();
     const second = await ingestWebhook(request, deps);
     expect(second.statusCode).toBe(202);
-    expect(JSON.parse(second.body)).toEqual({ id: first.id, duplicate: true });
-    await aws.bus.drain();
-    expect(await countItems()).toBe(itemsAfterFirst);
-    expect(aws.published.length).toBe(publishedAfterFirst);
+    expect(JSON.parse(second.body)).toEqual({ id: first, duplicate: true });
+    expect(await eventCount()).toBe(items);
+    expect(await publishedIds(before)).toEqual([first]);
+  });
+
+  it('stores and publishes 50 identical webhooks arriving at once exactly once', async () => {
+    const request = githubRequest(pr);
+    const before = aws.published.length;
+    const items = await eventCount();
+    const responses = await Promise.all(Array.from({ length: 50 }, () => ingestWebhook(request, deps)));
+    expect(new Set(responses.map((r) => r.statusCode))).toEqual(new Set([202]));
+    const ids = new Set(responses.map(idOf));
+    expect(ids.size).toBe(1);
+    expect(responses.filter((r) => !JSON.parse(r.body).duplicate)).toHaveLength(1);
+    expect(await eventCount()).toBe(items + 1);
+    // Duplicates that saw the claim held left markers; the sweeper finds the event published and drops them.
+    await sweep(clock + CLAIM_MS + 1_000);
+    expect(await publishedIds(before)).toEqual([...ids]);
+  });
+
+  it('never publishes from a duplicate while the first writer may still be publishing; the sweeper covers a crash', async () => {
+    const request = githubRequest(pr);
+    const deliveryId = request.headers['x-github-delivery']!;
+    const before = aws.published.length;
+    // A first writer claimed the key and died before it stored anything.
+    await claimDedupe(
+      aws.doc,
+      aws.tableName,
+      { source: 'github', dedupeKey: deliveryId },
+      { eventId: '01KCRASHED0000000000000000', claimUntil: clock + CLAIM_MS, expiresAt: Math.floor(clock / 1000) + 86_400 },
+      clock,
+    );
+    const duplicate = await ingestWebhook(request, { ...deps, now: () => clock + 1_000 });
+    expect(JSON.parse(duplicate.body)).toEqual({ id: '01KCRASHED0000000000000000', duplicate: true });
+    // The duplicate stored the event under the first id (the sender was told it is accepted) but did not publish.
+    expect((await getEvent(aws.doc, aws.tableName, '01KCRASHED0000000000000000'))?.envelope.type).toBe(
+      'pull_request.opened',
+    );
+    expect(await publishedIds(before)).toEqual([]);
+    expect(await pendingOf('01KCRASHED0000000000000000')).toMatchObject({ nextAttemptAt: clock + CLAIM_MS });
+    // Before the claim expires the sweeper waits too; after, it publishes once.
+    expect((await sweep(clock + 2_000)).republished).toBe(0);
+    expect((await sweep(clock + CLAIM_MS + 1)).republished).toBe(1);
+    expect(await publishedIds(before)).toEqual(['01KCRASHED0000000000000000']);
+    // A later duplicate finds it published.
+    await ingestWebhook(request, { ...deps, now: () => clock + CLAIM_MS + 5_000 });
+    expect(await publishedIds(before)).toEqual(['01KCRASHED0000000000000000']);
+  });
+
+  it('lets a duplicate take over a claim that expired without a publish', async () => {
+    const request = githubRequest(pr);
+    const first = idOf(await ingestWebhook(request, { ...deps, eventBridge: failingBus }));
+    const before = aws.published.length;
+    const later = clock + CLAIM_MS + 1;
+    const duplicate = await ingestWebhook(request, { ...deps, now: () => later });
+    expect(JSON.parse(duplicate.body)).toEqual({ id: first, duplicate: true });
+    expect(await publishedIds(before)).toEqual([first]);
+    expect((await getDedupe(aws.doc, aws.tableName, { source: 'github', dedupeKey: request.headers['x-github-delivery']! }, later))?.published).toBe(true);
+  });
+
+  it('acknowledges an event whose publish failed only once a pending marker holds it; the sweeper publishes it', async () => {
+    const request = githubRequest(pr);
+    const response = await ingestWebhook(request, { ...deps, eventBridge: failingBus });
+    expect(response.statusCode).toBe(202);
+    const id = idOf(response);
+    expect(await pendingOf(id)).toMatchObject({ attempts: 1, nextAttemptAt: clock + CLAIM_MS });
+    const before = aws.published.length;
+    expect((await sweep(clock + CLAIM_MS + 1)).republished).toBe(1);
+    expect(await publishedIds(before)).toEqual([id]);
+    expect(await pendingOf(id)).toBeUndefined();
+  });
+
+  it('answers 503 (nothing acknowledged) when the publish failed and the marker cannot be written either', async () => {
+    const doc = {
+      send: (command: { input: { Item?: { pk?: string } } }) =>
+        String(command.input.Item?.pk).startsWith('PENDING#')
+          ? Promise.reject(Object.assign(new Error('unavailable'), { name: 'InternalServerError' }))
+          : aws.doc.send(command as never),
+    } as unknown as DynamoDBDocumentClient;
+    const request = githubRequest(pr);
+    const response = await ingestWebhook(request, { ...deps, doc, eventBridge: failingBus });
+    expect(response.statusCode).toBe(503);
+    // The sender's retry, once the claim expired, publishes the stored event itself.
+    const before = aws.published.length;
+    const retry = await ingestWebhook(request, { ...deps, now: () => clock + CLAIM_MS + 1 });
+    expect(retry.statusCode).toBe(202);
+    expect(await publishedIds(before)).toHaveLength(1);
+  });
+
+  it('keeps a delivery id for dedupeDays, then treats it as new', async () => {
+    const request = githubRequest(pr);
+    const first = idOf(await ingestWebhook(request, deps));
+    const within = await ingestWebhook(request, { ...deps, now: () => clock + 6 * 86_400_000 });
+    expect(idOf(within)).toBe(first);
+    const after = await ingestWebhook(request, { ...deps, now: () => clock + 7 * 86_400_000 + 1_000 });
+    expect(JSON.parse(after.body).duplicate).toBeUndefined();
+    expect(idOf(after)).not.toBe(first);
+  });
+
+  it('dedupes a body without a delivery id only within the short body-hash window', async () => {
+    const body = JSON.stringify({ status: 'ok', at: clock });
+    const first = idOf(await ingestWebhook(pingRequest(body), deps));
+    const retry = await ingestWebhook(pingRequest(body), { ...deps, now: () => clock + 30_000 });
+    expect(JSON.parse(retry.body)).toEqual({ id: first, duplicate: true });
+    const heartbeat = await ingestWebhook(pingRequest(body), { ...deps, now: () => clock + 61_000 });
+    expect(JSON.parse(heartbeat.body).duplicate).toBeUndefined();
   });
 
   it.each([
-    ['unknown source', { sourceName: 'gitlab' }, 404, 'unknown_source'],
-    ['wrong method', { method: 'GET' }, 405, 'method_not_allowed'],
-    ['body over the source limit', { body: Buffer.alloc(4 * 1024 * 1024 + 1, 32) }, 413, 'payload_too_large'],
+    ['an unknown source', { sourceName: 'gitlab' }, 404, 'unknown_endpoint'],
+    ['a wrong URL token (the catch-all)', { viaSourceRoute: false }, 404, 'unknown_endpoint'],
+    ['a wrong method', { method: 'GET', viaSourceRoute: false }, 405, 'method_not_allowed'],
+    ['a body over the source limit', { body: Buffer.alloc(4 * 1024 * 1024 + 1, 32) }, 413, 'payload_too_large'],
   ])('answers %s with %i and stores nothing', async (_name, override, status, error) => {
-    const before = await countItems();
+    const before = await eventCount();
     const response = await ingestWebhook(githubRequest(pr, override as Partial<IngestRequest>), deps);
     expect(response.statusCode).toBe(status);
     expect(JSON.parse(response.body).error).toBe(error);
-    expect(await countItems()).toBe(before);
+    expect(await eventCount()).toBe(before);
   });
 
   it.each([
@@ -137,14 +289,11 @@ describe('ingestWebhook (dynalite + local EventBridge)', () => {
     ['too deep', `${'['.repeat(100)}${']'.repeat(100)}`, 'application/json', 400, 'json_too_deep'],
     ['a wrong content type', '{}', 'text/plain', 415, 'unsupported_media_type'],
   ])('answers a validly signed body that is %s with %i', async (_n, body, contentType, status, error) => {
-    const before = await countItems();
-    const response = await ingestWebhook(
-      githubRequest(body, { headers: { 'content-type': contentType } }),
-      deps,
-    );
+    const before = await eventCount();
+    const response = await ingestWebhook(githubRequest(body, { headers: { 'content-type': contentType } }), deps);
     expect(response.statusCode).toBe(status);
     expect(JSON.parse(response.body).error).toBe(error);
-    expect(await countItems()).toBe(before);
+    expect(await eventCount()).toBe(before);
   });
 
   it('answers 503 and publishes nothing when storage fails (never 2xx before the durable write)', async () => {
@@ -152,8 +301,7 @@ describe('ingestWebhook (dynalite + local EventBridge)', () => {
     const response = await ingestWebhook(githubRequest(pr), { ...deps, tableName: 'no-such-table' });
     expect(response.statusCode).toBe(503);
     expect(response.headers['retry-after']).toBe('5');
-    await aws.bus.drain();
-    expect(aws.published.length).toBe(before);
+    expect(await publishedIds(before)).toEqual([]);
   });
 
   it('answers 503 when the secret cannot be read, without leaking why', async () => {
@@ -165,46 +313,5 @@ describe('ingestWebhook (dynalite + local EventBridge)', () => {
     });
     expect(response.statusCode).toBe(503);
     expect(response.body).not.toContain('arn:');
-  });
-
-  it('keeps an event whose PutEvents failed; a redelivery or the sweeper publishes it', async () => {
-    const failing = {
-      send: async () => ({
-        FailedEntryCount: 1,
-        Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'boom' }],
-      }),
-    };
-    const request = githubRequest(pr);
-    const key = { pk: `EVENT#github#${request.headers['x-github-delivery']}`, sk: 'EVENT' };
-    const response = await ingestWebhook(request, { ...deps, eventBridge: failing as never });
-    expect(response.statusCode).toBe(202);
-    expect((await getStoredEvent(aws.doc, aws.tableName, key))?.published).toBe(false);
-
-    // The provider redelivers: the duplicate is not ignored, it re-attempts the publish.
-    const before = aws.published.length;
-    const again = await ingestWebhook(request, deps);
-    expect(JSON.parse(again.body).duplicate).toBe(true);
-    expect((await getStoredEvent(aws.doc, aws.tableName, key))?.published).toBe(true);
-    await aws.bus.drain();
-    expect(aws.published.length).toBe(before + 1);
-
-    // Without a redelivery, the sweeper republishes once the grace period has passed.
-    const lost = githubRequest(pr);
-    await ingestWebhook(lost, { ...deps, eventBridge: failing as never });
-    const lostKey = { pk: `EVENT#github#${lost.headers['x-github-delivery']}`, sk: 'EVENT' };
-    const sweep = (now: number) =>
-      sweepUnpublished({
-        doc: aws.doc,
-        eventBridge: aws.eventBridge,
-        tableName: aws.tableName,
-        busName: aws.busName,
-        poisonAfter: 3,
-        now: () => now,
-        graceMs: 60_000,
-        limit: 100,
-      });
-    expect(await sweep(clock + 1_000)).toEqual({ republished: 0, failed: 0, poisoned: 0 });
-    expect((await sweep(clock + 120_000)).republished).toBeGreaterThanOrEqual(1);
-    expect((await getStoredEvent(aws.doc, aws.tableName, lostKey))?.published).toBe(true);
   });
 });

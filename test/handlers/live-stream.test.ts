@@ -12,7 +12,7 @@ type WebSocketEvent = {
 import type { BusEvent, Envelope } from '../../core/contracts';
 import { type BroadcastDeps, broadcastEvent, SubscriptionIndex } from '../../lambdas/broadcast/broadcast';
 import { type ConnectionDeps, handleConnectionEvent } from '../../lambdas/connections/connections';
-import { listConnections } from '../../lambdas/shared/event-store';
+import { listConnections } from '../../lambdas/shared/live-store';
 import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
 import { type LocalWebSocketApi, startLocalWebSocketApi } from '../../local/services/websocket-api';
 import { type LocalAws, startLocalAws } from '../support/aws-local';
@@ -55,14 +55,14 @@ beforeAll(async () => {
     doc: aws.doc,
     accessTokens: async () => ['old-token', TOKEN],
     management,
-    tableName: aws.tableName,
+    tableName: aws.liveTableName,
     connectionTtlSeconds: 7200,
     now: () => Date.now() + connectionClockMs,
   };
   broadcastDeps = {
     doc: aws.doc,
     management,
-    tableName: aws.tableName,
+    tableName: aws.liveTableName,
     now: () => Date.now() + clockOffsetMs,
     concurrency: 4,
     subscriptions: new SubscriptionIndex(),
@@ -140,7 +140,7 @@ function busEvent(type: string): BusEvent {
 
 const storedConnections = async () => {
   const out = [];
-  for await (const c of listConnections(aws.doc, aws.tableName, Date.now())) out.push(c);
+  for await (const c of listConnections(aws.doc, aws.liveTableName, Date.now())) out.push(c);
   return out;
 };
 

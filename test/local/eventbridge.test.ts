@@ -20,7 +20,7 @@ let queueUrl = '';
 
 beforeAll(async () => {
   sqs = await startLocalSqs();
-  const pair = await createTargetQueues(sqs.client, 'eb', planTarget(httpTarget({ name: 'queue-target' })));
+  const pair = await createTargetQueues(sqs.client, 'eb', planTarget(httpTarget({ name: 'queue-target' }), 30));
   bus = await startLocalEventBridge({
     busName: BUS,
     retryBaseDelayMs: 5,

@@ -1,5 +1,5 @@
 /** Shared helpers of the local-runtime tests: bounded waits, config fixtures. */
-import { type HttpTargetConfig, HttpTargetSchema } from '../../core/config';
+import { type HttpTargetConfig, type HttpTargetInput, HttpTargetSchema } from '../../core/config';
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
 export async function waitFor<T>(
@@ -24,7 +24,7 @@ export async function waitFor<T>(
   );
 }
 
-export function httpTarget(overrides: Partial<HttpTargetConfig> & { name: string }): HttpTargetConfig {
+export function httpTarget(overrides: Partial<HttpTargetInput> & { name: string }): HttpTargetConfig {
   return HttpTargetSchema.parse({
     kind: 'http',
     url: 'http://127.0.0.1:9/hook',

@@ -2,10 +2,15 @@ import { request } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type LocalHttpApi,
-  startLocalHttpApi,
-  throttleRetryAfterSeconds,
-} from '../../local/services/http-api';
+  ApiGatewayV2Client,
+  CreateRouteCommand,
+  DeleteRouteCommand,
+  DeleteRouteSettingsCommand,
+  GetRoutesCommand,
+  UpdateStageCommand,
+} from '@aws-sdk/client-apigatewayv2';
+import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
+import { LOCAL_HTTP_API_ID, type LocalHttpApi, startLocalHttpApi } from '../../local/services/http-api';
 
 let api: LocalHttpApi;
 const events: APIGatewayProxyEventV2[] = [];
@@ -24,8 +29,21 @@ beforeAll(async () => {
         return nextResult;
       },
     },
-    throttle: (_route, params) => (params.source === 'limited' ? { rateLimit: 1, burstLimit: 2 } : undefined),
+    routes: ['$default', 'POST /webhooks/{source}', 'POST /limited'],
   });
+  const control = new ApiGatewayV2Client({
+    endpoint: api.controlEndpoint,
+    region: LOCAL_REGION,
+    credentials: localCredentials,
+  });
+  await control.send(
+    new UpdateStageCommand({
+      ApiId: LOCAL_HTTP_API_ID,
+      StageName: '$default',
+      RouteSettings: { 'POST /limited': { ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2 } },
+    }),
+  );
+  control.destroy();
 });
 afterAll(async () => {
   await api.stop();
@@ -132,12 +150,16 @@ describe('local HTTP API (payload format 2.0)', () => {
     });
   });
 
-  it('answers 404 for other paths, 405 for another method, 500 when the function fails, 200 on /health', async () => {
-    expect((await send('POST', '/nope', [])).status).toBe(404);
-    expect((await send('POST', '/webhooks/a/b', [])).status).toBe(404);
-    const wrong = await send('GET', '/webhooks/github', []);
-    expect(wrong.status).toBe(405);
-    expect(wrong.headers.allow).toBe('POST');
+  it('sends what matches no route to $default, and answers 500 when the function fails', async () => {
+    nextResult = { statusCode: 404, body: 'not here' };
+    for (const [method, path] of [
+      ['POST', '/nope'],
+      ['POST', '/webhooks/a/b'],
+      ['GET', '/webhooks/github'],
+    ] as const) {
+      expect((await send(method, path, [])).status).toBe(404);
+      expect(events.at(-1)).toMatchObject({ routeKey: '$default', rawPath: path, requestContext: { routeKey: '$default' } });
+    }
     nextResult = new Error('handler crashed');
     const failed = await send(
       'POST',
@@ -147,7 +169,6 @@ describe('local HTTP API (payload format 2.0)', () => {
     );
     expect(failed.status).toBe(500);
     expect(JSON.parse(failed.body.toString())).toEqual({ message: 'Internal Server Error' });
-    expect((await send('GET', '/health', [])).status).toBe(200);
   });
 
   it('infers a 200 JSON response from a result without statusCode', async () => {
@@ -169,25 +190,17 @@ describe('local HTTP API (payload format 2.0)', () => {
     expect(events.length).toBe(before);
   });
 
-  it('throttles a route with 429 + Retry-After (seconds) beyond its burst', async () => {
+  it('throttles a route by its route settings before invoking, with 429 and no Retry-After (as HTTP API)', async () => {
     nextResult = { statusCode: 202 };
+    const before = events.length;
     const answers = [];
-    for (let i = 0; i < 4; i++) answers.push(await send('POST', '/webhooks/limited', [], Buffer.from('x')));
+    for (let i = 0; i < 4; i++) answers.push(await send('POST', '/limited', [], Buffer.from('x')));
     expect(answers.slice(0, 2).map((r) => r.status)).toEqual([202, 202]);
-    const throttled = answers.find((r) => r.status === 429);
-    expect(throttled).toBeDefined();
-    // rateLimit 1/s: one token is back after a second.
-    expect(throttled!.headers['retry-after']).toBe('1');
-    expect(JSON.parse(throttled!.body.toString())).toEqual({ message: 'Too Many Requests' });
-    for (const r of answers.filter((a) => a.status === 202)) expect(r.headers['retry-after']).toBeUndefined();
-  });
-
-  it('Retry-After is the seconds one token takes to come back, at least 1', () => {
-    expect(throttleRetryAfterSeconds(0.01)).toBe(100);
-    expect(throttleRetryAfterSeconds(0.3)).toBe(4);
-    expect(throttleRetryAfterSeconds(1)).toBe(1);
-    expect(throttleRetryAfterSeconds(10_000)).toBe(1);
-    expect(throttleRetryAfterSeconds(0)).toBeGreaterThanOrEqual(1);
+    const throttled = answers.filter((r) => r.status === 429);
+    expect(throttled.length).toBeGreaterThanOrEqual(1);
+    expect(events.length - before).toBe(4 - throttled.length);
+    expect(JSON.parse(throttled[0]!.body.toString())).toEqual({ message: 'Too Many Requests' });
+    for (const r of answers) expect(r.headers['retry-after']).toBeUndefined();
   });
 
   it('passes a text-typed body that is not UTF-8 base64-encoded, byte for byte', async () => {
@@ -257,5 +270,49 @@ describe('local HTTP API (payload format 2.0)', () => {
     expect(query.toString).toBe('t');
     expect(query.hasOwnProperty).toBe('h');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('local HTTP API control endpoint (API Gateway v2 operations, real SDK client)', () => {
+  it('creates, lists, throttles and deletes routes while the API runs', async () => {
+    const throttled = await startLocalHttpApi({
+      function: { invoke: async () => ({ statusCode: 202 }) },
+      routes: ['$default'],
+      defaultThrottle: { rateLimit: 1000, burstLimit: 1000 },
+    });
+    const control = new ApiGatewayV2Client({
+      endpoint: throttled.controlEndpoint,
+      region: LOCAL_REGION,
+      credentials: localCredentials,
+    });
+    try {
+      const created = await control.send(
+        new CreateRouteCommand({ ApiId: LOCAL_HTTP_API_ID, RouteKey: 'POST /webhooks/a/tok', Target: 'integrations/x' }),
+      );
+      expect(created.RouteKey).toBe('POST /webhooks/a/tok');
+      await control.send(
+        new UpdateStageCommand({
+          ApiId: LOCAL_HTTP_API_ID,
+          StageName: '$default',
+          RouteSettings: { 'POST /webhooks/a/tok': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 7 } },
+        }),
+      );
+      expect(throttled.routeKeys()).toEqual(['$default', 'POST /webhooks/a/tok']);
+      expect(throttled.throttleOf('POST /webhooks/a/tok')).toEqual({ rateLimit: 5, burstLimit: 7 });
+      expect(throttled.throttleOf('$default')).toEqual({ rateLimit: 1000, burstLimit: 1000 });
+      const listed = await control.send(new GetRoutesCommand({ ApiId: LOCAL_HTTP_API_ID }));
+      expect(listed.Items?.map((r) => r.RouteKey).sort()).toEqual(['$default', 'POST /webhooks/a/tok']);
+      await control.send(new DeleteRouteCommand({ ApiId: LOCAL_HTTP_API_ID, RouteId: created.RouteId! }));
+      await control.send(
+        new DeleteRouteSettingsCommand({ ApiId: LOCAL_HTTP_API_ID, StageName: '$default', RouteKey: 'POST /webhooks/a/tok' }),
+      );
+      expect(throttled.routeKeys()).toEqual(['$default']);
+      await expect(
+        control.send(new DeleteRouteCommand({ ApiId: LOCAL_HTTP_API_ID, RouteId: created.RouteId! })),
+      ).rejects.toMatchObject({ name: 'NotFoundException' });
+    } finally {
+      control.destroy();
+      await throttled.stop();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HttpTargetConfig } from '../../core/config';
 import { planTarget } from '../../core/plan';
 import { createTargetQueues, type LocalSqs, queueDepth, startLocalSqs } from '../../local/services/sqs';
 import { type BatchOutcome, SqsEventSource } from '../../local/services/sqs-event-source';
@@ -17,9 +18,15 @@ afterAll(async () => {
   await sqs.stop();
 });
 
+/** A target's plan whose queue moves a message to the DLQ after exactly `maxAttempts` receives. */
+const withReceiveLimit = (target: HttpTargetConfig) => {
+  const plan = planTarget(target, 30);
+  return { ...plan, queue: { ...plan.queue, maxReceiveCount: target.retry.maxAttempts } };
+};
+
 describe('SQS event source (Lambda SQS integration semantics)', () => {
   it('creates queue and DLQ with the planned visibility timeout, retention and redrive policy', async () => {
-    const plan = planTarget(
+    const plan = withReceiveLimit(
       httpTarget({ name: 'attrs', retry: { maxAttempts: 4, initialDelaySeconds: 1, maxDelaySeconds: 2 } }),
     );
     const pair = await createTargetQueues(sqs.client, 'test', plan);
@@ -36,7 +43,7 @@ describe('SQS event source (Lambda SQS integration semantics)', () => {
   });
 
   it('deletes successes, redelivers batchItemFailures, and moves a poison message to the DLQ after maxReceiveCount', async () => {
-    const plan = planTarget(
+    const plan = withReceiveLimit(
       httpTarget({
         name: 'partial',
         retry: { maxAttempts: 3, initialDelaySeconds: 1, maxDelaySeconds: 2 },
@@ -97,7 +104,7 @@ describe('SQS event source (Lambda SQS integration semantics)', () => {
   });
 
   it('retries the whole batch when the invocation throws, and a bogus itemIdentifier fails the whole batch', async () => {
-    const plan = planTarget(
+    const plan = withReceiveLimit(
       httpTarget({ name: 'throws', retry: { maxAttempts: 5, initialDelaySeconds: 1, maxDelaySeconds: 2 } }),
     );
     const pair = await createTargetQueues(sqs.client, 'test', plan);

@@ -4,13 +4,17 @@ import { EventBridgeClient as Client } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BusEvent } from '../../core/contracts';
 import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
-import { ensureEventTable, type LocalDynamo, startLocalDynamo } from '../../local/services/dynamodb';
+import { EVENTS_TABLE, LIVE_TABLE } from '../../core/contracts';
+import type { FaultSwitch } from '../../local/faults';
+import { ensureTable, type LocalDynamo, startLocalDynamo } from '../../local/services/dynamodb';
 import { type LocalEventBridge, startLocalEventBridge } from '../../local/services/eventbridge';
 
 export interface LocalAws {
   readonly dynamo: LocalDynamo;
   readonly doc: DynamoDBDocumentClient;
   readonly tableName: string;
+  /** The live table (connections). */
+  readonly liveTableName: string;
   readonly bus: LocalEventBridge;
   readonly eventBridge: EventBridgeClient;
   readonly busName: string;
@@ -21,14 +25,17 @@ export interface LocalAws {
 
 let tables = 0;
 
-export async function startLocalAws(): Promise<LocalAws> {
-  const dynamo = await startLocalDynamo();
+export async function startLocalAws(options: { faults?: FaultSwitch } = {}): Promise<LocalAws> {
+  const dynamo = await startLocalDynamo({ ...(options.faults ? { faults: options.faults } : {}) });
   const tableName = `events-${++tables}`;
-  await ensureEventTable(dynamo.client, tableName);
+  const liveTableName = `live-${tables}`;
+  await ensureTable(dynamo.client, tableName, EVENTS_TABLE);
+  await ensureTable(dynamo.client, liveTableName, LIVE_TABLE);
   const published: BusEvent<unknown>[] = [];
   const busName = 'router-bus';
   const bus = await startLocalEventBridge({
     busName,
+    ...(options.faults ? { faults: options.faults } : {}),
     rules: [
       {
         name: 'capture',
@@ -49,6 +56,7 @@ export async function startLocalAws(): Promise<LocalAws> {
     dynamo,
     doc,
     tableName,
+    liveTableName,
     bus,
     eventBridge,
     busName,

@@ -2,6 +2,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+export type Answer = number | 'hang' | { status: number; headers: Record<string, string>; body?: string };
+
 export interface ReceivedRequest {
   readonly headers: IncomingHttpHeaders;
   readonly body: string;
@@ -11,7 +13,7 @@ export interface HttpTarget {
   readonly url: string;
   readonly received: ReceivedRequest[];
   /** Status (and headers) for the next requests, in order; the last one repeats. `'hang'` never answers. */
-  script(...answers: (number | 'hang' | { status: number; headers: Record<string, string> })[]): void;
+  script(...answers: Answer[]): void;
   /** Resolves when `count` requests have arrived (bounded by `timeoutMs`). */
   waitFor(count: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -19,7 +21,7 @@ export interface HttpTarget {
 
 export async function startHttpTarget(): Promise<HttpTarget> {
   const received: ReceivedRequest[] = [];
-  let answers: (number | 'hang' | { status: number; headers: Record<string, string> })[] = [200];
+  let answers: Answer[] = [200];
   let served = 0;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -28,8 +30,9 @@ export async function startHttpTarget(): Promise<HttpTarget> {
       received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
       const answer = answers[Math.min(served++, answers.length - 1)]!;
       if (answer === 'hang') return;
-      const { status, headers } = typeof answer === 'number' ? { status: answer, headers: {} } : answer;
-      res.writeHead(status, headers).end();
+      const { status, headers, body } =
+        typeof answer === 'number' ? { status: answer, headers: {}, body: undefined } : answer;
+      res.writeHead(status, headers).end(body);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

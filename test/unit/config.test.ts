@@ -20,9 +20,12 @@ describe('router config', () => {
     expect(config.sources[0]?.name).toBe('github');
     expect(config.targets[0]?.retry).toEqual({
       maxAttempts: 5,
+      policy: 'exponential',
       initialDelaySeconds: 5,
       maxDelaySeconds: 900,
+      retryOn: ['408', '409', '425', '429', '5xx'],
     });
+    expect(config.sources[0]?.bodyHashDedupeSeconds).toBe(300);
     expect(config.targets[0]?.timeoutSeconds).toBe(10);
     expect(config.retentionDays).toBe(30);
     expect(config.liveStream.enabled).toBe(true);
@@ -66,12 +69,52 @@ describe('router config', () => {
       /must not exceed/,
     ],
     [
-      'a retry policy that outlives the queued message',
+      'a retry schedule longer than the DLQ can cover',
       (c) => {
-        c.targets![0]!.retry = { maxAttempts: 40, initialDelaySeconds: 60, maxDelaySeconds: 43_200 };
+        c.targets![0]!.retry = { maxAttempts: 40, initialDelaySeconds: 60, maxDelaySeconds: 40_000 };
       },
-      'targets[0].retry',
-      /40 attempts with this backoff take up to \d+\.\d days, but a queued message is kept 14\.0 days/,
+      'targets[0].retry.maxAttempts',
+      /40 attempts with this backoff take up to \d+\.\d days; a schedule may take at most 7\.0 days/,
+    ],
+    [
+      'a delay beyond SQS 12-hour visibility limit',
+      (c) => {
+        c.targets![0]!.retry = { maxDelaySeconds: 43_200 };
+      },
+      'targets[0].retry.maxDelaySeconds',
+      /may not end more than 12 h \(43200 s\) after the receive/,
+    ],
+    [
+      'a status to retry that is not one',
+      (c) => {
+        c.targets![0]!.retry = { retryOn: ['teapot'] };
+      },
+      'targets[0].retry.retryOn[0]',
+      /HTTP status/,
+    ],
+    [
+      'a body-hash dedupe window above a day',
+      (c) => {
+        c.sources[0]!.bodyHashDedupeSeconds = 90_000;
+      },
+      'sources[0].bodyHashDedupeSeconds',
+      /86400/,
+    ],
+    [
+      'a delivery log kept longer than events',
+      (c) => {
+        c.deliveryLogDays = 60;
+      },
+      'deliveryLogDays',
+      /at most retentionDays/,
+    ],
+    [
+      'a public URL with a query',
+      (c) => {
+        c.sources[0]!.publicUrl = 'https://hooks.example.com/router?x=1';
+      },
+      'sources[0].publicUrl',
+      /without query/,
     ],
     [
       'no backoff at all',

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { sourceNameOf, toIngestRequest } from '../../lambdas/ingest/request';
+import { CATCH_ALL_ROUTE, sourceNameOf, toIngestRequest } from '../../lambdas/ingest/request';
 
 function event(overrides: Partial<APIGatewayProxyEventV2>): APIGatewayProxyEventV2 {
   return {
@@ -33,48 +33,59 @@ function event(overrides: Partial<APIGatewayProxyEventV2>): APIGatewayProxyEvent
   };
 }
 
+const TOKEN = 'Tok3nTok3nTok3nTok3nTok3nTok3n12';
+const tokened = (path = `/webhooks/github/${TOKEN}`) => ({
+  routeKey: `POST ${path}`,
+  rawPath: path,
+  requestContext: { ...event({}).requestContext, routeKey: `POST ${path}`, http: { ...event({}).requestContext.http, path } },
+});
+
 describe('toIngestRequest', () => {
-  it('takes the source from the path on a per-source route (no path parameter on AWS)', () => {
-    expect(toIngestRequest(event({}), new Map()).sourceName).toBe('github');
+  it("takes the source from the path and knows it came through the source's tokened route", () => {
+    const request = toIngestRequest(event(tokened()), new Map());
+    expect(request.sourceName).toBe('github');
+    expect(request.viaSourceRoute).toBe(true);
   });
 
-  it('takes the source from the path parameter on the catch-all route', () => {
-    const e = event({
-      routeKey: 'ANY /webhooks/{source}',
-      pathParameters: { source: 'stripe' },
-      rawPath: '/webhooks/stripe',
-    });
-    expect(toIngestRequest(e, new Map()).sourceName).toBe('stripe');
+  it('marks a request that reached the catch-all: a wrong or missing token, another path or method', () => {
+    for (const rawPath of ['/webhooks/github', '/webhooks/github/wrong', '/anything']) {
+      const request = toIngestRequest(event({ routeKey: CATCH_ALL_ROUTE, rawPath }), new Map());
+      expect(request.viaSourceRoute, rawPath).toBe(false);
+    }
+    expect(toIngestRequest(event({ routeKey: CATCH_ALL_ROUTE, rawPath: '/webhooks/stripe/x' }), new Map()).sourceName).toBe(
+      'stripe',
+    );
   });
 
   it('never throws on malformed escapes in the path', () => {
-    expect(sourceNameOf({ rawPath: '/webhooks/%E0%A4%A', pathParameters: undefined })).toBe('%E0%A4%A');
-    expect(sourceNameOf({ rawPath: '/webhooks/git%2Dhub', pathParameters: undefined })).toBe('git-hub');
+    expect(sourceNameOf('/webhooks/%E0%A4%A/x')).toBe('%E0%A4%A');
+    expect(sourceNameOf('/webhooks/git%2Dhub/x')).toBe('git-hub');
   });
 
-  it('appends the query to a configured public URL that already has one', () => {
+  it('rebuilds the public URL Twilio signed from a configured base URL (a custom domain with a base path)', () => {
     const sources = new Map([
       [
         'github',
         {
           name: 'github',
           eventSource: 'webhook.github',
-          config: { publicUrl: 'https://hooks.example/in?tenant=a' },
+          config: { publicUrl: 'https://hooks.example.com/router/' },
         } as never,
       ],
     ]);
-    expect(toIngestRequest(event({ rawQueryString: 'x=1' }), sources).url).toBe(
-      'https://hooks.example/in?tenant=a&x=1',
+    // API Gateway's rawPath omits the custom domain's base path (`/router`): the configured base puts it back.
+    expect(toIngestRequest(event({ ...tokened(), rawQueryString: 'x=1' }), sources).url).toBe(
+      `https://hooks.example.com/router/webhooks/github/${TOKEN}?x=1`,
     );
   });
 
   it('decodes base64 bodies to the exact bytes and rebuilds the public URL', () => {
     const bytes = Buffer.from([0xff, 0x00, 0x7b]);
     const request = toIngestRequest(
-      event({ body: bytes.toString('base64'), isBase64Encoded: true, rawQueryString: 'x=1' }),
+      event({ ...tokened(), body: bytes.toString('base64'), isBase64Encoded: true, rawQueryString: 'x=1' }),
       new Map(),
     );
     expect(request.body.equals(bytes)).toBe(true);
-    expect(request.url).toBe('https://abc.execute-api.eu-west-1.amazonaws.com/webhooks/github?x=1');
+    expect(request.url).toBe(`https://abc.execute-api.eu-west-1.amazonaws.com/webhooks/github/${TOKEN}?x=1`);
   });
 });

@@ -1,30 +1,44 @@
 import { describe, expect, it } from 'vitest';
 import { parseRouterConfig, type RouterConfigInput } from '../../core/config';
+import { ENV } from '../../core/contracts';
 import {
   ALL_WEBHOOK_EVENTS,
+  allFunctions,
   planTopology,
-  retryDelaySeconds,
-  retryPolicyProblem,
+  resolveEnvironment,
   VISIBILITY_TIMEOUT_FACTOR,
 } from '../../core/plan';
+import { RECEIVE_HEADROOM } from '../../core/retry';
 import exampleConfig from '../../router.config';
 
 describe('planTopology', () => {
   const topology = planTopology(parseRouterConfig(exampleConfig));
 
-  it('plans one rule, queue and DLQ per target from its config', () => {
+  it('plans one rule, queue, DLQ, event source and delivery function per target from its config', () => {
     expect(topology.targets).toHaveLength(1);
     const [target] = topology.targets;
     expect(target?.rulePattern).toEqual({
       source: ['webhook.github'],
       'detail-type': [{ prefix: 'pull_request.' }],
     });
-    expect(target?.queue.maxReceiveCount).toBe(5);
-    expect(target?.deliveryFunction).toMatchObject({
-      batchSize: 10,
-      maxConcurrency: 5,
-      maxBatchingWindowSeconds: 0,
+    expect(target?.eventSource).toEqual({ batchSize: 10, maxConcurrency: 5, maxBatchingWindowSeconds: 0 });
+    expect(target?.function).toMatchObject({
+      name: 'delivery-pr-agent',
+      handler: 'delivery',
+      entry: 'lambdas/delivery/handler.ts',
+      serviceName: 'delivery',
+      timeoutSeconds: 20,
     });
+  });
+
+  it('keeps the receive limit above the attempt limit: throttled receives never cost an attempt', () => {
+    for (const maxAttempts of [1, 5, 20]) {
+      const config = parseRouterConfig({
+        ...exampleConfig,
+        targets: [{ ...exampleConfig.targets![0]!, retry: { maxAttempts } }],
+      });
+      expect(planTopology(config).targets[0]!.queue.maxReceiveCount).toBe(maxAttempts + RECEIVE_HEADROOM);
+    }
   });
 
   it('keeps the visibility timeout at least 6 × the delivery function timeout', () => {
@@ -35,10 +49,10 @@ describe('planTopology', () => {
       });
       const [target] = planTopology(config).targets;
       expect(target!.queue.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(
-        target!.deliveryFunction.timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR,
+        target!.function.timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR,
       );
-      expect(target!.deliveryFunction.timeoutSeconds).toBeGreaterThan(timeoutSeconds);
-      expect(target!.deliveryFunction.maxBatchingWindowSeconds).toBe(1);
+      expect(target!.function.timeoutSeconds).toBeGreaterThan(timeoutSeconds);
+      expect(target!.eventSource.maxBatchingWindowSeconds).toBe(1);
     }
   });
 
@@ -47,44 +61,53 @@ describe('planTopology', () => {
     expect(topology.liveStream.broadcastRulePattern).toEqual({ source: [{ prefix: 'webhook.' }] });
     expect(topology.sources[0]?.eventSource).toBe('webhook.github');
   });
+
+  it('plans every function once, with unique names, and only the live functions when the live stream is on', () => {
+    const names = allFunctions(topology).map((f) => f.name);
+    expect(names).toEqual(['ingest', 'sweeper', 'routes', 'connections', 'broadcast', 'delivery-pr-agent']);
+    const off = planTopology(parseRouterConfig({ ...exampleConfig, liveStream: { enabled: false } }));
+    expect(allFunctions(off).map((f) => f.name)).toEqual(['ingest', 'sweeper', 'routes', 'delivery-pr-agent']);
+  });
+
+  it('gives the sweeper reserved concurrency 1: two sweeps would race for the same events', () => {
+    expect(topology.functions.sweeper.reservedConcurrency).toBe(1);
+  });
+
+  it('passes the dedupe window and retention to ingest', () => {
+    const env = topology.functions.ingest.environment;
+    expect(env[ENV.dedupeDays]).toBe('7');
+    expect(env[ENV.retentionDays]).toBe('30');
+  });
+});
+
+describe('resolveEnvironment', () => {
+  const spec = planTopology(parseRouterConfig(exampleConfig)).functions.sweeper;
+  it('replaces resource references with the names given', () => {
+    expect(resolveEnvironment(spec, { eventsTable: 'T', bus: 'B' })).toEqual({
+      [ENV.tableName]: 'T',
+      [ENV.busName]: 'B',
+    });
+  });
+  it('names the function, the variable and the missing resource', () => {
+    expect(() => resolveEnvironment(spec, { eventsTable: 'T' })).toThrow(
+      'function sweeper: EVENT_BUS_NAME refers to bus, which this stack lacks',
+    );
+  });
 });
 
 describe('payload retention', () => {
   const plan = (input: Partial<RouterConfigInput>) =>
     planTopology(parseRouterConfig({ ...exampleConfig, ...input })).store.payloadRetentionDays;
   it('outlives the store, the DLQ (14 days) and the archive', () => {
-    expect(plan({ retentionDays: 7, archiveRetentionDays: 3 })).toBe(14);
+    expect(plan({ retentionDays: 7, dedupeDays: 7, archiveRetentionDays: 3 })).toBe(14);
     expect(plan({ retentionDays: 30, archiveRetentionDays: 90 })).toBe(90);
     expect(plan({ retentionDays: 60, archiveRetentionDays: 30 })).toBe(60);
   });
   it('is forever when the archive is', () => {
     expect(plan({ archiveRetentionDays: 0 })).toBeUndefined();
   });
-});
-
-describe('retryPolicyProblem', () => {
-  it('accepts the default policy and rejects one that outlives the queue', () => {
-    const defaults = parseRouterConfig(exampleConfig).targets[0]!;
-    expect(retryPolicyProblem(defaults)).toBeUndefined();
-    expect(
-      retryPolicyProblem({
-        timeoutSeconds: 10,
-        retry: { maxAttempts: 40, initialDelaySeconds: 60, maxDelaySeconds: 43_200 },
-      }),
-    ).toMatch(/lower maxAttempts or maxDelaySeconds/);
-  });
-});
-
-describe('retryDelaySeconds', () => {
-  const policy = { initialDelaySeconds: 5, maxDelaySeconds: 900 };
-  it('doubles from the initial delay and caps at the maximum', () => {
-    expect([1, 2, 3, 4, 8, 9, 50].map((n) => retryDelaySeconds(policy, n))).toEqual([
-      5, 10, 20, 40, 640, 900, 900,
-    ]);
-  });
-  it('honours a longer Retry-After, still capped', () => {
-    expect(retryDelaySeconds(policy, 1, 120)).toBe(120);
-    expect(retryDelaySeconds(policy, 1, 3)).toBe(5);
-    expect(retryDelaySeconds(policy, 1, 100_000)).toBe(900);
+  it('keeps the delivery log as long as events unless configured shorter', () => {
+    expect(planTopology(parseRouterConfig(exampleConfig)).store.deliveryLogDays).toBe(30);
+    expect(planTopology(parseRouterConfig({ ...exampleConfig, deliveryLogDays: 10 })).store.deliveryLogDays).toBe(10);
   });
 });

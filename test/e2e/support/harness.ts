@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import WebSocket from 'ws';
 import type { RouterConfigInput } from '../../../core/config';
-import { type Envelope, keys } from '../../../core/contracts';
+import type { Envelope } from '../../../core/contracts';
+import { eventFromItem, getDedupe, getEvent } from '../../../lambdas/shared/event-store';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../../local/stack';
 import { waitFor } from '../../local/helpers';
 
@@ -67,7 +68,7 @@ export interface E2E {
   readonly deliveries: Delivery[];
   /** Sends a raw HTTP request to the local HTTP API. */
   send(request: RawRequest): Promise<RawResponse>;
-  /** POSTs to `/webhooks/<source>`. */
+  /** POSTs to the source's URL, `/webhooks/<source>/<its URL token>` (an unknown source gets a made-up token). */
   post(
     source: string,
     request: { headers: Readonly<Record<string, string | readonly string[]>>; body: string | Buffer },
@@ -186,12 +187,15 @@ export async function startE2E(
         }),
       );
       for (const item of page.Items ?? [])
-        items.push({ pk: String(item.pk), id: String(item.id), envelope: String(item.envelope) });
+        items.push({ pk: String(item.pk), id: String(item.sk), envelope: eventFromItem(item).json });
       start = page.LastEvaluatedKey;
     } while (start);
     return items;
   };
 
+  const tokenOf = (source: string) =>
+    stack.config.sources.some((s) => s.name === source) ? stack.secrets.urlToken(source) : 'NoSuchTokenNoSuchToken00000000';
+  const keyOf = (id: string) => `EVENT#${id}`;
   const deliveriesOf = (eventId: string) => deliveries.filter((d) => d.headers['webhook-id'] === eventId);
 
   return {
@@ -201,22 +205,16 @@ export async function startE2E(
     send,
     post: (source, request, query = '') =>
       send({
-        path: `/webhooks/${encodeURIComponent(source)}${query}`,
+        path: `/webhooks/${encodeURIComponent(source)}/${tokenOf(source)}${query}`,
         headers: request.headers,
         body: request.body,
       }),
     events,
     async stored(source, dedupeKey) {
-      const out = await doc.send(
-        new GetCommand({
-          TableName: stack.tableName,
-          Key: keys.event(source, dedupeKey),
-          ConsistentRead: true,
-        }),
-      );
-      if (!out.Item) return undefined;
-      const item = { pk: String(out.Item.pk), id: String(out.Item.id), envelope: String(out.Item.envelope) };
-      return { item, envelope: JSON.parse(item.envelope) as Envelope };
+      const dedupe = await getDedupe(doc, stack.tableName, { source, dedupeKey }, Date.now());
+      const event = dedupe && (await getEvent(doc, stack.tableName, dedupe.eventId));
+      if (!event) return undefined;
+      return { item: { pk: keyOf(event.envelope.id), id: event.envelope.id, envelope: event.json }, envelope: event.envelope };
     },
     deliveriesOf,
     waitForDelivery: (eventId, timeoutMs = 15_000) =>

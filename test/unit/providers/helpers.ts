@@ -25,6 +25,7 @@ export function sourceFor(provider: ProviderName, generic?: Partial<GenericHmacC
     maxBodyBytes: 1024 * 1024,
     rateLimitPerSecond: 50,
     burstLimit: 100,
+    bodyHashDedupeSeconds: 300,
   };
   if (!generic) return base;
   return {
