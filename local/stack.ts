@@ -67,7 +67,7 @@ export interface LocalStackOptions {
   readonly httpPort?: number;
   /** WebSocket API (and @connections) port. @default 0 (random) */
   readonly wsPort?: number;
-  /** Persist DynamoDB here (dynalite/LevelDB); in-memory when absent. */
+  /** Persist DynamoDB (dynalite/LevelDB) and, under `sqs/`, queues, messages and S3 objects; in-memory when absent. */
   readonly dataDir?: string;
   /** Override HTTP target URLs by target name (the demo agent, test receivers). */
   readonly targetUrls?: Readonly<Record<string, string>>;
@@ -229,7 +229,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const dynamodb = await startLocalDynamo({ ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
     cleanups.push(() => dynamodb.stop());
     await ensureEventTable(dynamodb.client, LOCAL_NAMES.table);
-    const sqs = await startLocalSqs();
+    const sqs = await startLocalSqs({
+      ...(options.dataDir ? { dataDir: path.join(options.dataDir, 'sqs') } : {}),
+      // After a restart the pollers that held messages in flight are gone: hand them out again at once.
+      inFlightOnRestart: 'release',
+    });
     cleanups.push(() => sqs.stop());
     const s3 = new S3Client({
       endpoint: sqs.endpoint,

@@ -38,7 +38,7 @@ beforeAll(async () => {
   const config = parseRouterConfig(exampleConfig).targets[0]!;
   const plan = planTarget({ ...config, url: target.url, timeoutSeconds: 1 });
   queueUrl = (await createTargetQueues(sqs.client, 'delivery-test', plan)).queueUrl;
-  // fauxqs serves S3 on the same endpoint.
+  // The local SQS emulator serves S3 on the same endpoint.
   s3 = new S3Client({
     endpoint: sqs.endpoint,
     region: LOCAL_REGION,
@@ -124,7 +124,7 @@ async function receiveRecord(detail: Envelope, body = busEventBody(detail)): Pro
   };
 }
 
-describe('deliverRecord (real HTTP target, fauxqs, dynalite)', () => {
+describe('deliverRecord (real HTTP target, local SQS/S3, dynalite)', () => {
   it('POSTs the envelope signed per Standard Webhooks, verifiable with the standardwebhooks library', async () => {
     target.script(204);
     const before = target.received.length;
