@@ -509,7 +509,14 @@ export class SqsActions {
             finish([]);
             return true;
           }
-          const taken = this.receiveNow(queue, request);
+          let taken: Json[];
+          try {
+            taken = this.receiveNow(queue, request);
+          } catch (error) {
+            // Runs from a timer or microtask: the error goes to this poll's caller, never up the event loop.
+            finish(error as Error);
+            return true;
+          }
           if (taken.length === 0) return false;
           finish(taken);
           return true;
