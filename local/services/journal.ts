@@ -110,8 +110,8 @@ export class Journal<S, R> {
   append(record: R): void {
     const line = Buffer.from(`${JSON.stringify([this.seq + 1, record])}\n`);
     let written = 0;
-    // writeSync may write less than asked (e.g. a signal); bounded: each pass writes at least one byte or throws.
-    while (written < line.length) written += writeSync(this.fd, line, written, line.length - written);
+    // writeSync may write less than asked; bounded: each pass writes at least one byte or throws.
+    while (written < line.length) written += writeSomething(this.fd, line, written);
     if (this.fsync) fsyncSync(this.fd);
     this.seq++;
     this.bytesSinceSnapshot += line.length;
@@ -132,7 +132,7 @@ export class Journal<S, R> {
     try {
       const data = Buffer.from(JSON.stringify({ seq: this.seq, state }));
       let written = 0;
-      while (written < data.length) written += writeSync(fd, data, written, data.length - written);
+      while (written < data.length) written += writeSomething(fd, data, written);
       if (this.fsync) fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -153,6 +153,13 @@ export class Journal<S, R> {
   close(): void {
     closeSync(this.fd);
   }
+}
+
+/** One writeSync of the rest of `data`; a write that makes no progress is an error, not a reason to spin. */
+export function writeSomething(fd: number, data: Buffer, offset: number): number {
+  const n = writeSync(fd, data, offset, data.length - offset);
+  if (n <= 0) throw new Error('write made no progress');
+  return n;
 }
 
 function parseLine(line: Buffer): [number, unknown] | undefined {

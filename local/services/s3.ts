@@ -14,16 +14,7 @@
  * to their own file before the journal records the object, so an acknowledged PutObject survives a SIGKILL.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { FaultSwitch } from '../faults';
@@ -36,7 +27,7 @@ import {
   isWellFormedChecksum,
   parseChecksumAlgorithm,
 } from './checksums';
-import { Journal } from './journal';
+import { Journal, writeSomething } from './journal';
 
 export interface S3Options {
   readonly dataDir?: string;
@@ -188,7 +179,7 @@ export function startS3(options: S3Options = {}): LocalS3 {
     const fd = openSync(path.join(blobDir!, name), 'w');
     try {
       let written = 0;
-      while (written < data.length) written += writeSync(fd, data, written, data.length - written);
+      while (written < data.length) written += writeSomething(fd, data, written);
       if (options.fsync) fsyncSync(fd);
     } finally {
       closeSync(fd);

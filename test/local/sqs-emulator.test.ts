@@ -222,6 +222,23 @@ describe('queues', () => {
     expect(await queue({}, 'short-lived')).toBe(url);
   });
 
+  it('answers InvalidAddress for a queue URL that names no queue, QueueDoesNotExist for another account', async () => {
+    await expect(
+      client.send(new SendMessageCommand({ QueueUrl: `${sqs.endpoint}/just-a-name`, MessageBody: 'x' })),
+    ).rejects.toMatchObject({
+      name: 'InvalidAddress',
+      $metadata: { httpStatusCode: 404 },
+    });
+    await expect(
+      sqs.direct.send(new SendMessageCommand({ QueueUrl: 'nonsense', MessageBody: 'x' })),
+    ).rejects.toMatchObject({
+      name: 'InvalidAddress',
+    });
+    await expect(
+      client.send(new SendMessageCommand({ QueueUrl: `${sqs.endpoint}/123456789012/q1`, MessageBody: 'x' })),
+    ).rejects.toMatchObject({ name: 'QueueDoesNotExist' });
+  });
+
   it('purges every message, and refuses a second purge within 60 seconds', async () => {
     const url = await queue();
     await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'a' }));
@@ -873,6 +890,14 @@ describe('long polling', () => {
       }),
     );
     expect((await polling).Messages?.map((m) => m.Body)).toEqual(['b1', 'b2', 'b3']);
+  });
+
+  it('answers a waiting poll when a delayed message becomes visible', async () => {
+    const url = await queue();
+    await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'soon', DelaySeconds: 1 }));
+    const polling = client.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 20 }));
+    advance(1);
+    expect((await polling).Messages?.map((m) => m.Body)).toEqual(['soon']);
   });
 
   it('serves waiting polls one by one, in arrival order', async () => {
