@@ -24,10 +24,11 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planTarget } from '../../core/plan';
 import { FaultSwitch } from '../../local/faults';
 import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
-import { type LocalSqs, queueDepth, startLocalSqs } from '../../local/services/sqs';
-import { waitFor } from './helpers';
+import { createTargetQueues, type LocalSqs, queueDepth, startLocalSqs } from '../../local/services/sqs';
+import { httpTarget, waitFor } from './helpers';
 
 /** Fault switch that also records the calls the emulator served (a call is checked just before it runs). */
 class RecordingFaults extends FaultSwitch {
@@ -237,6 +238,30 @@ describe('queues', () => {
     await expect(
       client.send(new SendMessageCommand({ QueueUrl: `${sqs.endpoint}/123456789012/q1`, MessageBody: 'x' })),
     ).rejects.toMatchObject({ name: 'QueueDoesNotExist' });
+  });
+
+  it('createTargetQueues updates existing queues whose plan changed (a persisted queue, a new config)', async () => {
+    const first = planTarget(
+      httpTarget({
+        name: 'replanned',
+        retry: { maxAttempts: 3, initialDelaySeconds: 1, maxDelaySeconds: 2 },
+      }),
+    );
+    const pair = await createTargetQueues(client, 'plan', first);
+    const second = planTarget(
+      httpTarget({
+        name: 'replanned',
+        retry: { maxAttempts: 5, initialDelaySeconds: 1, maxDelaySeconds: 2 },
+      }),
+    );
+    expect(await createTargetQueues(client, 'plan', second)).toEqual(pair);
+    const out = await client.send(
+      new GetQueueAttributesCommand({ QueueUrl: pair.queueUrl, AttributeNames: ['RedrivePolicy'] }),
+    );
+    expect(JSON.parse(out.Attributes!.RedrivePolicy!)).toEqual({
+      deadLetterTargetArn: pair.dlqArn,
+      maxReceiveCount: 5,
+    });
   });
 
   it('purges every message, and refuses a second purge within 60 seconds', async () => {
