@@ -20,7 +20,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const USAGE = `Usage: npm start -- [options]
   --http-port <n>     webhook HTTP API port (default 3000)
   --ws-port <n>       WebSocket API + @connections port (default 3001)
-  --data-dir <dir>    persist DynamoDB data there (default: in memory)
+  --data-dir <dir>    persist DynamoDB, SQS and S3 data there (default: in memory)
   --config <path>     router config module (default: router.config.ts)
   --demo              start a sample agent and point every target at it
   --retry-delay <s>   local delay before a failed delivery is retried (default 1)

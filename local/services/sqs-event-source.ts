@@ -4,7 +4,7 @@
  * - the function returns `{ batchItemFailures: [{ itemIdentifier }] }` → every other message is deleted, those stay;
  * - it throws (or times out) → no message is deleted, the whole batch comes back;
  * - an identifier that is empty or not in the batch → the whole batch counts as failed (as Lambda does).
- * Failed messages come back after the visibility timeout; fauxqs moves them to the DLQ after `maxReceiveCount`.
+ * Failed messages come back after the visibility timeout; the queue moves them to the DLQ after `maxReceiveCount`.
  *
  * Local speed-up: the queue keeps its planned visibility timeout (so a batch in flight is never handed out twice).
  * When an invocation fails as a whole (throws, times out), the poller sets the batch's visibility to
@@ -105,9 +105,8 @@ export class SqsEventSource {
   }
 
   /**
-   * One long poll at a time, up to `concurrency` batches in flight. (One poll per concurrency slot, as before, woke
-   * every poller on each new message — fauxqs releases all waiters — so at moderate rates each message cost
-   * `concurrency` ReceiveMessage calls and every batch held one record.)
+   * One long poll at a time, up to `concurrency` batches in flight. (One poll per concurrency slot split moderate
+   * traffic into batches of one record each: every new message went to whichever poll was waiting.)
    */
   private async pump(concurrency: number): Promise<void> {
     const inFlight = new Set<Promise<void>>();

@@ -1,37 +1,46 @@
 /**
- * SQS (and S3, same server): fauxqs on 127.0.0.1, speaking the JSON protocol of current SDK v3 clients.
+ * SQS and S3 on one endpoint on 127.0.0.1: our own emulator (./sqs-store.ts, ./sqs-actions.ts, ./s3.ts), durable
+ * under `dataDir` (./journal.ts), speaking the protocols current SDK v3 clients use — SQS's AWS JSON 1.0
+ * (`POST /`, `x-amz-target: AmazonSQS.<Action>`) and S3's REST-XML (path-style).
  *
- * Queue URLs must point at 127.0.0.1: an SQSClient whose endpoint comes from AWS_ENDPOINT_URL_SQS (not from its
- * `endpoint` config) sends each call to the host of the QueueUrl (`useQueueUrlAsEndpoint`), and fauxqs' default
- * `sqs.us-east-1.localhost` does not resolve everywhere. So fauxqs gets its stores from us with the queue-URL host
- * unset, which makes it use the host the CreateQueue request came to (`http://127.0.0.1:<port>/000000000000/<name>`).
+ * Queue URLs are `http://127.0.0.1:<port>/000000000000/<name>`: an SQSClient whose endpoint comes from
+ * AWS_ENDPOINT_URL_SQS sends each call to the host of the QueueUrl, so the URL must point here.
  */
-import { existsSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import {
-  ChangeMessageVisibilityBatchCommand,
   CreateQueueCommand,
-  DeleteMessageBatchCommand,
-  DeleteMessageCommand,
   GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  SendMessageCommand,
+  GetQueueUrlCommand,
+  SetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { buildApp } from 'fauxqs';
 import type { TargetPlan } from '../../core/plan';
-import { closeServer, LOOPBACK, listenOnLoopback } from '../net';
+import type { FaultSwitch } from '../faults';
+import { BodyTooLargeError, closeServer, LOOPBACK, listenOnLoopback, readBody } from '../net';
 import { LOCAL_REGION, localCredentials } from './aws-env';
+import { type LocalS3, startS3 } from './s3';
+import { SqsActions } from './sqs-actions';
+import { SqsError, toSdkError } from './sqs-errors';
+import { SqsStore } from './sqs-store';
 
 export interface LocalSqsOptions {
   /** @default 0 (random) */
   readonly port?: number;
+  /** Persist queues, messages and S3 objects in this directory; in memory when absent. */
   readonly dataDir?: string;
-  readonly faults?: import('../faults').FaultSwitch;
+  /** fsync every journal record (survives power loss too; process death is covered without it). @default false */
+  readonly fsync?: boolean;
+  /** Journal bytes after which it is compacted into a snapshot. @default 64 MiB */
+  readonly compactBytes?: number;
+  /** Consulted on every SQS and S3 call, over HTTP and in-process: a fault answers with that AWS error. */
+  readonly faults?: FaultSwitch;
+  /** Clock (ms) for retention, visibility, delays and deduplication; tests inject one. @default Date.now */
+  readonly now?: () => number;
+  /**
+   * Messages in flight when the emulator stopped: `keep` (AWS) leaves them invisible until their visibility
+   * deadline; `release` makes them visible at once (their consumer is gone). @default 'keep'
+   */
   readonly inFlightOnRestart?: 'keep' | 'release';
 }
 
@@ -50,9 +59,9 @@ export interface LocalSqs {
   readonly port: number;
   readonly client: SQSClient;
   /**
-   * The same queues without the wire: commands of the AWS-internal callers (EventBridge's queue targets, Lambda's
-   * event source mapping) run fauxqs' own action handlers on its store in this thread — same validation, limits,
-   * visibility, redrive and long polling as over HTTP, minus SDK serialisation, SigV4 and two socket round trips.
+   * The same queues without the wire: SDK command objects of the AWS-internal callers (EventBridge's queue targets,
+   * Lambda's event source mapping) run the same actions on the same store in this thread — same validation, limits,
+   * faults, visibility, redrive and long polling as over HTTP, minus SDK serialisation, SigV4 and two socket trips.
    */
   readonly direct: SqsSender;
   stop(): Promise<void>;
@@ -64,138 +73,192 @@ export interface SqsSender {
   send(command: { readonly input: any }, options?: { abortSignal?: AbortSignal }): Promise<any>;
 }
 
+/** Largest SQS request body accepted over HTTP (a 1 MiB message with base64 attributes fits easily). */
+const MAX_SQS_REQUEST_BYTES = 8 * 1024 * 1024;
+const JSON_CONTENT_TYPE = 'application/x-amz-json-1.0';
+
 export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<LocalSqs> {
-  // buildApp + our own listen, because startFauxqs binds 0.0.0.0 and we bind loopback only.
-  const stores = await loopbackStores();
-  const app = buildApp({ logger: false, stores });
-  await app.ready();
-  const port = await listenOnLoopback(app.server as Server, options.port ?? 0, 'SQS/S3 (fauxqs)');
-  const endpoint = `http://${LOOPBACK}:${port}`;
+  const store = new SqsStore({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.fsync !== undefined ? { fsync: options.fsync } : {}),
+    ...(options.compactBytes !== undefined ? { compactBytes: options.compactBytes } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.inFlightOnRestart ? { inFlightOnRestart: options.inFlightOnRestart } : {}),
+  });
+  let endpoint = '';
+  const sqs = new SqsActions(store, () => endpoint);
+  let s3: LocalS3;
+  try {
+    s3 = startS3({
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      ...(options.fsync !== undefined ? { fsync: options.fsync } : {}),
+      ...(options.compactBytes !== undefined ? { compactBytes: options.compactBytes } : {}),
+      ...(options.faults ? { faults: options.faults } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
+  } catch (error) {
+    sqs.stop();
+    store.close();
+    throw error;
+  }
+  const server = createServer((req, res) => {
+    const target = req.headers['x-amz-target'];
+    if (req.method === 'POST' && typeof target === 'string' && target.startsWith('AmazonSQS.')) {
+      void serveSqs(sqs, options.faults, target.slice('AmazonSQS.'.length), req, res);
+    } else {
+      s3.handle(req, res);
+    }
+  });
+  let port: number;
+  try {
+    port = await listenOnLoopback(server, options.port ?? 0, 'SQS/S3');
+  } catch (error) {
+    sqs.stop();
+    store.close();
+    s3.close();
+    throw error;
+  }
+  endpoint = `http://${LOOPBACK}:${port}`;
   const client = new SQSClient({ endpoint, region: LOCAL_REGION, credentials: localCredentials });
+  let stopped = false;
   return {
     endpoint,
     port,
     client,
-    direct: await directSender(stores.sqsStore),
+    direct: directSender(sqs, options.faults),
     async stop() {
+      if (stopped) return;
+      stopped = true;
       client.destroy();
-      // app.close runs fauxqs' preClose hook, which releases long-polling receivers.
-      await Promise.race([app.close(), new Promise((r) => setTimeout(r, 2_000))]);
-      await closeServer(app.server as Server);
+      // Long polls answer (empty) first, then the server closes, then the journals compact.
+      sqs.stop();
+      await new Promise((resolve) => setImmediate(resolve));
+      await closeServer(server);
+      store.close();
+      s3.close();
     },
   };
 }
 
-type FauxqsStores = NonNullable<NonNullable<Parameters<typeof buildApp>[0]>['stores']>;
-
-/** A module of fauxqs' dist (not exported by the package: loaded by file). */
-async function loadFauxqs<T>(file: string, name: string): Promise<T> {
-  // The package exports only ".", with the "import" condition: find its directory along the node_modules paths.
-  const roots = createRequire(import.meta.url).resolve.paths('fauxqs') ?? [];
-  const root = roots
-    .map((dir) => path.join(dir, 'fauxqs'))
-    .find((dir) => existsSync(path.join(dir, 'package.json')));
-  if (!root) throw new Error('fauxqs is not installed');
-  return ((await import(pathToFileURL(path.join(root, 'dist', file)).href)) as Record<string, T>)[name]!;
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: fauxqs' action handlers take the parsed JSON request body.
-type SqsAction = (body: any, store: FauxqsStores['sqsStore']) => unknown;
-
-/** The SQS commands the local internal callers send → fauxqs' action module for each. */
-const DIRECT_ACTIONS = [
-  [SendMessageCommand, 'sendMessage'],
-  [SendMessageBatchCommand, 'sendMessageBatch'],
-  [ReceiveMessageCommand, 'receiveMessage'],
-  [DeleteMessageCommand, 'deleteMessage'],
-  [DeleteMessageBatchCommand, 'deleteMessageBatch'],
-  [ChangeMessageVisibilityBatchCommand, 'changeMessageVisibilityBatch'],
-] as const;
-
-/** Binary attribute values travel base64 on the JSON protocol; SDK inputs carry bytes. */
-function wireAttributes<T extends { MessageAttributes?: Record<string, { BinaryValue?: unknown }> }>(
-  entry: T,
-): T {
-  const attributes = entry.MessageAttributes;
-  if (!attributes || !Object.values(attributes).some((a) => a?.BinaryValue instanceof Uint8Array))
-    return entry;
-  const wire: Record<string, unknown> = {};
-  for (const [name, a] of Object.entries(attributes)) {
-    wire[name] =
-      a?.BinaryValue instanceof Uint8Array
-        ? { ...a, BinaryValue: Buffer.from(a.BinaryValue).toString('base64') }
-        : a;
+/** One SQS call over HTTP (AWS JSON 1.0). */
+async function serveSqs(
+  sqs: SqsActions,
+  faults: FaultSwitch | undefined,
+  action: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  // An HTTP client that goes away ends its long poll (so no message is taken for a closed socket).
+  const gone = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) gone.abort();
+  });
+  try {
+    let input: Record<string, unknown>;
+    try {
+      const body = await readBody(req, MAX_SQS_REQUEST_BYTES);
+      input = body.length === 0 ? {} : (JSON.parse(body.toString('utf8')) as Record<string, unknown>);
+      if (input === null || typeof input !== 'object' || Array.isArray(input))
+        throw new Error('not an object');
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) throw new SqsError('RequestEntityTooLarge', error.message, 413);
+      throw new SqsError('SerializationException', 'Start of structure or map found where not expected.');
+    }
+    const handler = sqs.actions[action];
+    if (!handler) throw new SqsError('UnknownOperationException', `Operation ${action} is not supported.`);
+    const fault = faults?.check('sqs', action);
+    if (fault) throw new SqsError(fault.code, fault.message ?? fault.code, fault.status);
+    const output = await handler(input, { signal: gone.signal });
+    send(res, 200, output, {});
+  } catch (error) {
+    if (gone.signal.aborted) return;
+    const e =
+      error instanceof SqsError
+        ? error
+        : new SqsError('InternalFailure', `Internal error: ${(error as Error).message}`, 500);
+    send(
+      res,
+      e.status,
+      { __type: `com.amazonaws.sqs#${e.type}`, message: e.message },
+      { 'x-amzn-query-error': `${e.queryCode};${e.senderFault ? 'Sender' : 'Receiver'}` },
+    );
   }
-  return { ...entry, MessageAttributes: wire };
 }
 
-/** An SDK-shaped error from fauxqs' SqsError (name = the AWS error code, like a deserialised service error). */
-function sdkError(error: unknown): unknown {
-  const e = error as {
-    name?: string;
-    code?: string;
-    message?: string;
-    statusCode?: number;
-    senderFault?: boolean;
-  };
-  if (e?.name !== 'SqsError' || typeof e.code !== 'string') return error;
-  const out = new Error(e.message) as Error & Record<string, unknown>;
-  out.name = e.code;
-  out.$fault = e.senderFault === false ? 'server' : 'client';
-  out.$metadata = { httpStatusCode: e.statusCode };
-  return out;
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': JSON_CONTENT_TYPE,
+    'content-length': String(Buffer.byteLength(text)),
+    'x-amzn-requestid': randomUUID(),
+    ...headers,
+  });
+  res.end(text);
 }
 
-async function directSender(store: FauxqsStores['sqsStore']): Promise<SqsSender> {
-  const actions = new Map<unknown, SqsAction>();
-  for (const [command, name] of DIRECT_ACTIONS) {
-    actions.set(command, await loadFauxqs<SqsAction>(`sqs/actions/${name}.js`, name));
-  }
+/**
+ * In-process sender: an SDK command (`new SendMessageCommand(...)`) runs the action of the same name. The input
+ * goes through the JSON protocol's form (bytes → base64) so validation is identical to HTTP; binary attribute values
+ * come back as bytes and errors as the SDK's error objects, like an SQSClient's.
+ */
+function directSender(sqs: SqsActions, faults: FaultSwitch | undefined): SqsSender {
   return {
     async send(command, options) {
-      const action = actions.get(command.constructor);
-      if (!action) throw new Error(`${command.constructor.name} is not available in-process`);
-      let input = command.input;
-      if (command instanceof SendMessageCommand) input = wireAttributes(input);
-      else if (command instanceof SendMessageBatchCommand)
-        input = { ...input, Entries: input.Entries?.map(wireAttributes) };
+      const action = command.constructor.name.replace(/Command$/, '');
+      const handler = sqs.actions[action];
+      if (!handler) throw new Error(`${command.constructor.name} is not available in-process`);
       const signal = options?.abortSignal;
       if (signal?.aborted) throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
-      let result: Promise<unknown>;
       try {
-        result = Promise.resolve(action(input, store));
+        const fault = faults?.check('sqs', action);
+        if (fault) throw new SqsError(fault.code, fault.message ?? fault.code, fault.status);
+        const input = JSON.parse(JSON.stringify(command.input ?? {}, bytesToBase64)) as Record<
+          string,
+          unknown
+        >;
+        const output = await handler(input, signal ? { signal } : {});
+        return { ...sdkOutput(output), $metadata: { httpStatusCode: 200, attempts: 1, totalRetryDelay: 0 } };
       } catch (error) {
-        throw sdkError(error);
+        throw error instanceof SqsError ? toSdkError(error) : error;
       }
-      if (!signal) return result.catch((error: unknown) => Promise.reject(sdkError(error)));
-      // A long poll in flight: an abort answers at once (the poll's waiter ends with its timer or at shutdown).
-      return new Promise((resolve, reject) => {
-        const onAbort = () => reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' }));
-        signal.addEventListener('abort', onAbort, { once: true });
-        result.then(
-          (value) => {
-            signal.removeEventListener('abort', onAbort);
-            resolve(value);
-          },
-          (error: unknown) => {
-            signal.removeEventListener('abort', onAbort);
-            reject(sdkError(error));
-          },
-        );
-      });
     },
   };
 }
 
-/** fauxqs' stores, with the SQS queue-URL host unset (see the file comment). Not exported by the package: loaded by file. */
-async function loopbackStores(): Promise<FauxqsStores> {
-  const load = <T>(file: string, name: string) => loadFauxqs<new () => T>(file, name);
-  const SqsStore = await load<FauxqsStores['sqsStore']>('sqs/sqsStore.js', 'SqsStore');
-  const SnsStore = await load<FauxqsStores['snsStore']>('sns/snsStore.js', 'SnsStore');
-  const S3Store = await load<FauxqsStores['s3Store']>('s3/s3Store.js', 'S3Store');
-  const sqsStore = new SqsStore();
-  (sqsStore as unknown as { host: string }).host = '';
-  return { sqsStore, snsStore: new SnsStore(), s3Store: new S3Store() };
+function bytesToBase64(_key: string, value: unknown): unknown {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  // JSON.stringify has already turned a Buffer into { type: 'Buffer', data } when the replacer sees it.
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    (value as { type?: unknown }).type === 'Buffer' &&
+    Array.isArray((value as { data?: unknown }).data)
+  )
+    return Buffer.from((value as { data: number[] }).data).toString('base64');
+  return value;
+}
+
+/** Binary attribute values as the SDK deserialises them (bytes), the rest as on the wire. */
+// biome-ignore lint/suspicious/noExplicitAny: a JSON response document.
+function sdkOutput(output: Record<string, any>): Record<string, any> {
+  if (!Array.isArray(output.Messages)) return output;
+  return {
+    ...output,
+    // biome-ignore lint/suspicious/noExplicitAny: a JSON response document.
+    Messages: output.Messages.map((m: Record<string, any>) => {
+      if (!m.MessageAttributes) return m;
+      const attributes: Record<string, unknown> = {};
+      for (const [name, value] of Object.entries(
+        m.MessageAttributes as Record<string, { BinaryValue?: string }>,
+      ))
+        attributes[name] =
+          value.BinaryValue !== undefined
+            ? { ...value, BinaryValue: new Uint8Array(Buffer.from(value.BinaryValue, 'base64')) }
+            : value;
+      return { ...m, MessageAttributes: attributes };
+    }),
+  };
 }
 
 /** Queue names per target; the DLQ is `<queue>-dlq`. */
@@ -214,8 +277,28 @@ async function queueArn(client: SQSClient, queueUrl: string): Promise<string> {
 }
 
 /**
+ * Creates a queue, or — when it exists with other attributes (persisted from an earlier run with another config) —
+ * updates its attributes, as a deployment would.
+ */
+async function ensureQueue(
+  client: SQSClient,
+  name: string,
+  attributes: Record<string, string>,
+): Promise<string> {
+  try {
+    const out = await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+    return out.QueueUrl!;
+  } catch (error) {
+    if ((error as Error).name !== 'QueueNameExists') throw error;
+    const { QueueUrl } = await client.send(new GetQueueUrlCommand({ QueueName: name }));
+    await client.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: attributes }));
+    return QueueUrl!;
+  }
+}
+
+/**
  * Creates a target's queue and DLQ with the plan's settings: visibility timeout, retention and
- * `RedrivePolicy.maxReceiveCount` (fauxqs moves a message to the DLQ on the receive after maxReceiveCount).
+ * `RedrivePolicy.maxReceiveCount` (a message received that many times moves to the DLQ on its next receive).
  */
 export async function createTargetQueues(
   client: SQSClient,
@@ -223,34 +306,24 @@ export async function createTargetQueues(
   target: TargetPlan,
 ): Promise<QueuePair> {
   const { queueName, dlqName } = targetQueueNames(prefix, target.name);
-  const dlq = await client.send(
-    new CreateQueueCommand({
-      QueueName: dlqName,
-      Attributes: { MessageRetentionPeriod: String(target.dlq.retentionSeconds) },
-    }),
-  );
-  const dlqUrl = dlq.QueueUrl!;
+  const dlqUrl = await ensureQueue(client, dlqName, {
+    MessageRetentionPeriod: String(target.dlq.retentionSeconds),
+  });
   const dlqArn = await queueArn(client, dlqUrl);
-  const queue = await client.send(
-    new CreateQueueCommand({
-      QueueName: queueName,
-      Attributes: {
-        VisibilityTimeout: String(target.queue.visibilityTimeoutSeconds),
-        MessageRetentionPeriod: String(target.queue.retentionSeconds),
-        RedrivePolicy: JSON.stringify({
-          deadLetterTargetArn: dlqArn,
-          maxReceiveCount: target.queue.maxReceiveCount,
-        }),
-      },
+  const queueUrl = await ensureQueue(client, queueName, {
+    VisibilityTimeout: String(target.queue.visibilityTimeoutSeconds),
+    MessageRetentionPeriod: String(target.queue.retentionSeconds),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: dlqArn,
+      maxReceiveCount: target.queue.maxReceiveCount,
     }),
-  );
-  const queueUrl = queue.QueueUrl!;
+  });
   return { queueName, queueUrl, queueArn: await queueArn(client, queueUrl), dlqName, dlqUrl, dlqArn };
 }
 
 /** Visible + in-flight + delayed message counts of a queue. */
 export async function queueDepth(
-  client: SQSClient,
+  client: SqsSender,
   queueUrl: string,
 ): Promise<{ visible: number; inFlight: number; delayed: number }> {
   const out = await client.send(
@@ -263,7 +336,7 @@ export async function queueDepth(
       ],
     }),
   );
-  const a = out.Attributes ?? {};
+  const a = (out.Attributes ?? {}) as Record<string, string | undefined>;
   return {
     visible: Number(a.ApproximateNumberOfMessages ?? 0),
     inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),

@@ -54,7 +54,10 @@ describe('DeliveryTarget', () => {
 
   it('uses a named signing secret instead of generating one when the config gives it', () => {
     const { stack, table, bus, bucket } = deps();
-    const target = planTarget({ ...topology.targets[0]!.config, signingSecret: { secretName: 'agents/pr' } }, 30);
+    const target = planTarget(
+      { ...topology.targets[0]!.config, signingSecret: { secretName: 'agents/pr' } },
+      30,
+    );
     new DeliveryTarget(stack, 'Target', { target, bus, table, payloadBucket: bucket });
     Template.fromStack(stack).resourceCountIs('AWS::SecretsManager::Secret', 0);
   });
@@ -116,7 +119,9 @@ describe('LiveStream', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: 'live' });
     template.resourceCountIs('AWS::ApiGatewayV2::Route', 5);
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
-    template.hasResourceProperties('AWS::DynamoDB::Table', { TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({

@@ -28,7 +28,16 @@ describe('EventStore', () => {
           IndexName: 'gsi1',
           Projection: {
             ProjectionType: 'INCLUDE',
-            NonKeyAttributes: ['type', 'subject', 'deliveryId', 'target', 'outcome', 'status', 'attempt', 'error'],
+            NonKeyAttributes: [
+              'type',
+              'subject',
+              'deliveryId',
+              'target',
+              'outcome',
+              'status',
+              'attempt',
+              'error',
+            ],
           },
         }),
       ],

@@ -41,13 +41,17 @@ describe('RouterFunction', () => {
 
   it('rejects an impossible memory size', () => {
     expect(
-      () => new RouterFunction(testStack(), 'Fn', { spec: { ...sweeper, memoryMb: 64 }, refs: { eventsTable: 't', bus: 'b' } }),
+      () =>
+        new RouterFunction(testStack(), 'Fn', {
+          spec: { ...sweeper, memoryMb: 64 },
+          refs: { eventsTable: 't', bus: 'b' },
+        }),
     ).toThrow(/Test\/Fn: memorySize must be 128-10240 MB, got 64/);
   });
 
   it('fails the synth when the environment refers to a resource the stack did not give', () => {
-    expect(() => new RouterFunction(testStack(), 'Fn', { spec: sweeper, refs: { eventsTable: 't' } })).toThrow(
-      /EVENT_BUS_NAME refers to bus/,
-    );
+    expect(
+      () => new RouterFunction(testStack(), 'Fn', { spec: sweeper, refs: { eventsTable: 't' } }),
+    ).toThrow(/EVENT_BUS_NAME refers to bus/);
   });
 });

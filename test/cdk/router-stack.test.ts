@@ -63,7 +63,9 @@ describe('EventRouterStack with the example config', () => {
   });
 
   it("declares only the catch-all route: each source's tokened route is made at deploy from its secret", () => {
-    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey);
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+      (r) => r.Properties.RouteKey,
+    );
     expect(routes.filter((k) => String(k).startsWith('POST /webhooks'))).toEqual([]);
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default' });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {

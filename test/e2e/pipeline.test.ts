@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { RouterConfigInput } from '../../core/config';
 import { EVENTS_TABLE, keys, liveKeys } from '../../core/contracts';
-import { getDedupe, listFailures } from '../../lambdas/shared/event-store';
 import { HANDSHAKE_GRACE_MS } from '../../lambdas/broadcast/broadcast';
+import { getDedupe, listFailures } from '../../lambdas/shared/event-store';
 import { samplePullRequestOpened, signGithubWebhook } from '../../local/sample-webhook';
 import { LOCAL_NAMES, type LocalStack, startLocalStack } from '../../local/stack';
 import { normaliseTopology } from '../../local/topology';
@@ -132,9 +132,15 @@ const deliveriesOf = (target: string, eventId: string) =>
 
 /** The stored event item of a GitHub delivery id, found through its dedupe record. */
 const storedEvent = async (deliveryId: string) => {
-  const dedupe = await getDedupe(doc, stack.tableName, { source: 'github', dedupeKey: deliveryId }, Date.now());
+  const dedupe = await getDedupe(
+    doc,
+    stack.tableName,
+    { source: 'github', dedupeKey: deliveryId },
+    Date.now(),
+  );
   if (!dedupe) return undefined;
-  return (await doc.send(new GetCommand({ TableName: stack.tableName, Key: keys.event(dedupe.eventId) }))).Item;
+  return (await doc.send(new GetCommand({ TableName: stack.tableName, Key: keys.event(dedupe.eventId) })))
+    .Item;
 };
 
 describe('Event Router end to end (real handlers, local services)', () => {
@@ -154,7 +160,11 @@ describe('Event Router end to end (real handlers, local services)', () => {
     firstId = res.body!.id!;
 
     const item = await storedEvent(firstDelivery);
-    expect(item).toMatchObject({ ...keys.bySource('github', firstId), sk: firstId, type: 'pull_request.opened' });
+    expect(item).toMatchObject({
+      ...keys.bySource('github', firstId),
+      sk: firstId,
+      type: 'pull_request.opened',
+    });
 
     const [delivery] = await waitFor('delivery to the good target', () => {
       const d = deliveriesOf('good', firstId);

@@ -51,7 +51,12 @@ beforeAll(async () => {
   const config = { ...parseRouterConfig(exampleConfig).targets[0]!, url: target.url, timeoutSeconds: 1 };
   queues = await createTargetQueues(sqs.client, 'delivery-test', planTarget(config, 30));
   runtime = runtimeTarget(config, 30);
-  s3 = new S3Client({ endpoint: sqs.endpoint, region: LOCAL_REGION, credentials: localCredentials, forcePathStyle: true });
+  s3 = new S3Client({
+    endpoint: sqs.endpoint,
+    region: LOCAL_REGION,
+    credentials: localCredentials,
+    forcePathStyle: true,
+  });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
 });
 afterAll(async () => {
@@ -69,12 +74,15 @@ beforeEach(() => {
 const recordingSqs = (): SQSClient =>
   ({
     send: (command: { input: { VisibilityTimeout?: number } }, options?: unknown) => {
-      if (command instanceof ChangeMessageVisibilityCommand) seen.visibility.push(command.input.VisibilityTimeout!);
+      if (command instanceof ChangeMessageVisibilityCommand)
+        seen.visibility.push(command.input.VisibilityTimeout!);
       return sqs.client.send(command as never, options as never);
     },
   }) as unknown as SQSClient;
 
-function deps(over: Partial<DeliveryDeps> & { retry?: Partial<RuntimeTarget['config']['retry']> } = {}): DeliveryDeps {
+function deps(
+  over: Partial<DeliveryDeps> & { retry?: Partial<RuntimeTarget['config']['retry']> } = {},
+): DeliveryDeps {
   const { retry, ...rest } = over;
   return {
     target: { ...runtime, config: { ...runtime.config, retry: { ...runtime.config.retry, ...retry } } },
@@ -101,7 +109,8 @@ function deps(over: Partial<DeliveryDeps> & { retry?: Partial<RuntimeTarget['con
 }
 
 /** A run with the function's whole time ahead of it. */
-const run = (d: DeliveryDeps = deps(), timeLeftMs = 30_000) => new DeliveryRun(d, Date.now() + timeLeftMs, Date.now());
+const run = (d: DeliveryDeps = deps(), timeLeftMs = 30_000) =>
+  new DeliveryRun(d, Date.now() + timeLeftMs, Date.now());
 
 let n = 0;
 function envelope(): Envelope {
@@ -190,9 +199,9 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
     const request = target.received[before]!;
     expect(request.headers['content-type']).toBe('application/json');
     expect(request.headers['webhook-id']).toBe(detail.id);
-    expect(new Webhook(SIGNING_SECRET).verify(request.body, request.headers as Record<string, string>)).toEqual(
-      detail,
-    );
+    expect(
+      new Webhook(SIGNING_SECRET).verify(request.body, request.headers as Record<string, string>),
+    ).toEqual(detail);
     expect(await attemptsOf(detail.id)).toEqual([
       expect.objectContaining({
         target: 'pr-agent',
@@ -232,11 +241,21 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
       await recordAttempt(
         aws.doc,
         aws.tableName,
-        { eventId: detail.id, target: 'pr-agent', round: '0', attempt, at: new Date().toISOString(), outcome: 'retrying', latencyMs: 1 },
+        {
+          eventId: detail.id,
+          target: 'pr-agent',
+          round: '0',
+          attempt,
+          at: new Date().toISOString(),
+          outcome: 'retrying',
+          latencyMs: 1,
+        },
         Math.floor(Date.now() / 1000) + 3600,
       );
     }
-    await expect(run(d).deliver(await receiveRecord(busEventBody(detail), 3))).rejects.toBeInstanceOf(RetryLater);
+    await expect(run(d).deliver(await receiveRecord(busEventBody(detail), 3))).rejects.toBeInstanceOf(
+      RetryLater,
+    );
     expect(seen.visibility).toEqual([10]);
     expect((await attemptsOf(detail.id)).map((a) => a.attempt)).toEqual([1, 2, 3]);
   });
@@ -246,7 +265,9 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
     const detail = envelope();
     // Received 7 times, attempted never (throttled): this is attempt 1 of 5, not a message for the DLQ.
     await run().deliver(await receiveRecord(busEventBody(detail), 7));
-    expect(await attemptsOf(detail.id)).toEqual([expect.objectContaining({ attempt: 1, outcome: 'delivered' })]);
+    expect(await attemptsOf(detail.id)).toEqual([
+      expect.objectContaining({ attempt: 1, outcome: 'delivered' }),
+    ]);
   });
 
   it('after the last attempt records the failure durably and moves the message to the DLQ itself', async () => {
@@ -254,9 +275,15 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
     const detail = envelope();
     // maxAttempts 1: the first failure is the last.
     await run(deps({ retry: { maxAttempts: 1 } })).deliver(await recordOf(detail));
-    expect(await attemptsOf(detail.id)).toEqual([expect.objectContaining({ attempt: 1, outcome: 'failed', status: 500 })]);
+    expect(await attemptsOf(detail.id)).toEqual([
+      expect.objectContaining({ attempt: 1, outcome: 'failed', status: 500 }),
+    ]);
     const failures = await listFailures(aws.doc, aws.tableName, 'pr-agent');
-    expect(failures.find((f) => f.eventId === detail.id)).toMatchObject({ attempts: 1, status: 500, round: '0' });
+    expect(failures.find((f) => f.eventId === detail.id)).toMatchObject({
+      attempts: 1,
+      status: 500,
+      round: '0',
+    });
     const dlq = (await dlqMessages()).find((m) => m.MessageAttributes?.eventId?.StringValue === detail.id);
     expect(dlq?.MessageAttributes).toMatchObject({
       target: { StringValue: 'pr-agent' },
@@ -274,17 +301,21 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
     target.script({ status, headers: status === 302 ? { location: 'http://127.0.0.1:1/elsewhere' } : {} });
     const detail = envelope();
     await run().deliver(await recordOf(detail));
-    expect(await attemptsOf(detail.id)).toEqual([expect.objectContaining({ attempt: 1, outcome: 'failed', status })]);
+    expect(await attemptsOf(detail.id)).toEqual([
+      expect.objectContaining({ attempt: 1, outcome: 'failed', status }),
+    ]);
     expect(seen.failed).toEqual([detail.id]);
   });
 
   it('retries a status the target lists in retryOn', async () => {
     target.script(404);
     const detail = envelope();
-    await expect(run(deps({ retry: { retryOn: ['404'] } })).deliver(await recordOf(detail))).rejects.toBeInstanceOf(
-      RetryLater,
-    );
-    expect(await attemptsOf(detail.id)).toEqual([expect.objectContaining({ outcome: 'retrying', status: 404 })]);
+    await expect(
+      run(deps({ retry: { retryOn: ['404'] } })).deliver(await recordOf(detail)),
+    ).rejects.toBeInstanceOf(RetryLater);
+    expect(await attemptsOf(detail.id)).toEqual([
+      expect.objectContaining({ outcome: 'retrying', status: 404 }),
+    ]);
   });
 
   it('pauses the target on 410 Gone: state gone, consumption stopped, the message and the rest of the batch wait', async () => {
@@ -324,10 +355,16 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
     const refusing = {
       send: (command: unknown) =>
         command instanceof ChangeMessageVisibilityCommand
-          ? Promise.reject(Object.assign(new Error('Total VisibilityTimeout for the message is beyond the limit'), { name: 'InvalidParameterValue' }))
+          ? Promise.reject(
+              Object.assign(new Error('Total VisibilityTimeout for the message is beyond the limit'), {
+                name: 'InvalidParameterValue',
+              }),
+            )
           : sqs.client.send(command as never),
     } as unknown as SQSClient;
-    await expect(run(deps({ sqs: refusing })).deliver(await recordOf(envelope()))).rejects.toBeInstanceOf(RetryLater);
+    await expect(run(deps({ sqs: refusing })).deliver(await recordOf(envelope()))).rejects.toBeInstanceOf(
+      RetryLater,
+    );
     expect(seen.problems).toEqual(['backoff']);
   });
 
@@ -369,7 +406,9 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
     await recordAttempt(aws.doc, aws.tableName, attempt, Math.floor(Date.now() / 1000) + 3600);
     await run().deliver(await receiveRecord(busEventBody(detail), 2));
     expect(target.received.length).toBe(before);
-    expect((await listFailures(aws.doc, aws.tableName, 'pr-agent')).some((f) => f.eventId === detail.id)).toBe(true);
+    expect(
+      (await listFailures(aws.doc, aws.tableName, 'pr-agent')).some((f) => f.eventId === detail.id),
+    ).toBe(true);
   });
 
   it('numbers the attempts of two copies of one message delivered at once (SQS is at-least-once)', async () => {
@@ -389,9 +428,19 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
     await run().deliver({
       ...record,
       attributes: { ...record.attributes, ApproximateReceiveCount: '1' },
-      messageAttributes: { [ROUND_ATTRIBUTE]: { stringValue: 'r1', dataType: 'String', stringListValues: [], binaryListValues: [] } },
+      messageAttributes: {
+        [ROUND_ATTRIBUTE]: {
+          stringValue: 'r1',
+          dataType: 'String',
+          stringListValues: [],
+          binaryListValues: [],
+        },
+      },
     });
-    expect((await attemptsOf(detail.id)).map((a) => `${a.round}#${a.attempt}`).sort()).toEqual(['0#1', 'r1#1']);
+    expect((await attemptsOf(detail.id)).map((a) => `${a.round}#${a.attempt}`).sort()).toEqual([
+      '0#1',
+      'r1#1',
+    ]);
   });
 
   it('POSTs the raw detail text byte for byte (integers beyond 2^53, number spellings, escapes) and signs those bytes', async () => {
@@ -402,13 +451,16 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
     // Text JSON.stringify would never write: big integers, 1.0, an escaped key and a "detail" key inside data.
     const detailJson = `${JSON.stringify(rest).slice(0, -1)},"data":{"big":123456789012345678901234567890,"id":9007199254740993,"f":1.0,"\\u00e9":"\\u00e9","detail":{"x":1}}}`;
     // The bus event around it: a "detail" inside a string before the real key must not fool the scanner.
-    const body = busEventBody(detail, detailJson).replace('"resources":[]', '"resources":["\\"detail\\":{}"]');
+    const body = busEventBody(detail, detailJson).replace(
+      '"resources":[]',
+      '"resources":["\\"detail\\":{}"]',
+    );
     await run().deliver(await receiveRecord(body));
     const request = target.received[before]!;
     expect(request.body).toBe(detailJson);
-    expect(new Webhook(SIGNING_SECRET).verify(request.body, request.headers as Record<string, string>)).toEqual(
-      JSON.parse(detailJson),
-    );
+    expect(
+      new Webhook(SIGNING_SECRET).verify(request.body, request.headers as Record<string, string>),
+    ).toEqual(JSON.parse(detailJson));
   });
 
   it('resolves dataRef from S3: the envelope without dataRef plus "data":<the object text verbatim>', async () => {
@@ -420,7 +472,12 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: payload }));
     const pointed: Envelope = {
       ...rest,
-      dataRef: { bucket: BUCKET, key, bytes: payload.length, sha256: createHash('sha256').update(payload).digest('hex') },
+      dataRef: {
+        bucket: BUCKET,
+        key,
+        bytes: payload.length,
+        sha256: createHash('sha256').update(payload).digest('hex'),
+      },
     };
     await run().deliver(await recordOf(pointed));
     const request = target.received[before]!;
@@ -433,11 +490,17 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
     const { data: _data, ...rest } = envelope();
     const key = `payloads/github/${rest.id}`;
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from('{"tampered":true}') }));
-    const pointed: Envelope = { ...rest, dataRef: { bucket: BUCKET, key, bytes: 17, sha256: '0'.repeat(64) } };
+    const pointed: Envelope = {
+      ...rest,
+      dataRef: { bucket: BUCKET, key, bytes: 17, sha256: '0'.repeat(64) },
+    };
     await run().deliver(await recordOf(pointed));
     expect(target.received.length).toBe(before);
     expect(await attemptsOf(rest.id)).toEqual([
-      expect.objectContaining({ outcome: 'failed', error: expect.stringMatching(/does not match its dataRef/) }),
+      expect.objectContaining({
+        outcome: 'failed',
+        error: expect.stringMatching(/does not match its dataRef/),
+      }),
     ]);
   });
 

@@ -92,9 +92,9 @@ function pingRequest(body: string): IngestRequest {
 
 const pr = { action: 'opened', number: 7, repository: { full_name: 'octo/repo' } };
 const eventCount = async () =>
-  ((await aws.doc.send(new ScanCommand({ TableName: aws.tableName, ConsistentRead: true }))).Items ?? []).filter(
-    (i) => String(i.pk).startsWith('EVENT#'),
-  ).length;
+  (
+    (await aws.doc.send(new ScanCommand({ TableName: aws.tableName, ConsistentRead: true }))).Items ?? []
+  ).filter((i) => String(i.pk).startsWith('EVENT#')).length;
 const idOf = (response: { body: string }) => (JSON.parse(response.body) as { id: string }).id;
 /** Events on the bus since `from`, by event id. */
 const publishedIds = async (from: number) => {
@@ -102,7 +102,11 @@ const publishedIds = async (from: number) => {
   return aws.published.slice(from).map((e) => (e.detail as Envelope).id);
 };
 const pendingOf = async (id: string) =>
-  (await aws.doc.send(new GetCommand({ TableName: aws.tableName, Key: keys.pending(id), ConsistentRead: true }))).Item;
+  (
+    await aws.doc.send(
+      new GetCommand({ TableName: aws.tableName, Key: keys.pending(id), ConsistentRead: true }),
+    )
+  ).Item;
 const sweep = (now: number) =>
   sweepPending(
     {
@@ -117,7 +121,10 @@ const sweep = (now: number) =>
   );
 
 const failingBus = {
-  send: async () => ({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'boom' }] }),
+  send: async () => ({
+    FailedEntryCount: 1,
+    Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'boom' }],
+  }),
 } as never;
 
 describe('ingestWebhook (dynalite + local EventBridge)', () => {
@@ -140,7 +147,12 @@ describe('ingestWebhook (dynalite + local EventBridge)', () => {
       data: pr,
     });
     expect(stored?.envelope.headers['x-hub-signature-256']).toBeUndefined();
-    const dedupe = await getDedupe(aws.doc, aws.tableName, { source: 'github', dedupeKey: request.headers['x-github-delivery']! }, clock);
+    const dedupe = await getDedupe(
+      aws.doc,
+      aws.tableName,
+      { source: 'github', dedupeKey: request.headers['x-github-delivery']! },
+      clock,
+    );
     expect(dedupe).toMatchObject({ eventId: id, published: true });
     expect(await pendingOf(id)).toBeUndefined();
     expect(await publishedIds(before)).toEqual([id]);
@@ -191,7 +203,11 @@ describe('ingestWebhook (dynalite + local EventBridge)', () => {
       aws.doc,
       aws.tableName,
       { source: 'github', dedupeKey: deliveryId },
-      { eventId: '01KCRASHED0000000000000000', claimUntil: clock + CLAIM_MS, expiresAt: Math.floor(clock / 1000) + 86_400 },
+      {
+        eventId: '01KCRASHED0000000000000000',
+        claimUntil: clock + CLAIM_MS,
+        expiresAt: Math.floor(clock / 1000) + 86_400,
+      },
       clock,
     );
     const duplicate = await ingestWebhook(request, { ...deps, now: () => clock + 1_000 });
@@ -219,7 +235,16 @@ describe('ingestWebhook (dynalite + local EventBridge)', () => {
     const duplicate = await ingestWebhook(request, { ...deps, now: () => later });
     expect(JSON.parse(duplicate.body)).toEqual({ id: first, duplicate: true });
     expect(await publishedIds(before)).toEqual([first]);
-    expect((await getDedupe(aws.doc, aws.tableName, { source: 'github', dedupeKey: request.headers['x-github-delivery']! }, later))?.published).toBe(true);
+    expect(
+      (
+        await getDedupe(
+          aws.doc,
+          aws.tableName,
+          { source: 'github', dedupeKey: request.headers['x-github-delivery']! },
+          later,
+        )
+      )?.published,
+    ).toBe(true);
   });
 
   it('acknowledges an event whose publish failed only once a pending marker holds it; the sweeper publishes it', async () => {
@@ -274,7 +299,12 @@ describe('ingestWebhook (dynalite + local EventBridge)', () => {
     ['an unknown source', { sourceName: 'gitlab' }, 404, 'unknown_endpoint'],
     ['a wrong URL token (the catch-all)', { viaSourceRoute: false }, 404, 'unknown_endpoint'],
     ['a wrong method', { method: 'GET', viaSourceRoute: false }, 405, 'method_not_allowed'],
-    ['a body over the source limit', { body: Buffer.alloc(4 * 1024 * 1024 + 1, 32) }, 413, 'payload_too_large'],
+    [
+      'a body over the source limit',
+      { body: Buffer.alloc(4 * 1024 * 1024 + 1, 32) },
+      413,
+      'payload_too_large',
+    ],
   ])('answers %s with %i and stores nothing', async (_name, override, status, error) => {
     const before = await eventCount();
     const response = await ingestWebhook(githubRequest(pr, override as Partial<IngestRequest>), deps);
@@ -290,7 +320,10 @@ describe('ingestWebhook (dynalite + local EventBridge)', () => {
     ['a wrong content type', '{}', 'text/plain', 415, 'unsupported_media_type'],
   ])('answers a validly signed body that is %s with %i', async (_n, body, contentType, status, error) => {
     const before = await eventCount();
-    const response = await ingestWebhook(githubRequest(body, { headers: { 'content-type': contentType } }), deps);
+    const response = await ingestWebhook(
+      githubRequest(body, { headers: { 'content-type': contentType } }),
+      deps,
+    );
     expect(response.statusCode).toBe(status);
     expect(JSON.parse(response.body).error).toBe(error);
     expect(await eventCount()).toBe(before);

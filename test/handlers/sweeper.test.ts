@@ -65,7 +65,11 @@ async function acceptedButUnpublished(type = 'push', at = T0): Promise<PendingMa
 }
 
 const pending = async (id: string) =>
-  (await aws.doc.send(new GetCommand({ TableName: aws.tableName, Key: keys.pending(id), ConsistentRead: true }))).Item;
+  (
+    await aws.doc.send(
+      new GetCommand({ TableName: aws.tableName, Key: keys.pending(id), ConsistentRead: true }),
+    )
+  ).Item;
 
 const seen: { poisoned: string[]; abandoned: string[] } = { poisoned: [], abandoned: [] };
 const deps = (now: number): SweeperDeps => ({
@@ -119,7 +123,11 @@ describe('sweepPending (dynalite + local EventBridge)', () => {
     } finally {
       faults.clear('eventbridge');
     }
-    expect(delays.slice(0, 3)).toEqual([SWEEP_BACKOFF.initialMs * 2, SWEEP_BACKOFF.initialMs * 4, SWEEP_BACKOFF.initialMs * 8]);
+    expect(delays.slice(0, 3)).toEqual([
+      SWEEP_BACKOFF.initialMs * 2,
+      SWEEP_BACKOFF.initialMs * 4,
+      SWEEP_BACKOFF.initialMs * 8,
+    ]);
     expect(delays.at(-1)).toBe(SWEEP_BACKOFF.maxMs);
     expect(await listPoisoned(aws.doc, aws.tableName)).toEqual([]);
     const before = aws.published.length;
@@ -181,7 +189,14 @@ describe('sweepPending (dynalite + local EventBridge)', () => {
   });
 
   it('abandons, and reports, a marker whose event expired before it could be published', async () => {
-    const marker = { eventId: newId(T0), source: 'github', dedupeKey: 'gone', attempts: 3, nextAttemptAt: T0, expiresAt: 0 };
+    const marker = {
+      eventId: newId(T0),
+      source: 'github',
+      dedupeKey: 'gone',
+      attempts: 3,
+      nextAttemptAt: T0,
+      expiresAt: 0,
+    };
     await putPending(aws.doc, aws.tableName, marker);
     const result = await sweepPending(deps(T0 + 1_000), T0 + 60_000);
     expect(result.abandoned).toBeGreaterThanOrEqual(1);

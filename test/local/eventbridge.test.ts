@@ -20,7 +20,11 @@ let queueUrl = '';
 
 beforeAll(async () => {
   sqs = await startLocalSqs();
-  const pair = await createTargetQueues(sqs.client, 'eb', planTarget(httpTarget({ name: 'queue-target' }), 30));
+  const pair = await createTargetQueues(
+    sqs.client,
+    'eb',
+    planTarget(httpTarget({ name: 'queue-target' }), 30),
+  );
   bus = await startLocalEventBridge({
     busName: BUS,
     retryBaseDelayMs: 5,

@@ -1,6 +1,4 @@
 import { request } from 'node:http';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ApiGatewayV2Client,
   CreateRouteCommand,
@@ -9,6 +7,8 @@ import {
   GetRoutesCommand,
   UpdateStageCommand,
 } from '@aws-sdk/client-apigatewayv2';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
 import { LOCAL_HTTP_API_ID, type LocalHttpApi, startLocalHttpApi } from '../../local/services/http-api';
 
@@ -158,7 +158,11 @@ describe('local HTTP API (payload format 2.0)', () => {
       ['GET', '/webhooks/github'],
     ] as const) {
       expect((await send(method, path, [])).status).toBe(404);
-      expect(events.at(-1)).toMatchObject({ routeKey: '$default', rawPath: path, requestContext: { routeKey: '$default' } });
+      expect(events.at(-1)).toMatchObject({
+        routeKey: '$default',
+        rawPath: path,
+        requestContext: { routeKey: '$default' },
+      });
     }
     nextResult = new Error('handler crashed');
     const failed = await send(
@@ -287,7 +291,11 @@ describe('local HTTP API control endpoint (API Gateway v2 operations, real SDK c
     });
     try {
       const created = await control.send(
-        new CreateRouteCommand({ ApiId: LOCAL_HTTP_API_ID, RouteKey: 'POST /webhooks/a/tok', Target: 'integrations/x' }),
+        new CreateRouteCommand({
+          ApiId: LOCAL_HTTP_API_ID,
+          RouteKey: 'POST /webhooks/a/tok',
+          Target: 'integrations/x',
+        }),
       );
       expect(created.RouteKey).toBe('POST /webhooks/a/tok');
       await control.send(
@@ -304,7 +312,11 @@ describe('local HTTP API control endpoint (API Gateway v2 operations, real SDK c
       expect(listed.Items?.map((r) => r.RouteKey).sort()).toEqual(['$default', 'POST /webhooks/a/tok']);
       await control.send(new DeleteRouteCommand({ ApiId: LOCAL_HTTP_API_ID, RouteId: created.RouteId! }));
       await control.send(
-        new DeleteRouteSettingsCommand({ ApiId: LOCAL_HTTP_API_ID, StageName: '$default', RouteKey: 'POST /webhooks/a/tok' }),
+        new DeleteRouteSettingsCommand({
+          ApiId: LOCAL_HTTP_API_ID,
+          StageName: '$default',
+          RouteKey: 'POST /webhooks/a/tok',
+        }),
       );
       expect(throttled.routeKeys()).toEqual(['$default']);
       await expect(

@@ -3,9 +3,9 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { EventBridgeClient as Client } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BusEvent } from '../../core/contracts';
-import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
 import { EVENTS_TABLE, LIVE_TABLE } from '../../core/contracts';
 import type { FaultSwitch } from '../../local/faults';
+import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
 import { ensureTable, type LocalDynamo, startLocalDynamo } from '../../local/services/dynamodb';
 import { type LocalEventBridge, startLocalEventBridge } from '../../local/services/eventbridge';
 

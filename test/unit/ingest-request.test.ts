@@ -37,7 +37,11 @@ const TOKEN = 'Tok3nTok3nTok3nTok3nTok3nTok3n12';
 const tokened = (path = `/webhooks/github/${TOKEN}`) => ({
   routeKey: `POST ${path}`,
   rawPath: path,
-  requestContext: { ...event({}).requestContext, routeKey: `POST ${path}`, http: { ...event({}).requestContext.http, path } },
+  requestContext: {
+    ...event({}).requestContext,
+    routeKey: `POST ${path}`,
+    http: { ...event({}).requestContext.http, path },
+  },
 });
 
 describe('toIngestRequest', () => {
@@ -52,9 +56,10 @@ describe('toIngestRequest', () => {
       const request = toIngestRequest(event({ routeKey: CATCH_ALL_ROUTE, rawPath }), new Map());
       expect(request.viaSourceRoute, rawPath).toBe(false);
     }
-    expect(toIngestRequest(event({ routeKey: CATCH_ALL_ROUTE, rawPath: '/webhooks/stripe/x' }), new Map()).sourceName).toBe(
-      'stripe',
-    );
+    expect(
+      toIngestRequest(event({ routeKey: CATCH_ALL_ROUTE, rawPath: '/webhooks/stripe/x' }), new Map())
+        .sourceName,
+    ).toBe('stripe');
   });
 
   it('never throws on malformed escapes in the path', () => {

@@ -66,7 +66,12 @@ describe('planTopology', () => {
     const names = allFunctions(topology).map((f) => f.name);
     expect(names).toEqual(['ingest', 'sweeper', 'routes', 'connections', 'broadcast', 'delivery-pr-agent']);
     const off = planTopology(parseRouterConfig({ ...exampleConfig, liveStream: { enabled: false } }));
-    expect(allFunctions(off).map((f) => f.name)).toEqual(['ingest', 'sweeper', 'routes', 'delivery-pr-agent']);
+    expect(allFunctions(off).map((f) => f.name)).toEqual([
+      'ingest',
+      'sweeper',
+      'routes',
+      'delivery-pr-agent',
+    ]);
   });
 
   it('gives the sweeper reserved concurrency 1: two sweeps would race for the same events', () => {
@@ -108,6 +113,8 @@ describe('payload retention', () => {
   });
   it('keeps the delivery log as long as events unless configured shorter', () => {
     expect(planTopology(parseRouterConfig(exampleConfig)).store.deliveryLogDays).toBe(30);
-    expect(planTopology(parseRouterConfig({ ...exampleConfig, deliveryLogDays: 10 })).store.deliveryLogDays).toBe(10);
+    expect(
+      planTopology(parseRouterConfig({ ...exampleConfig, deliveryLogDays: 10 })).store.deliveryLogDays,
+    ).toBe(10);
   });
 });

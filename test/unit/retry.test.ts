@@ -72,17 +72,21 @@ describe('retryScheduleProblem', () => {
     expect(retryScheduleProblem(long, 20)?.message).toMatch(/at least 7 days in the dead-letter queue/);
   });
   it('refuses an initial delay above the maximum', () => {
-    expect(retryScheduleProblem(schedule({ initialDelaySeconds: 1000 }), 20)?.field).toBe('initialDelaySeconds');
+    expect(retryScheduleProblem(schedule({ initialDelaySeconds: 1000 }), 20)?.field).toBe(
+      'initialDelaySeconds',
+    );
   });
 });
 
 describe('isRetryableStatus', () => {
   const defaults = ['408', '409', '425', '429', '5xx'];
   it('retries timeouts, conflicts, too early, too many requests and server errors by default', () => {
-    for (const status of [408, 409, 425, 429, 500, 502, 503, 599]) expect(isRetryableStatus(status, defaults)).toBe(true);
+    for (const status of [408, 409, 425, 429, 500, 502, 503, 599])
+      expect(isRetryableStatus(status, defaults)).toBe(true);
   });
   it('fails other client errors and redirects at once', () => {
-    for (const status of [301, 302, 400, 401, 403, 404, 410, 422]) expect(isRetryableStatus(status, defaults)).toBe(false);
+    for (const status of [301, 302, 400, 401, 403, 404, 410, 422])
+      expect(isRetryableStatus(status, defaults)).toBe(false);
   });
   it('follows a target-specific list', () => {
     expect(isRetryableStatus(404, ['404'])).toBe(true);

@@ -194,7 +194,9 @@ export async function startE2E(
   };
 
   const tokenOf = (source: string) =>
-    stack.config.sources.some((s) => s.name === source) ? stack.secrets.urlToken(source) : 'NoSuchTokenNoSuchToken00000000';
+    stack.config.sources.some((s) => s.name === source)
+      ? stack.secrets.urlToken(source)
+      : 'NoSuchTokenNoSuchToken00000000';
   const keyOf = (id: string) => `EVENT#${id}`;
   const deliveriesOf = (eventId: string) => deliveries.filter((d) => d.headers['webhook-id'] === eventId);
 
@@ -214,7 +216,10 @@ export async function startE2E(
       const dedupe = await getDedupe(doc, stack.tableName, { source, dedupeKey }, Date.now());
       const event = dedupe && (await getEvent(doc, stack.tableName, dedupe.eventId));
       if (!event) return undefined;
-      return { item: { pk: keyOf(event.envelope.id), id: event.envelope.id, envelope: event.json }, envelope: event.envelope };
+      return {
+        item: { pk: keyOf(event.envelope.id), id: event.envelope.id, envelope: event.json },
+        envelope: event.envelope,
+      };
     },
     deliveriesOf,
     waitForDelivery: (eventId, timeoutMs = 15_000) =>
