@@ -13,7 +13,7 @@ import { type DemoAgent, startDemoAgent } from './demo-agent';
 import { PortInUseError } from './net';
 import { sampleCurl } from './sample-webhook';
 import { defaultSigningSecret } from './services/secrets';
-import { type LocalStack, startLocalStack } from './stack';
+import { LOCAL_NAMES, type LocalStack, startLocalStack } from './stack';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -24,8 +24,16 @@ const USAGE = `Usage: npm start -- [options]
   --config <path>     router config module (default: router.config.ts)
   --demo              start a sample agent and point every target at it
   --retry-delay <s>   local delay before a failed delivery is retried (default 1)
+  --sweep-interval <s> how often pending events are republished (default 60; also once at start)
   --log-level <lvl>   DEBUG | INFO | WARN | ERROR (default INFO)
   --quiet             hide function logs`;
+
+function positive(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new Error(`${flag} must be a positive number of seconds, got "${value}"`);
+  return n;
+}
 
 function parsePort(value: string | undefined, fallback: number, flag: string): number {
   if (value === undefined) return fallback;
@@ -44,6 +52,7 @@ async function main(): Promise<void> {
       config: { type: 'string' },
       demo: { type: 'boolean', default: false },
       'retry-delay': { type: 'string' },
+      'sweep-interval': { type: 'string' },
       'log-level': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -94,10 +103,12 @@ async function main(): Promise<void> {
     ...(configPath ? { configPath } : {}),
     targetUrls,
     retryDelaySeconds: values['retry-delay'] === undefined ? 1 : Number(values['retry-delay']),
+    sweepIntervalSeconds:
+      values['sweep-interval'] === undefined ? 60 : positive(values['sweep-interval'], '--sweep-interval'),
     logLevel: logLevel as 'DEBUG' | 'INFO' | 'WARN' | 'ERROR',
     ...(values.quiet ? { functionLogs: false as const } : {}),
   });
-  printBanner(stack, demo);
+  printBanner(stack, demo, values['data-dir'] ? path.resolve(values['data-dir']) : undefined);
 }
 
 /** Target names and signing secrets, without starting anything (the demo agent needs them first). */
@@ -121,14 +132,26 @@ async function targetSigningSecrets(
   }));
 }
 
-function printBanner(stack: LocalStack, demo: DemoAgent | undefined): void {
+function printBanner(stack: LocalStack, demo: DemoAgent | undefined, dataDir: string | undefined): void {
   const lines: string[] = ['', 'Event Router is running locally (127.0.0.1 only).', ''];
+  lines.push(
+    dataDir
+      ? `  State:          kept in ${dataDir} (events, queues, payloads, URL tokens; survives restarts and kill -9)`
+      : '  State:          IN MEMORY: lost when this process stops (keep it with --data-dir <dir>)',
+  );
   for (const source of stack.config.sources)
     lines.push(`  Webhook URL (${source.name}): ${stack.webhookUrl(source.name)}`);
   lines.push(
     `  WebSocket URL:  ${stack.websocketUrl}?token=${encodeURIComponent(stack.secrets.streamToken)}`,
   );
   lines.push(`  @connections:   ${stack.managementUrl}`);
+  const e = stack.endpoints;
+  lines.push(
+    '',
+    '  Local AWS endpoints (aws --endpoint-url <url> --region us-east-1, credentials local/local):',
+    `    DynamoDB ${e.dynamodb}   SQS and S3 ${e.sqs}   EventBridge ${e.eventbridge}   Secrets Manager ${e.secretsManager}`,
+    `    tables ${stack.tableName}, ${LOCAL_NAMES.liveTable}; queues: aws sqs list-queues --endpoint-url ${e.sqs}`,
+  );
   for (const target of stack.config.targets) lines.push(`  Target ${target.name} → ${target.url}`);
   if (demo) lines.push(`  Demo agent:     ${demo.url} (verifies Standard Webhooks signatures)`);
   lines.push('', '  Secrets (override with env EVENT_ROUTER_SECRET_<NAME>):');

@@ -477,7 +477,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       });
     }
 
-    const sweeper = makeFunction(topology.functions.sweeper);
+    // Local speed-up (local/README.md): a failed republish is retried within seconds, not minutes.
+    const sweeper = makeFunction(
+      topology.functions.sweeper,
+      {},
+      { environment: { SWEEP_BACKOFF_MS: '500,2000' } },
+    );
     const sweep = () => sweeper.invoke({ source: 'aws.events', 'detail-type': 'Scheduled Event' });
     const sweepInterval = options.sweepIntervalSeconds === undefined ? 60 : options.sweepIntervalSeconds;
     if (sweepInterval !== null) {

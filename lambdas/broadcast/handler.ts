@@ -6,13 +6,17 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { type BusEvent, ENV } from '../../core/contracts';
 import { METRIC } from '../../core/metrics';
+import { timeouts } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { logger, metrics } from '../shared/observability';
 import { type BroadcastDeps, broadcastEvent, SubscriptionIndex } from './broadcast';
 
 const deps: BroadcastDeps = {
-  doc: DynamoDBDocumentClient.from(new DynamoDBClient({})),
-  management: new ApiGatewayManagementApiClient({ endpoint: requireEnv(ENV.websocketEndpoint) }),
+  doc: DynamoDBDocumentClient.from(new DynamoDBClient(timeouts.request)),
+  management: new ApiGatewayManagementApiClient({
+    ...timeouts.request,
+    endpoint: requireEnv(ENV.websocketEndpoint),
+  }),
   tableName: requireEnv(ENV.liveTableName),
   now: Date.now,
   concurrency: 25,

@@ -8,18 +8,22 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { ENV } from '../../core/contracts';
 import { METRIC } from '../../core/metrics';
+import { timeouts } from '../shared/clients';
 import { requireEnv, requirePositiveIntEnv } from '../shared/env';
 import { logger, metrics } from '../shared/observability';
 import { createSecretReader } from '../shared/secrets';
 import { type ConnectionDeps, handleConnectionEvent } from './connections';
 
-const readSecrets = createSecretReader(new SecretsManagerClient({}));
+const readSecrets = createSecretReader(new SecretsManagerClient(timeouts.request));
 const tokenSecretId = requireEnv(ENV.streamTokenSecret);
 
 const deps: ConnectionDeps = {
-  doc: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+  doc: DynamoDBDocumentClient.from(new DynamoDBClient(timeouts.request)),
   accessTokens: () => readSecrets(tokenSecretId),
-  management: new ApiGatewayManagementApiClient({ endpoint: requireEnv(ENV.websocketEndpoint) }),
+  management: new ApiGatewayManagementApiClient({
+    ...timeouts.request,
+    endpoint: requireEnv(ENV.websocketEndpoint),
+  }),
   tableName: requireEnv(ENV.liveTableName),
   connectionTtlSeconds: requirePositiveIntEnv(ENV.connectionTtlSeconds),
   now: Date.now,

@@ -170,8 +170,15 @@ export class DeliveryRun {
     }
     const { envelope, json } = detail;
     const round = record.messageAttributes?.[ROUND_ATTRIBUTE]?.stringValue ?? FIRST_ROUND;
-    if (this.targetGone) throw new RetryLater('the target is gone; paused');
-    if (this.left() < 1_000) throw new RetryLater('not enough time left in this invocation');
+    // Not attempted: the record comes back after the policy's first delay (not the queue's long visibility timeout).
+    if (this.targetGone) {
+      await this.backOff(record, 1);
+      throw new RetryLater('the target is gone; paused');
+    }
+    if (this.left() < 1_000) {
+      await this.backOff(record, 1);
+      throw new RetryLater('not enough time left in this invocation');
+    }
 
     const { maxAttempts } = deps.target.config.retry;
     // A first receive has no attempt before it; later receives look in the log (throttled receives made none).
@@ -218,6 +225,8 @@ export class DeliveryRun {
         return;
       case 'gone':
         await this.pause(envelope.id);
+        // Waits in the queue: consumption is paused, and after a resume it comes back on the policy's schedule.
+        await this.backOff(record, attempt.attempt);
         throw new RetryLater('the target answered 410 Gone');
       case 'failed':
         await this.finalFailure(

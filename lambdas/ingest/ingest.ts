@@ -30,6 +30,7 @@ import {
   markPublished,
   putEvent,
   putPending,
+  releaseClaim,
   type SerializedEvent,
   takeClaim,
 } from '../shared/event-store';
@@ -278,7 +279,7 @@ async function storeAndPublish(
   );
   if (claimed) {
     await putEvent(deps.doc, deps.tableName, event, expiresAt);
-    await publishOrMark(event, key, claimUntil, expiresAt, deps);
+    await publishOrMark(event, key, expiresAt, deps);
     return { event, duplicate: false };
   }
 
@@ -307,7 +308,7 @@ async function storeAndPublish(
     return { event: first, duplicate: true };
   }
   if (await takeClaim(deps.doc, deps.tableName, key, firstId, nowMs, claimUntil)) {
-    await publishOrMark(first, key, claimUntil, expiresAt, deps);
+    await publishOrMark(first, key, expiresAt, deps);
   } else {
     // Someone took the claim over a moment ago: they publish; the sweeper covers them if they fail.
     await putPending(deps.doc, deps.tableName, {
@@ -325,7 +326,6 @@ async function storeAndPublish(
 async function publishOrMark(
   event: SerializedEvent,
   key: DedupeKey,
-  claimUntil: number,
   expiresAt: number,
   deps: IngestDeps,
 ): Promise<void> {
@@ -342,16 +342,20 @@ async function publishOrMark(
     return;
   }
   deps.observe?.publishFailed(event.envelope, failure);
-  // Durable before the 202: the sweeper publishes once our claim has expired. If this write fails too, the caller
-  // answers 503 and the sender's retry finds the claim expired and publishes.
+  // Durable before the 202: the sweeper publishes it. If this write fails too, the caller answers 503 and the
+  // sender's retry finds the claim expired and publishes.
+  const nowMs = deps.now();
   await putPending(deps.doc, deps.tableName, {
     eventId: event.envelope.id,
     ...key,
     attempts: 1,
-    nextAttemptAt: claimUntil,
+    nextAttemptAt: nowMs,
     lastError: failure instanceof Error ? failure.message : String(failure),
     expiresAt,
   });
+  // This writer is done with the event: the sweeper may publish it at once instead of waiting for the claim to
+  // expire (if the release fails, it waits; nothing else changes).
+  await releaseClaim(deps.doc, deps.tableName, key, event.envelope.id).catch(() => undefined);
 }
 
 /** The same event under another id (a duplicate repairing the first writer's missing event). */

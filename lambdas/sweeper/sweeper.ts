@@ -37,6 +37,8 @@ export interface SweeperDeps {
   readonly batchSize: number;
   /** @default Math.random (tests pin it) */
   readonly random?: () => number;
+  /** Backoff between publish attempts of one event. @default SWEEP_BACKOFF */
+  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
   readonly observe?: SweeperObserver;
 }
 
@@ -65,12 +67,13 @@ export const SWEEP_BACKOFF = { initialMs: 30_000, maxMs: 15 * 60_000 } as const;
 /** How long the sweeper holds an event's publish claim (a run lasts at most a minute). */
 const SWEEP_CLAIM_MS = 90_000;
 
-export function sweepBackoffMs(attempts: number, random: () => number = Math.random): number {
-  const base = Math.min(
-    SWEEP_BACKOFF.maxMs,
-    SWEEP_BACKOFF.initialMs * 2 ** Math.min(Math.max(0, attempts - 1), 20),
-  );
-  return Math.max(1_000, Math.ceil(random() * base));
+export function sweepBackoffMs(
+  attempts: number,
+  random: () => number = Math.random,
+  backoff: { readonly initialMs: number; readonly maxMs: number } = SWEEP_BACKOFF,
+): number {
+  const base = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(Math.max(0, attempts - 1), 20));
+  return Math.max(Math.min(1_000, backoff.initialMs), Math.ceil(random() * base));
 }
 
 /** Sweeps until `deadline` (epoch ms) or until nothing is due. */
@@ -121,7 +124,7 @@ export async function sweepPending(deps: SweeperDeps, deadline: number): Promise
         await settle(deps, async () => {
           await reschedulePending(deps.doc, deps.tableName, marker.eventId, {
             attempts,
-            nextAttemptAt: deps.now() + sweepBackoffMs(attempts, random),
+            nextAttemptAt: deps.now() + sweepBackoffMs(attempts, random, deps.backoff),
             lastError: error,
           });
           // The claim taken for this attempt goes back: the next run must not wait for it to expire.

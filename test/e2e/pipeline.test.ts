@@ -277,4 +277,19 @@ describe('Event Router end to end (real handlers, local services)', () => {
     expect((await post(push)).status).toBe(202);
     await waitFor('stale connection record deleted', async () => (await row()) === undefined);
   });
+
+  it("rotates a source's URL token with an overlap: both URLs work, then only the new one", async () => {
+    const oldUrl = stack.webhookUrl('github');
+    const send = (url: string) =>
+      fetch(url, { method: 'POST', ...samplePullRequestOpened(stack.secrets.source('github')) }).then((r) => r.status);
+    await stack.functions.routes!.invoke({ rotate: 'github' });
+    const newUrl = stack.webhookUrl('github');
+    expect(newUrl).not.toBe(oldUrl);
+    expect(await send(oldUrl)).toBe(202);
+    expect(await send(newUrl)).toBe(202);
+    await stack.functions.routes!.invoke({ finishRotation: 'github' });
+    expect(await send(oldUrl)).toBe(404);
+    expect(await send(newUrl)).toBe(202);
+  });
 });
+

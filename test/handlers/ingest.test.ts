@@ -252,9 +252,10 @@ describe('ingestWebhook (dynalite + local EventBridge)', () => {
     const response = await ingestWebhook(request, { ...deps, eventBridge: failingBus });
     expect(response.statusCode).toBe(202);
     const id = idOf(response);
-    expect(await pendingOf(id)).toMatchObject({ attempts: 1, nextAttemptAt: clock + CLAIM_MS });
+    // The writer gave its claim back: the sweeper need not wait for it to expire.
+    expect(await pendingOf(id)).toMatchObject({ attempts: 1, nextAttemptAt: clock });
     const before = aws.published.length;
-    expect((await sweep(clock + CLAIM_MS + 1)).republished).toBe(1);
+    expect((await sweep(clock + 1)).republished).toBe(1);
     expect(await publishedIds(before)).toEqual([id]);
     expect(await pendingOf(id)).toBeUndefined();
   });

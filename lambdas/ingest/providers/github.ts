@@ -1,6 +1,11 @@
 /**
- * GitHub: `X-Hub-Signature-256: sha256=<hex>` = HMAC-SHA256(secret, raw body). No signed timestamp: replays are
- * absorbed by dedupe on `X-GitHub-Delivery`. The legacy SHA-1 `X-Hub-Signature` is not accepted.
+ * GitHub: `X-Hub-Signature-256: sha256=<hex>` = HMAC-SHA256(secret, raw body). The legacy SHA-1 `X-Hub-Signature`
+ * is not accepted.
+ *
+ * Replays: GitHub signs neither a timestamp nor the `X-GitHub-Delivery` header, so a captured request stays valid
+ * forever, and resending it with a fresh delivery id makes a new event (dedupe only catches the same id within
+ * `dedupeDays`). What stands in the way is the URL: it carries the source's secret token, so a replay needs both a
+ * captured request and that token (README, "Security").
  *
  * - type: `X-GitHub-Event`, plus `.<action>` when the body has a string `action` (`pull_request.opened`, `push`).
  * - deliveryId: `X-GitHub-Delivery`.

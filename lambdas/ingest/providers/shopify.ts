@@ -1,6 +1,7 @@
 /**
  * Shopify: `X-Shopify-Hmac-Sha256: <base64>` = HMAC-SHA256(app client secret, raw body). Nothing time-related is
- * signed (`X-Shopify-Triggered-At` is informational), so replays are absorbed by dedupe on the webhook id.
+ * signed (`X-Shopify-Triggered-At` is informational) and neither is the webhook id: a captured request resent with a
+ * fresh `X-Shopify-Webhook-Id` is a new event. Only the URL's secret token stands in the way (README, "Security").
  *
  * - type: `X-Shopify-Topic` with `/` replaced by `.` (`orders/create` → `orders.create`), so that EventBridge
  *   `prefix` patterns work the same as for the other providers.
