@@ -281,7 +281,9 @@ describe('Event Router end to end (real handlers, local services)', () => {
   it("rotates a source's URL token with an overlap: both URLs work, then only the new one", async () => {
     const oldUrl = stack.webhookUrl('github');
     const send = (url: string) =>
-      fetch(url, { method: 'POST', ...samplePullRequestOpened(stack.secrets.source('github')) }).then((r) => r.status);
+      fetch(url, { method: 'POST', ...samplePullRequestOpened(stack.secrets.source('github')) }).then(
+        (r) => r.status,
+      );
     await stack.functions.routes!.invoke({ rotate: 'github' });
     const newUrl = stack.webhookUrl('github');
     expect(newUrl).not.toBe(oldUrl);
@@ -292,4 +294,3 @@ describe('Event Router end to end (real handlers, local services)', () => {
     expect(await send(newUrl)).toBe(202);
   });
 });
-

@@ -6,15 +6,19 @@ import {
   finishRotation,
   newToken,
   parseTokens,
+  type RoutesDeps,
   readTokens,
   reconcileRoutes,
-  type RoutesDeps,
   rotateToken,
   sourceRouteKey,
 } from '../../lambdas/routes/routes';
 import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
 import { LOCAL_HTTP_API_ID, type LocalHttpApi, startLocalHttpApi } from '../../local/services/http-api';
-import { LocalSecretStore, type LocalSecretsManager, startLocalSecretsManager } from '../../local/services/secrets';
+import {
+  LocalSecretStore,
+  type LocalSecretsManager,
+  startLocalSecretsManager,
+} from '../../local/services/secrets';
 
 let http: LocalHttpApi;
 let secretsManager: LocalSecretsManager;
@@ -54,8 +58,15 @@ afterAll(async () => {
 describe('source routes (routes function domain, real SDK clients on the local API Gateway and Secrets Manager)', () => {
   it("creates one route per source from its secret's token, each with the source's throttle", async () => {
     expect(await reconcileRoutes(deps)).toEqual({ created: 2, deleted: 0, routes: 2 });
-    expect(http.routeKeys()).toEqual(['$default', sourceRouteKey('github', 'A'.repeat(32)), sourceRouteKey('stripe', 'B'.repeat(32))]);
-    expect(http.throttleOf(sourceRouteKey('stripe', 'B'.repeat(32)))).toEqual({ rateLimit: 5, burstLimit: 10 });
+    expect(http.routeKeys()).toEqual([
+      '$default',
+      sourceRouteKey('github', 'A'.repeat(32)),
+      sourceRouteKey('stripe', 'B'.repeat(32)),
+    ]);
+    expect(http.throttleOf(sourceRouteKey('stripe', 'B'.repeat(32)))).toEqual({
+      rateLimit: 5,
+      burstLimit: 10,
+    });
     // Idempotent: a second deploy changes nothing.
     expect(await reconcileRoutes(deps)).toEqual({ created: 0, deleted: 0, routes: 2 });
   });
@@ -63,7 +74,10 @@ describe('source routes (routes function domain, real SDK clients on the local A
   it('removes the route of a source no longer configured, and never touches routes it does not own', async () => {
     await reconcileRoutes({ ...deps, sources: deps.sources.slice(0, 1) });
     expect(http.routeKeys()).toEqual(['$default', sourceRouteKey('github', 'A'.repeat(32))]);
-    expect(http.throttleOf(sourceRouteKey('stripe', 'B'.repeat(32)))).toEqual({ rateLimit: 10, burstLimit: 20 });
+    expect(http.throttleOf(sourceRouteKey('stripe', 'B'.repeat(32)))).toEqual({
+      rateLimit: 10,
+      burstLimit: 20,
+    });
     await reconcileRoutes(deps);
   });
 
@@ -72,9 +86,15 @@ describe('source routes (routes function domain, real SDK clients on the local A
     expect(rotated.previous).toBe('A'.repeat(32));
     expect(rotated.token).toMatch(/^[A-Za-z0-9]{32}$/);
     expect(http.routeKeys()).toEqual(
-      expect.arrayContaining([sourceRouteKey('github', rotated.token), sourceRouteKey('github', 'A'.repeat(32))]),
+      expect.arrayContaining([
+        sourceRouteKey('github', rotated.token),
+        sourceRouteKey('github', 'A'.repeat(32)),
+      ]),
     );
-    expect(http.throttleOf(sourceRouteKey('github', rotated.token))).toEqual({ rateLimit: 50, burstLimit: 100 });
+    expect(http.throttleOf(sourceRouteKey('github', rotated.token))).toEqual({
+      rateLimit: 50,
+      burstLimit: 100,
+    });
     await finishRotation(deps, 'github');
     expect(await readTokens(deps, 'github')).toEqual({ token: rotated.token });
     expect(http.routeKeys()).not.toContain(sourceRouteKey('github', 'A'.repeat(32)));
@@ -106,7 +126,9 @@ describe('URL tokens', () => {
     });
     expect(() => parseTokens('not json', 's')).toThrow('secret s is not JSON');
     expect(() => parseTokens(JSON.stringify({ token: 'short' }), 's')).toThrow(/no valid "token"/);
-    expect(() => parseTokens(JSON.stringify({ token: `${'x'.repeat(31)}/` }), 's')).toThrow(/no valid "token"/);
+    expect(() => parseTokens(JSON.stringify({ token: `${'x'.repeat(31)}/` }), 's')).toThrow(
+      /no valid "token"/,
+    );
   });
 
   it('plan a route per current and previous token', () => {
