@@ -1,48 +1,39 @@
 /**
- * Bundle size of every Lambda (esbuild with the options the CDK wrapper uses) and the ingest function's
- * module-init time in a fresh process, as a ratio to a bare `node -e 0` measured in the same run.
+ * Size of every Lambda's deployed code (lib/bundling.ts: the same ESM bundles `cdk deploy` uploads) and the ingest
+ * function's module-init time in a fresh process, as a ratio to a bare `node -e 0` measured in the same run.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
+import { pathToFileURL } from 'node:url';
 import { ENV } from '../core/contracts';
+import { bundleHandler, functionCode } from '../lib/bundling';
 import type { BenchFigure, BenchSuite } from './types';
 
-export const HANDLERS = ['ingest', 'delivery', 'connections', 'broadcast', 'sweeper'] as const;
+export const HANDLERS = ['ingest', 'delivery', 'connections', 'broadcast', 'sweeper', 'routes'] as const;
 
-/** esbuild options matching lib/router-function.ts (minify, source maps, node22, CJS). */
-async function bundle(name: string, outdir: string): Promise<string> {
-  const outfile = path.join(outdir, `${name}.cjs`);
-  await build({
-    entryPoints: [`lambdas/${name}/handler.ts`],
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    outfile,
-    logLevel: 'error',
-  });
-  return outfile;
+/** Bytes of the JavaScript in a bundle directory (entry + chunks, source maps excluded). */
+function codeBytes(dir: string): { entry: number; total: number } {
+  let total = 0;
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.mjs')) total += statSync(p).size;
+    }
+  };
+  walk(dir);
+  return { entry: statSync(path.join(dir, 'index.mjs')).size, total };
 }
 
-const INGEST_ENV = {
-  [ENV.tableName]: 'events',
-  [ENV.busName]: 'bus',
-  [ENV.payloadBucket]: 'payloads',
-  [ENV.retentionDays]: '30',
-  [ENV.sources]: JSON.stringify([
+const INGEST_RUNTIME = {
+  sources: [
     {
       name: 'github',
       eventSource: 'webhook.github',
       config: { name: 'github', provider: 'github', secret: { secretName: 's' } },
     },
-  ]),
-  AWS_REGION: 'us-east-1',
+  ],
 };
 
 function medianMs(args: string[], env: NodeJS.ProcessEnv, runs: number): number {
@@ -60,35 +51,40 @@ function medianMs(args: string[], env: NodeJS.ProcessEnv, runs: number): number 
 const suite: BenchSuite = {
   name: 'bundles',
   async run() {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'er-bundles-'));
-    try {
-      const figures: BenchFigure[] = [];
-      let ingestFile = '';
-      for (const name of HANDLERS) {
-        const file = await bundle(name, dir);
-        if (name === 'ingest') ingestFile = file;
-        figures.push({
-          name: `bundle.${name}.kib`,
-          value: Number((statSync(file).size / 1024).toFixed(1)),
-          unit: 'KiB',
-          note: 'minified CJS bundle without its source map',
-        });
-      }
-      const env = { ...process.env, ...INGEST_ENV };
-      const runs = 15;
-      const bare = medianMs(['-e', '0'], env, runs);
-      const init = medianMs(['-e', `require(${JSON.stringify(ingestFile)})`], env, runs);
+    const figures: BenchFigure[] = [];
+    let ingestDir = '';
+    for (const name of HANDLERS) {
+      const dir = await bundleHandler(`lambdas/${name}/handler.ts`);
+      if (name === 'ingest') ingestDir = functionCode(dir, INGEST_RUNTIME);
+      const { entry, total } = codeBytes(dir);
       figures.push({
-        name: 'ingest.module_init.ms',
-        value: init,
-        unit: 'ms',
-        floor: bare,
-        note: `fresh process loading the ingest bundle vs bare node -e 0 (median of ${runs})`,
+        name: `bundle.${name}.kib`,
+        value: Number((total / 1024).toFixed(1)),
+        unit: 'KiB',
+        note: `minified ESM: entry ${(entry / 1024).toFixed(1)} KiB + lazily loaded chunks, source maps excluded`,
       });
-      return figures;
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
     }
+    const env = {
+      ...process.env,
+      [ENV.tableName]: 'events',
+      [ENV.busName]: 'bus',
+      [ENV.payloadBucket]: 'payloads',
+      [ENV.retentionDays]: '30',
+      LAMBDA_TASK_ROOT: ingestDir,
+      AWS_REGION: 'us-east-1',
+    };
+    const runs = 15;
+    const bare = medianMs(['-e', '0'], env, runs);
+    const entry = pathToFileURL(path.join(ingestDir, 'index.mjs')).href;
+    const init = medianMs(['--input-type=module', '-e', `await import(${JSON.stringify(entry)})`], env, runs);
+    figures.push({
+      name: 'ingest.module_init.ms',
+      value: init,
+      unit: 'ms',
+      floor: bare,
+      note: `fresh process importing the deployed ingest bundle vs bare node -e 0 (median of ${runs})`,
+    });
+    return figures;
   },
 };
 export default suite;

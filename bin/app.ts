@@ -12,7 +12,10 @@ import routerConfig from '../router.config';
 const app = new App();
 addRouter(
   app,
-  stageConfig(String(app.node.tryGetContext('stage') ?? 'dev')),
+  stageConfig(
+    String(app.node.tryGetContext('stage') ?? 'dev'),
+    app.node.tryGetContext('websocketAccessLogs'),
+  ),
   parseRouterConfig(routerConfig),
 );
 app.synth();

@@ -180,7 +180,25 @@ export const RouterConfigSchema = object({
     enabled: boolean().default(true),
     /** Seconds a connection record lives without refresh (API Gateway closes connections after 2 h). */
     connectionTtlSeconds: number().int().min(60).max(7200).default(7200),
-  }).default({ enabled: true, connectionTtlSeconds: 7200 }),
+    /**
+     * Throttle of the `$connect` route: every connect attempt, authenticated or not, invokes the connections function,
+     * so this bounds what a connect flood costs (API Gateway allows 500 new connections/s per account and Region).
+     */
+    connectThrottle: object({
+      rateLimit: number().int().min(1).max(500),
+      burstLimit: number().int().min(1).max(5000),
+    }).default({ rateLimit: 50, burstLimit: 100 }),
+  }).default({
+    enabled: true,
+    connectionTtlSeconds: 7200,
+    connectThrottle: { rateLimit: 50, burstLimit: 100 },
+  }),
+  /**
+   * Concurrency reserved for the ingest function: no other function of the account can take it, and ingest can never
+   * use more. Unset by default because AWS refuses any reservation that leaves less than 100 unreserved executions,
+   * and new accounts start with a concurrency quota of 10 (raise the quota first, then set this).
+   */
+  ingestReservedConcurrency: number().int().min(1).max(10_000).optional(),
 }).superRefine((config, ctx) => {
   const dup = (items: { name: string }[], field: 'sources' | 'targets') => {
     const seen = new Set<string>();

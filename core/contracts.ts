@@ -26,14 +26,9 @@ export const eventBridgeSource = (sourceName: string): string => `${EVENT_SOURCE
  * them once at module init and fail fast when one is missing.
  */
 export const ENV = {
-  stage: 'ROUTER_STAGE',
   tableName: 'EVENT_TABLE_NAME',
   liveTableName: 'LIVE_TABLE_NAME',
   busName: 'EVENT_BUS_NAME',
-  /** JSON of `RuntimeSourceConfig[]` for the ingest handler. */
-  sources: 'ROUTER_SOURCES',
-  /** JSON of `RuntimeTargetConfig` for one delivery handler. */
-  target: 'ROUTER_TARGET',
   /** https endpoint of the WebSocket API's `@connections` management API. */
   websocketEndpoint: 'WEBSOCKET_MANAGEMENT_ENDPOINT',
   /** Bucket that holds payloads too large to travel inline (claim check). */
@@ -51,8 +46,8 @@ export const ENV = {
   /** HTTP API id and the ingest integration's id (the routes function creates each source's route on them). */
   httpApiId: 'HTTP_API_ID',
   httpIntegrationId: 'HTTP_INTEGRATION_ID',
-  /** Secret name prefix of the sources' URL tokens: prefix + source name. */
-  urlTokenSecretPrefix: 'URL_TOKEN_SECRET_PREFIX',
+  /** Secret holding every source's URL tokens (`{"<source>": {"token": "…"}}`). */
+  urlTokenSecret: 'URL_TOKEN_SECRET_ID',
   /** URL of the SQS queue a delivery function consumes (backoff: it stretches a failed message's visibility). */
   queueUrl: 'ROUTER_QUEUE_URL',
   /** URL of a delivery function's dead-letter queue (it moves a message there after its last attempt). */

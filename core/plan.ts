@@ -6,7 +6,8 @@
 import type { HttpTargetConfig, RouterConfig, SourceConfig } from './config';
 import { ENV, EVENT_SOURCE_PREFIX, eventBridgeSource } from './contracts';
 import type { EventPattern } from './pattern';
-import { receiveLimit } from './retry';
+import { receiveLimit, SWEEP_BACKOFF } from './retry';
+import type { SweeperRuntime } from './runtime-config';
 
 /** The handlers there are: `lambdas/<name>/handler.ts`. */
 export const HANDLERS = ['ingest', 'sweeper', 'routes', 'delivery', 'connections', 'broadcast'] as const;
@@ -29,10 +30,50 @@ export const RESOURCE_REFS = [
   'signingSecret',
   'httpApi',
   'httpIntegration',
-  'urlTokenSecretPrefix',
+  'urlTokenSecret',
 ] as const;
 export type ResourceRef = (typeof RESOURCE_REFS)[number];
 export type EnvValue = string | { readonly ref: ResourceRef };
+
+/**
+ * What a function may be granted access to. `lib/` turns each into the ARNs of this stack's resources; the local
+ * runtime does not enforce IAM (local/README.md). Every action a handler's code calls is granted here and nothing
+ * more (test/cdk/iam.test.ts derives the calls from the bundled code and compares).
+ */
+export const GRANT_TARGETS = [
+  'eventsTable',
+  'liveTable',
+  'bus',
+  /** Objects under the payload bucket's `payloads/`. */
+  'payloadObjects',
+  'queue',
+  'deadLetterQueue',
+  'signingSecret',
+  'sourceSecrets',
+  'streamTokenSecret',
+  'urlTokenSecret',
+  /** The HTTP API's routes (`/apis/<id>/routes`, `/routes/*`). */
+  'httpApiRoutes',
+  /** The HTTP API's `$default` stage and its route settings. */
+  'httpApiStage',
+  /** The WebSocket API's `@connections` (execute-api). */
+  'websocketConnections',
+  /** The event source mapping that feeds this function (a delivery function pauses its own). */
+  'ownEventSourceMapping',
+  /** The live stream's broadcast queue. */
+  'broadcastQueue',
+  /** Actions that support no resource-level permission. */
+  'any',
+] as const;
+export type GrantTarget = (typeof GRANT_TARGETS)[number];
+
+export interface Grant {
+  readonly actions: readonly string[];
+  readonly on: GrantTarget;
+}
+
+/** The handler setting of every function: the bundle's `index.mjs`, export `handler` (lib/bundling.ts). */
+export const LAMBDA_HANDLER = 'index.handler';
 
 export interface FunctionSpec {
   /** Unique within the stack: `ingest`, `sweeper`, `connections`, `broadcast`, `delivery-<target>`. */
@@ -47,7 +88,14 @@ export interface FunctionSpec {
   readonly timeoutSeconds: number;
   /** Reserved concurrency, when the function must keep (or must not exceed) a share of the account's. */
   readonly reservedConcurrency?: number;
+  /** Exactly what the function's code calls (besides writing its own logs and traces). */
+  readonly grants: readonly Grant[];
   readonly environment: Readonly<Record<string, EnvValue>>;
+  /**
+   * What the handler reads at init from `runtime.json` in its code (sources, its target): config that grows with
+   * the router config does not belong in environment variables, which Lambda limits to 4 KB in all.
+   */
+  readonly runtime?: unknown;
 }
 
 /** A spec's environment with its resource references resolved; fails the synth when one has no resource. */
@@ -77,12 +125,20 @@ const DELIVERY_OVERHEAD_SECONDS = 10;
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
 /** SQS maximum retention, for target queues and DLQs: a long retry schedule must never outlive its message. */
 export const QUEUE_RETENTION_SECONDS = 14 * 24 * 3600;
+/** The broadcast function's timeout, and how old a live event may be before it is dropped. */
+const BROADCAST_TIMEOUT_SECONDS = 30;
+const LIVE_EVENT_MAX_AGE_SECONDS = 300;
 /** Ingest answers providers within seconds (Slack 3 s, GitHub 10 s). */
 export const INGEST_TIMEOUT_SECONDS = 10;
 
 /** Delivery function timeout for a target: one HTTP timeout plus room for everything else the attempt does. */
 export const deliveryTimeoutSeconds = (target: Pick<HttpTargetConfig, 'timeoutSeconds'>) =>
   target.timeoutSeconds + DELIVERY_OVERHEAD_SECONDS;
+
+export interface Throttle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
 
 export interface SourcePlan {
   readonly name: string;
@@ -92,12 +148,26 @@ export interface SourcePlan {
   readonly config: SourceConfig;
 }
 
+/**
+ * How EventBridge hands events to a rule target: retries with backoff for at most this many attempts and this
+ * long, then the target's DLQ (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_RetryPolicy.html:
+ * 0-185 attempts, 60-86,400 s).
+ */
+export interface RuleTargetPlan {
+  readonly maximumRetryAttempts: number;
+  readonly maximumEventAgeSeconds: number;
+}
+
+/** EventBridge's own maximum: a queue target that is briefly unavailable loses nothing. */
+const RULE_TARGET_RETRY: RuleTargetPlan = { maximumRetryAttempts: 185, maximumEventAgeSeconds: 86_400 };
+
 export interface TargetPlan {
   readonly name: string;
   readonly kind: HttpTargetConfig['kind'];
   readonly config: HttpTargetConfig;
   /** Pattern of the EventBridge rule that feeds this target's queue. */
   readonly rulePattern: EventPattern;
+  readonly ruleTarget: RuleTargetPlan;
   readonly queue: {
     readonly visibilityTimeoutSeconds: number;
     readonly retentionSeconds: number;
@@ -130,6 +200,43 @@ export interface Topology {
     readonly enabled: boolean;
     readonly broadcastRulePattern: EventPattern;
     readonly connectionTtlSeconds: number;
+    /**
+     * The broadcast function reads events from a queue (EventBridge → SQS → Lambda) rather than being invoked by
+     * EventBridge: a queue message is the event's text, so clients receive the envelope's exact digits, and a
+     * batch of events costs one invocation.
+     */
+    readonly ruleTarget: RuleTargetPlan;
+    readonly queue: {
+      readonly visibilityTimeoutSeconds: number;
+      readonly retentionSeconds: number;
+      readonly maxReceiveCount: number;
+    };
+    readonly dlq: { readonly retentionSeconds: number };
+    readonly eventSource: { readonly batchSize: number; readonly maxConcurrency: number };
+    /** Route keys selected by `$request.body.action`, besides `$connect`, `$disconnect`, `$default`. */
+    readonly actions: readonly string[];
+    /** Throttle of the WebSocket stage: every route's default. */
+    readonly throttle: Throttle;
+    /**
+     * Throttle of the `$connect` route, below the stage's: each connect attempt invokes a function before any token is
+     * checked, so a flood of them must not take the account's concurrency from ingest.
+     */
+    readonly connectThrottle: Throttle;
+  };
+  readonly http: {
+    /** Throttle of the catch-all route: requests that are not a POST to a source's tokened URL. */
+    readonly catchAllThrottle: Throttle;
+  };
+  /**
+   * The sweeper runs on a schedule, invoked asynchronously. A failed or late run is never retried — not by
+   * EventBridge, not by Lambda (which retries a failed asynchronous invoke twice by default): the next run covers it,
+   * and a retry would overlap it.
+   */
+  readonly sweeperSchedule: {
+    readonly retryAttempts: number;
+    readonly asyncRetryAttempts: number;
+    /** Lambda's minimum is 60 s. */
+    readonly maxEventAgeSeconds: number;
   };
   readonly store: {
     readonly retentionDays: number;
@@ -158,6 +265,7 @@ export function planTarget(target: HttpTargetConfig, deliveryLogDays: number): T
     kind: target.kind,
     config: target,
     rulePattern: target.filter,
+    ruleTarget: RULE_TARGET_RETRY,
     queue: {
       visibilityTimeoutSeconds: timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR,
       retentionSeconds: QUEUE_RETENTION_SECONDS,
@@ -183,8 +291,27 @@ export function planTarget(target: HttpTargetConfig, deliveryLogDays: number): T
         [ENV.queueUrl]: { ref: 'queueUrl' },
         [ENV.deadLetterQueueUrl]: { ref: 'deadLetterQueueUrl' },
         [ENV.signingSecret]: { ref: 'signingSecret' },
-        [ENV.target]: JSON.stringify(runtimeTarget(target, deliveryLogDays)),
       },
+      runtime: { target: runtimeTarget(target, deliveryLogDays) },
+      grants: [
+        // Delivery log, failure records, target state.
+        { actions: ['dynamodb:PutItem', 'dynamodb:Query'], on: 'eventsTable' },
+        { actions: ['s3:GetObject'], on: 'payloadObjects' },
+        { actions: ['secretsmanager:GetSecretValue'], on: 'signingSecret' },
+        // Lambda's poller uses the function's role: receive and delete; the code changes visibility (backoff).
+        {
+          actions: [
+            'sqs:ReceiveMessage',
+            'sqs:DeleteMessage',
+            'sqs:GetQueueAttributes',
+            'sqs:ChangeMessageVisibility',
+          ],
+          on: 'queue',
+        },
+        { actions: ['sqs:SendMessage'], on: 'deadLetterQueue' },
+        { actions: ['lambda:ListEventSourceMappings'], on: 'any' },
+        { actions: ['lambda:UpdateEventSourceMapping'], on: 'ownEventSourceMapping' },
+      ],
     },
   };
 }
@@ -214,14 +341,24 @@ export function planTopology(config: RouterConfig): Topology {
         serviceName: 'ingest',
         memoryMb: 1024,
         timeoutSeconds: INGEST_TIMEOUT_SECONDS,
+        ...(config.ingestReservedConcurrency === undefined
+          ? {}
+          : { reservedConcurrency: config.ingestReservedConcurrency }),
         environment: {
           [ENV.tableName]: { ref: 'eventsTable' },
           [ENV.busName]: { ref: 'bus' },
           [ENV.payloadBucket]: { ref: 'payloadBucket' },
           [ENV.retentionDays]: String(config.retentionDays),
           [ENV.dedupeDays]: String(config.dedupeDays),
-          [ENV.sources]: JSON.stringify(runtimeSources(sources)),
         },
+        runtime: { sources: runtimeSources(sources) },
+        grants: [
+          // Dedupe record, event, pending marker.
+          { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], on: 'eventsTable' },
+          { actions: ['events:PutEvents'], on: 'bus' },
+          { actions: ['s3:PutObject'], on: 'payloadObjects' },
+          { actions: ['secretsmanager:GetSecretValue'], on: 'sourceSecrets' },
+        ],
       },
       sweeper: {
         name: 'sweeper',
@@ -231,12 +368,27 @@ export function planTopology(config: RouterConfig): Topology {
         serviceName: 'sweeper',
         memoryMb: 512,
         timeoutSeconds: 60,
-        // One sweep at a time: two would race for the same pending events.
-        reservedConcurrency: 1,
+        // No reserved concurrency (an account with the starting quota of 10 refuses any reservation). Overlapping
+        // sweeps are safe: an event is published under its publish claim while its dedupe record lives; past that
+        // window (an event pending for dedupeDays) two overlapping sweeps may both publish it — at least once.
         environment: {
           [ENV.tableName]: { ref: 'eventsTable' },
           [ENV.busName]: { ref: 'bus' },
         },
+        runtime: { backoff: SWEEP_BACKOFF } satisfies SweeperRuntime,
+        grants: [
+          {
+            actions: [
+              'dynamodb:GetItem',
+              'dynamodb:PutItem',
+              'dynamodb:UpdateItem',
+              'dynamodb:DeleteItem',
+              'dynamodb:Query',
+            ],
+            on: 'eventsTable',
+          },
+          { actions: ['events:PutEvents'], on: 'bus' },
+        ],
       },
       routes: {
         name: 'routes',
@@ -249,9 +401,19 @@ export function planTopology(config: RouterConfig): Topology {
         environment: {
           [ENV.httpApiId]: { ref: 'httpApi' },
           [ENV.httpIntegrationId]: { ref: 'httpIntegration' },
-          [ENV.urlTokenSecretPrefix]: { ref: 'urlTokenSecretPrefix' },
-          [ENV.sources]: JSON.stringify(runtimeSources(sources)),
+          [ENV.urlTokenSecret]: { ref: 'urlTokenSecret' },
         },
+        runtime: { sources: runtimeSources(sources) },
+        grants: [
+          // GetRoutes, CreateRoute, DeleteRoute.
+          { actions: ['apigateway:GET', 'apigateway:POST', 'apigateway:DELETE'], on: 'httpApiRoutes' },
+          // UpdateStage (route settings), DeleteRouteSettings.
+          { actions: ['apigateway:PATCH', 'apigateway:DELETE'], on: 'httpApiStage' },
+          {
+            actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+            on: 'urlTokenSecret',
+          },
+        ],
       },
       ...(live
         ? {
@@ -269,6 +431,14 @@ export function planTopology(config: RouterConfig): Topology {
                 [ENV.streamTokenSecret]: { ref: 'streamTokenSecret' },
                 [ENV.websocketEndpoint]: { ref: 'websocketEndpoint' },
               },
+              grants: [
+                {
+                  actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+                  on: 'liveTable',
+                },
+                { actions: ['secretsmanager:GetSecretValue'], on: 'streamTokenSecret' },
+                { actions: ['execute-api:ManageConnections'], on: 'websocketConnections' },
+              ],
             },
             broadcast: {
               name: 'broadcast',
@@ -277,11 +447,20 @@ export function planTopology(config: RouterConfig): Topology {
               description: 'Pushes events to subscribed WebSocket connections',
               serviceName: 'broadcast',
               memoryMb: 1024,
-              timeoutSeconds: 30,
+              timeoutSeconds: BROADCAST_TIMEOUT_SECONDS,
               environment: {
                 [ENV.liveTableName]: { ref: 'liveTable' },
                 [ENV.websocketEndpoint]: { ref: 'websocketEndpoint' },
               },
+              grants: [
+                { actions: ['dynamodb:Query', 'dynamodb:DeleteItem'], on: 'liveTable' },
+                { actions: ['execute-api:ManageConnections'], on: 'websocketConnections' },
+                // Lambda's poller uses the function's role.
+                {
+                  actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+                  on: 'broadcastQueue',
+                },
+              ],
             },
           }
         : {}),
@@ -291,7 +470,23 @@ export function planTopology(config: RouterConfig): Topology {
       enabled: live,
       broadcastRulePattern: ALL_WEBHOOK_EVENTS,
       connectionTtlSeconds: config.liveStream.connectionTtlSeconds,
+      // A live event older than 5 minutes is no longer live: EventBridge stops trying, and the queue drops it.
+      ruleTarget: { maximumRetryAttempts: 185, maximumEventAgeSeconds: LIVE_EVENT_MAX_AGE_SECONDS },
+      queue: {
+        visibilityTimeoutSeconds: BROADCAST_TIMEOUT_SECONDS * VISIBILITY_TIMEOUT_FACTOR,
+        retentionSeconds: LIVE_EVENT_MAX_AGE_SECONDS,
+        // A batch comes back only when the function crashed; a second failure sets it aside (one retry at most: a
+        // retried broadcast pushes duplicates to the clients it had already served).
+        maxReceiveCount: 2,
+      },
+      dlq: { retentionSeconds: QUEUE_RETENTION_SECONDS },
+      eventSource: { batchSize: 10, maxConcurrency: 2 },
+      actions: ['subscribe', 'ping'],
+      throttle: { rateLimit: 500, burstLimit: 1000 },
+      connectThrottle: config.liveStream.connectThrottle,
     },
+    http: { catchAllThrottle: { rateLimit: 10, burstLimit: 20 } },
+    sweeperSchedule: { retryAttempts: 0, asyncRetryAttempts: 0, maxEventAgeSeconds: 60 },
     store: {
       retentionDays: config.retentionDays,
       dedupeDays: config.dedupeDays,

@@ -135,3 +135,9 @@ export function isRetryableStatus(status: number, retryOn: readonly string[]): b
   const text = String(status);
   return retryOn.some((entry) => entry === text || (entry.endsWith('xx') && entry[0] === text[0]));
 }
+
+/**
+ * Backoff between the sweeper's publish attempts of one event: exponential from 30 s, at most 15 min, full jitter.
+ * The sweeper reads it from its runtime.json (the local stack shortens it, local/README.md).
+ */
+export const SWEEP_BACKOFF = { initialMs: 30_000, maxMs: 15 * 60_000 } as const;

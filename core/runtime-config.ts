@@ -19,21 +19,37 @@ export interface RuntimeTarget {
   readonly deliveryLogDays: number;
 }
 
-/** Parses a runtime slice, failing fast (at init) with the variable's name when it is not what the plan wrote. */
-export function parseRuntimeJson<T>(name: string, raw: string, check: (value: unknown) => value is T): T {
+/** The runtime config of the ingest and routes functions. */
+export interface SourcesRuntime {
+  readonly sources: readonly RuntimeSource[];
+}
+
+/** The runtime config of a delivery function. */
+export interface DeliveryRuntime {
+  readonly target: RuntimeTarget;
+}
+
+/** The runtime config of the sweeper. */
+export interface SweeperRuntime {
+  /** Backoff between publish attempts of one event (ms). */
+  readonly backoff: { readonly initialMs: number; readonly maxMs: number };
+}
+
+/** Parses a function's runtime config, failing fast (at init) when it is not what the plan wrote. */
+export function parseRuntime<T>(where: string, raw: string, check: (value: unknown) => value is T): T {
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch {
-    throw new Error(`${name} is not valid JSON`);
+    throw new Error(`${where} is not valid JSON`);
   }
-  if (!check(value)) throw new Error(`${name} does not hold what the plan writes there`);
+  if (!check(value)) throw new Error(`${where} does not hold what the plan writes there`);
   return value;
 }
 
-export const isRuntimeSources = (value: unknown): value is RuntimeSource[] =>
-  Array.isArray(value) &&
-  value.every(
+export const isSourcesRuntime = (value: unknown): value is SourcesRuntime =>
+  Array.isArray((value as Partial<SourcesRuntime> | null)?.sources) &&
+  (value as SourcesRuntime).sources.every(
     (s: Partial<RuntimeSource>) =>
       typeof s?.name === 'string' &&
       typeof s.eventSource === 'string' &&
@@ -41,13 +57,23 @@ export const isRuntimeSources = (value: unknown): value is RuntimeSource[] =>
       typeof s.config.secret?.secretName === 'string',
   );
 
-export const isRuntimeTarget = (value: unknown): value is RuntimeTarget => {
-  const t = value as Partial<RuntimeTarget> | null;
+export const isDeliveryRuntime = (value: unknown): value is DeliveryRuntime => {
+  const t = (value as Partial<DeliveryRuntime> | null)?.target as Partial<RuntimeTarget> | undefined;
   return (
     typeof t?.name === 'string' &&
     typeof t.deliveryLogDays === 'number' &&
     typeof t.config?.url === 'string' &&
     typeof t.config.retry?.maxAttempts === 'number' &&
     Array.isArray(t.config.retry.retryOn)
+  );
+};
+
+export const isSweeperRuntime = (value: unknown): value is SweeperRuntime => {
+  const b = (value as Partial<SweeperRuntime> | null)?.backoff;
+  return (
+    typeof b?.initialMs === 'number' &&
+    b.initialMs > 0 &&
+    typeof b.maxMs === 'number' &&
+    b.maxMs >= b.initialMs
   );
 };

@@ -1,9 +1,8 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -11,7 +10,6 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type TargetPlan, VISIBILITY_TIMEOUT_FACTOR } from '../core/plan';
 import { toCdkPattern } from './event-pattern';
-import { grantTable } from './grants';
 import { RouterFunction } from './router-function';
 
 export interface DeliveryTargetProps {
@@ -45,7 +43,7 @@ export class DeliveryTarget extends Construct {
   public readonly signingSecret: ISecret;
   public readonly targetName: string;
   /** The event source mapping that feeds the function; disabled while the target is paused or gone. */
-  public readonly eventSource: SqsEventSource;
+  public readonly eventSource: EventSourceMapping;
 
   constructor(scope: Construct, id: string, props: DeliveryTargetProps) {
     super(scope, id);
@@ -77,7 +75,14 @@ export class DeliveryTarget extends Construct {
       description: `Events for target ${target.name}`,
       eventPattern: toCdkPattern(target.rulePattern),
       // EventBridge itself retries for 24 h; what it still cannot deliver lands in the target's DLQ.
-      targets: [new SqsQueue(this.queue, { deadLetterQueue: this.deadLetterQueue })],
+      targets: [
+        new SqsQueue(this.queue, {
+          deadLetterQueue: this.deadLetterQueue,
+          // Written out, not left to EventBridge's defaults: the plan owns them (and the local bus reads the same).
+          retryAttempts: target.ruleTarget.maximumRetryAttempts,
+          maxEventAge: Duration.seconds(target.ruleTarget.maximumEventAgeSeconds),
+        }),
+      ],
     });
 
     this.signingSecret = target.config.signingSecret
@@ -98,11 +103,20 @@ export class DeliveryTarget extends Construct {
         // An imported secret's ARN is partial (no random suffix): pass its name, which GetSecretValue resolves.
         signingSecret: target.config.signingSecret?.secretName ?? this.signingSecret.secretArn,
       },
+      grantResources: {
+        eventsTable: [props.table.tableArn],
+        payloadObjects: [props.payloadBucket.arnForObjects('payloads/*')],
+        queue: [this.queue.queueArn],
+        deadLetterQueue: [this.deadLetterQueue.queueArn],
+        signingSecret: [secretArnForPolicies(this.signingSecret, target.config.signingSecret !== undefined)],
+      },
       logRetention: props.logRetention,
       logLevel: props.logLevel,
     });
-    const fn = this.deliveryFunction.function;
-    this.eventSource = new SqsEventSource(this.queue, {
+    // The mapping without SqsEventSource, which would also grant sqs:GetQueueUrl: the plan grants what is used.
+    this.eventSource = new EventSourceMapping(this, 'EventSource', {
+      target: this.deliveryFunction.function,
+      eventSourceArn: this.queue.queueArn,
       batchSize: target.eventSource.batchSize,
       maxConcurrency: target.eventSource.maxConcurrency,
       maxBatchingWindow:
@@ -111,32 +125,15 @@ export class DeliveryTarget extends Construct {
           : undefined,
       reportBatchItemFailures: true,
     });
-    fn.addEventSource(this.eventSource);
-    grantTable(fn, props.table, ['dynamodb:PutItem', 'dynamodb:Query']);
-    this.deadLetterQueue.grantSendMessages(fn);
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['s3:GetObject'],
-        resources: [props.payloadBucket.arnForObjects('payloads/*')],
-      }),
-    );
-    this.signingSecret.grantRead(fn);
-
-    // 410 Gone pauses the target: the function disables its own event source mapping. ListEventSourceMappings
-    // supports no resource-level permission; the update is limited to this mapping. A separate policy (not the
-    // role's default one, which the function depends on) avoids a function → policy → mapping → function cycle.
-    const stack = Stack.of(this);
-    new Policy(this, 'PauseOwnQueue', {
-      roles: fn.role ? [fn.role] : [],
-      statements: [
-        new PolicyStatement({ actions: ['lambda:ListEventSourceMappings'], resources: ['*'] }),
-        new PolicyStatement({
-          actions: ['lambda:UpdateEventSourceMapping'],
-          resources: [
-            `arn:${stack.partition}:lambda:${stack.region}:${stack.account}:event-source-mapping:${this.eventSource.eventSourceMappingId}`,
-          ],
-        }),
-      ],
-    });
+    // 410 Gone pauses the target: the function disables its own event source mapping.
+    this.deliveryFunction.grantOwnEventSourceMapping(target.function, this.eventSource.eventSourceMappingArn);
   }
+}
+
+/**
+ * The ARN to grant a secret by: a secret created here has a full ARN; one imported by name a partial one, which
+ * Secrets Manager completes with `-` and six random characters.
+ */
+export function secretArnForPolicies(secret: ISecret, imported: boolean): string {
+  return imported ? `${secret.secretArn}-??????` : secret.secretArn;
 }

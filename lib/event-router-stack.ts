@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, NestedStack, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { RouterConfig } from '../core/config';
 import { planTopology, type Topology } from '../core/plan';
@@ -16,7 +16,14 @@ export interface EventRouterStackProps extends StackProps {
   readonly stage: StageConfig;
 }
 
-/** The whole router: ingest → store + bus → per-target queues and delivery → live stream, plus a dashboard. */
+/**
+ * The whole router: ingest → store + bus → per-target queues and delivery → live stream, plus a dashboard.
+ *
+ * Each target lives in a nested stack of its own (about 13 resources: rule, queue, DLQ, their policies, function,
+ * role, log group, event source mapping, signing secret). CloudFormation allows 500 resources per stack, so 50
+ * targets would not fit in one; one stack per target (not one per group of targets) means adding or removing a
+ * target never moves another's queue to a new stack, which would replace it and drop its messages.
+ */
 export class EventRouterStack extends Stack {
   public readonly topology: Topology;
   public readonly store: EventStore;
@@ -48,25 +55,33 @@ export class EventRouterStack extends Stack {
       bus: this.eventBus.bus,
       payloadBucket: this.store.payloadBucket,
       sweepInterval: stage.sweepInterval,
+      catchAllThrottle: this.topology.http.catchAllThrottle,
+      sweeperSchedule: this.topology.sweeperSchedule,
       ...logs,
     });
     this.targets = this.topology.targets.map(
       (target) =>
-        new DeliveryTarget(this, `Target-${target.name}`, {
-          target,
-          bus: this.eventBus.bus,
-          table: this.store.table,
-          payloadBucket: this.store.payloadBucket,
-          ...logs,
-        }),
+        new DeliveryTarget(
+          new NestedStack(this, `Target-${target.name}`, {
+            description: `Event Router target ${target.name}`,
+          }),
+          'Target',
+          {
+            target,
+            bus: this.eventBus.bus,
+            table: this.store.table,
+            payloadBucket: this.store.payloadBucket,
+            ...logs,
+          },
+        ),
     );
     const { connections, broadcast } = this.topology.functions;
     if (this.topology.liveStream.enabled && connections && broadcast) {
       this.liveStream = new LiveStream(this, 'LiveStream', {
         bus: this.eventBus.bus,
         functions: { connections, broadcast },
-        broadcastPattern: this.topology.liveStream.broadcastRulePattern,
-        connectionTtlSeconds: this.topology.liveStream.connectionTtlSeconds,
+        plan: this.topology.liveStream,
+        accessLogs: stage.websocketAccessLogs,
         ...logs,
       });
       new CfnOutput(this, 'WebSocketUrl', {
@@ -87,14 +102,12 @@ export class EventRouterStack extends Stack {
 
     new CfnOutput(this, 'WebhookBaseUrl', {
       value: `${this.ingest.baseUrl}/webhooks/`,
-      description: "A source's URL: <this><source>/<the token in its UrlTokenSecret output>",
+      description: "A source's URL: <this><source>/<its token in the UrlTokenSecret>",
     });
-    for (const [source, secret] of this.ingest.urlTokenSecrets) {
-      new CfnOutput(this, `UrlTokenSecret-${source}`, {
-        value: secret.secretName,
-        description: `Secret whose "token" completes the webhook URL of source ${source}`,
-      });
-    }
+    new CfnOutput(this, 'UrlTokenSecret', {
+      value: this.ingest.urlTokenSecret.secretName,
+      description: 'Secret holding each source\'s URL token: {"<source>": {"token": "…"}}',
+    });
     for (const target of this.targets) {
       new CfnOutput(this, `SigningSecret-${target.targetName}`, {
         value: target.signingSecret.secretArn,

@@ -1,24 +1,43 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnAccount } from 'aws-cdk-lib/aws-apigateway';
+import {
+  type CfnStage,
+  LogGroupLogDestination,
+  WebSocketApi,
+  WebSocketStage,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LIVE_TABLE } from '../core/contracts';
-import type { EventPattern } from '../core/pattern';
-import type { FunctionSpec } from '../core/plan';
+import type { FunctionSpec, Topology } from '../core/plan';
 import { toCdkPattern } from './event-pattern';
 import { tableFromLayout } from './event-store';
-import { grantTable } from './grants';
 import { RouterFunction } from './router-function';
+
+/**
+ * Access logging of the WebSocket stage. Unlike HTTP APIs, a WebSocket (or REST) stage can only log once the account
+ * has an API Gateway CloudWatch Logs role (`AWS::ApiGateway::Account`, one per account and region): without it the
+ * first deploy fails with "CloudWatch Logs role ARN must be set in account settings to enable logging"
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html).
+ * - `off`: no stage logging (the functions still log every connection);
+ * - `account-role-exists`: the account already has the role (set by someone else): log;
+ * - `create-account-role`: this stack creates a role and sets it on the account, then logs. The account setting is
+ *   account-wide: it outlives this stack and replaces any role set before.
+ */
+export type WebSocketAccessLogs = 'off' | 'account-role-exists' | 'create-account-role';
 
 export interface LiveStreamProps {
   readonly bus: IEventBus;
+  /** The planned live stream (core/plan.ts): broadcast rule, queue and event source. */
+  readonly plan: Topology['liveStream'];
   /** The planned functions (core/plan.ts). */
   readonly functions: { readonly connections: FunctionSpec; readonly broadcast: FunctionSpec };
   /**
@@ -26,15 +45,15 @@ export interface LiveStreamProps {
    * @default RemovalPolicy.DESTROY
    */
   readonly removalPolicy?: RemovalPolicy;
-  /** Events matching this pattern are pushed to connected clients whose subscription matches. */
-  readonly broadcastPattern: EventPattern;
-  /** Seconds a connection record lives (API Gateway closes connections after 2 h). */
-  readonly connectionTtlSeconds: number;
   /**
    * WebSocket stage name.
    * @default 'live'
    */
   readonly stageName?: string;
+  /**
+   * @default 'off'
+   */
+  readonly accessLogs?: WebSocketAccessLogs;
   /**
    * @default RetentionDays.ONE_MONTH
    */
@@ -45,13 +64,11 @@ export interface LiveStreamProps {
   readonly logLevel?: string;
 }
 
-/** Route keys the WebSocket API answers (besides `$connect`, `$disconnect`, `$default`). */
-export const WEBSOCKET_ACTIONS = ['subscribe', 'ping'] as const;
-
 /**
- * WebSocket API for live agents: `$connect` checks the access token and stores the connection and its subscription pattern, `$disconnect`
- * removes it, actions update it; a broadcast Lambda fed by an EventBridge rule pushes matching events through
- * `@connections` and drops connections that are gone.
+ * WebSocket API for live agents: `$connect` checks the access token and stores the connection and its subscription
+ * pattern, `$disconnect` removes it, actions update it. An EventBridge rule puts every event on the broadcast queue;
+ * the broadcast function pushes each to the matching connections through `@connections` and drops connections that
+ * are gone.
  */
 export class LiveStream extends Construct {
   public readonly api: WebSocketApi;
@@ -63,19 +80,17 @@ export class LiveStream extends Construct {
   public readonly table: Table;
   /** Token agents present on connect (`wss://…?token=<value>`); a JSON array of values during rotation. */
   public readonly accessToken: Secret;
-  /** Events the broadcast rule could not hand to the broadcast function. */
+  /** Events on their way to the broadcast function. */
+  public readonly broadcastQueue: Queue;
+  /** Events the broadcast rule could not put on the queue, and batches that failed twice. */
   public readonly broadcastDeadLetterQueue: Queue;
 
   constructor(scope: Construct, id: string, props: LiveStreamProps) {
     super(scope, id);
+    const { plan } = props;
     const stageName = props.stageName ?? 'live';
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(stageName)) {
       throw new Error(`${this.node.path}: stageName must match [A-Za-z0-9_-]{1,128}, got "${stageName}"`);
-    }
-    if (props.connectionTtlSeconds < 60 || props.connectionTtlSeconds > 7200) {
-      throw new Error(
-        `${this.node.path}: connectionTtlSeconds must be 60-7200, got ${props.connectionTtlSeconds}`,
-      );
     }
 
     this.accessToken = new Secret(this, 'AccessToken', {
@@ -93,6 +108,11 @@ export class LiveStream extends Construct {
     this.api = new WebSocketApi(this, 'Api', { description: 'Live event stream for agents' });
     const stack = Stack.of(this);
     const callbackUrl = `https://${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}/${stageName}`;
+    const connections = stack.formatArn({
+      service: 'execute-api',
+      resource: this.api.apiId,
+      resourceName: `${stageName}/POST/@connections/*`,
+    });
     this.connectionsFunction = new RouterFunction(this, 'Connections', {
       spec: props.functions.connections,
       refs: {
@@ -100,65 +120,100 @@ export class LiveStream extends Construct {
         streamTokenSecret: this.accessToken.secretArn,
         websocketEndpoint: callbackUrl,
       },
+      grantResources: {
+        liveTable: [this.table.tableArn],
+        streamTokenSecret: [this.accessToken.secretArn],
+        websocketConnections: [connections],
+      },
       ...logs,
     });
     const integration = new WebSocketLambdaIntegration(
       'ConnectionsIntegration',
       this.connectionsFunction.function,
     );
-    for (const route of ['$connect', '$disconnect', '$default', ...WEBSOCKET_ACTIONS]) {
-      this.api.addRoute(route, { integration });
-    }
+    const routes = ['$connect', '$disconnect', '$default', ...plan.actions].map((key) =>
+      this.api.addRoute(key, { integration }),
+    );
 
-    const accessLogs = new LogGroup(this, 'AccessLogs', {
-      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
-    });
+    const accessLogs = props.accessLogs ?? 'off';
+    let accountSetting: CfnAccount | undefined;
+    if (accessLogs === 'create-account-role') {
+      const role = new Role(this, 'ApiGatewayLogsRole', {
+        assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
+        managedPolicies: [
+          ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs'),
+        ],
+      });
+      accountSetting = new CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
+    }
     this.stage = new WebSocketStage(this, 'Stage', {
       webSocketApi: this.api,
       stageName,
       autoDeploy: true,
-      throttle: { rateLimit: 500, burstLimit: 1000 },
-      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
+      throttle: plan.throttle,
+      ...(accessLogs === 'off'
+        ? {}
+        : {
+            accessLogSettings: {
+              destination: new LogGroupLogDestination(
+                new LogGroup(this, 'AccessLogs', {
+                  retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+                }),
+              ),
+            },
+          }),
     });
-    grantTable(this.connectionsFunction.function, this.table, [
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:DeleteItem',
-    ]);
-    this.accessToken.grantRead(this.connectionsFunction.function);
-    this.api.grantManageConnections(this.connectionsFunction.function);
-
-    this.broadcastFunction = new RouterFunction(this, 'Broadcast', {
-      spec: props.functions.broadcast,
-      refs: { liveTable: this.table.tableName, websocketEndpoint: callbackUrl },
-      ...logs,
-    });
-    grantTable(this.broadcastFunction.function, this.table, ['dynamodb:Query', 'dynamodb:DeleteItem']);
-    this.api.grantManageConnections(this.broadcastFunction.function);
+    if (accountSetting) this.stage.node.addDependency(accountSetting);
+    // Route-level throttling overrides the stage's for `$connect` (WebSocket APIs support route settings; the L2
+    // stage does not expose them).
+    // https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-protect.html
+    // `routeSettings` is untyped JSON: CloudFormation's own key names, written as they go into the template.
+    (this.stage.node.defaultChild as CfnStage).routeSettings = {
+      $connect: {
+        ThrottlingRateLimit: plan.connectThrottle.rateLimit,
+        ThrottlingBurstLimit: plan.connectThrottle.burstLimit,
+      },
+    };
+    // Route settings name routes that must exist when the stage is created or updated.
+    for (const route of routes) this.stage.node.addDependency(route);
 
     this.broadcastDeadLetterQueue = new Queue(this, 'BroadcastDeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: Duration.seconds(plan.dlq.retentionSeconds),
     });
-    // EventBridge invokes asynchronously: function errors follow Lambda's async settings (by default two retries over
-    // up to 6 hours). A re-run broadcast would push duplicates to the clients already served, so: no retries, a
-    // short maximum age, and failures to the DLQ.
-    this.broadcastFunction.function.configureAsyncInvoke({
-      retryAttempts: 0,
-      maxEventAge: Duration.minutes(5),
-      onFailure: new SqsDestination(this.broadcastDeadLetterQueue),
+    this.broadcastQueue = new Queue(this, 'BroadcastQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(plan.queue.visibilityTimeoutSeconds),
+      retentionPeriod: Duration.seconds(plan.queue.retentionSeconds),
+      deadLetterQueue: { queue: this.broadcastDeadLetterQueue, maxReceiveCount: plan.queue.maxReceiveCount },
+    });
+    this.broadcastFunction = new RouterFunction(this, 'Broadcast', {
+      spec: props.functions.broadcast,
+      refs: { liveTable: this.table.tableName, websocketEndpoint: callbackUrl },
+      grantResources: {
+        liveTable: [this.table.tableArn],
+        websocketConnections: [connections],
+        broadcastQueue: [this.broadcastQueue.queueArn],
+      },
+      ...logs,
+    });
+    new EventSourceMapping(this, 'BroadcastEventSource', {
+      target: this.broadcastFunction.function,
+      eventSourceArn: this.broadcastQueue.queueArn,
+      batchSize: plan.eventSource.batchSize,
+      maxConcurrency: plan.eventSource.maxConcurrency,
     });
     this.rule = new Rule(this, 'BroadcastRule', {
       eventBus: props.bus,
       description: 'Every event, to the live stream',
-      eventPattern: toCdkPattern(props.broadcastPattern),
+      eventPattern: toCdkPattern(plan.broadcastRulePattern),
       targets: [
-        new LambdaFunction(this.broadcastFunction.function, {
+        new SqsQueue(this.broadcastQueue, {
           deadLetterQueue: this.broadcastDeadLetterQueue,
-          retryAttempts: 2,
-          // A live event older than this is no longer live.
-          maxEventAge: Duration.minutes(5),
+          retryAttempts: plan.ruleTarget.maximumRetryAttempts,
+          maxEventAge: Duration.seconds(plan.ruleTarget.maximumEventAgeSeconds),
         }),
       ],
     });

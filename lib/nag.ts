@@ -1,4 +1,4 @@
-import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Names, Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import type { EventRouterStack } from './event-router-stack';
 import { RouterFunction } from './router-function';
@@ -12,6 +12,12 @@ export interface NagAcknowledgment {
 const logicalId = (construct: IConstruct) =>
   Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
 const arnOf = (construct: IConstruct) => `<${logicalId(construct)}.Arn>`;
+/**
+ * How cdk-nag names a parent resource's ARN inside a nested stack: the parameter CDK passes it as,
+ * `reference-to-<the resource's node unique id>Arn` without its dashes (aws-cdk-lib core/lib/private/refs).
+ */
+const nestedArnOf = (construct: IConstruct) =>
+  `<referenceto${Names.nodeUniqueId((construct.node.defaultChild ?? construct).node)}Arn>`;
 
 /**
  * cdk-nag AwsSolutions findings we accept, each on the construct that owns it and with its reason. Anything not
@@ -26,28 +32,25 @@ export function acknowledgeNagFindings(stack: EventRouterStack): { scope: string
 
   for (const fn of stack.node.findAll().filter((c): c is RouterFunction => c instanceof RouterFunction)) {
     ack(
-      fn,
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      'The basic execution role only lets a function write its own CloudWatch logs; AWS maintains it.',
-    );
-    ack(
-      fn,
+      fn.node.findChild('Unscoped'),
       'AwsSolutions-IAM5[Resource::*]',
-      'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (active tracing).',
-    );
-    ack(
-      fn,
-      `AwsSolutions-IAM5[Resource::${arnOf(stack.store.table)}/index/*]`,
-      'Table grants cover its own GSIs (bySource, byType, unpublished), which the functions query.',
+      'This policy holds only actions that support no resource-level permission: X-Ray PutTraceSegments/' +
+        'PutTelemetryRecords (active tracing) and, for a delivery function, lambda:ListEventSourceMappings.',
     );
   }
 
-  const payloads = `AwsSolutions-IAM5[Resource::${arnOf(stack.store.payloadBucket)}/payloads/*]`;
-  for (const fn of [stack.ingest.ingestFunction, ...stack.targets.map((t) => t.deliveryFunction)]) {
+  const payloadsReason =
+    "Payload objects are keyed by event id, unknown at deploy time; scoped to this bucket's payloads/.";
+  ack(
+    stack.ingest.ingestFunction,
+    `AwsSolutions-IAM5[Resource::${arnOf(stack.store.payloadBucket)}/payloads/*]`,
+    payloadsReason,
+  );
+  for (const target of stack.targets) {
     ack(
-      fn,
-      payloads,
-      "Payload objects are keyed by event id, unknown at deploy time; scoped to this bucket's payloads/.",
+      target.deliveryFunction,
+      `AwsSolutions-IAM5[Resource::${nestedArnOf(stack.store.payloadBucket)}/payloads/*]`,
+      payloadsReason,
     );
   }
   const apiRoutes = `arn:<AWS::Partition>:apigateway:<AWS::Region>::/apis/<${logicalId(stack.ingest.api)}>`;
@@ -61,29 +64,19 @@ export function acknowledgeNagFindings(stack: EventRouterStack): { scope: string
     `AwsSolutions-IAM5[Resource::${apiRoutes}/stages/$default/routesettings/*]`,
     'Route settings are keyed by route keys that hold URL tokens, unknown at deploy time; scoped to this stage.',
   );
-  for (const target of stack.targets) {
-    ack(
-      target.node.findChild('PauseOwnQueue'),
-      'AwsSolutions-IAM5[Resource::*]',
-      'lambda:ListEventSourceMappings supports no resource-level permission; the update it leads to is limited to ' +
-        "this target's own event source mapping.",
-    );
-  }
-  for (const [source, secret] of stack.ingest.urlTokenSecrets) {
-    ack(
-      secret,
-      'AwsSolutions-SMG4',
-      `The URL token of source ${source} is part of the URL set in the provider, so a rotation is coordinated by ` +
-        'hand: invoke the routes function with {"rotate": "<source>"}, update the provider, then {"finishRotation": …}.',
-    );
-  }
+  ack(
+    stack.ingest.urlTokenSecret,
+    'AwsSolutions-SMG4',
+    "A source's URL token is part of the URL set in the provider, so a rotation is coordinated by hand: invoke the " +
+      'routes function with {"rotate": "<source>"} (both URLs work), update the provider, then {"finishRotation": …}.',
+  );
 
   const live = stack.liveStream;
   if (live) {
     for (const fn of [live.connectionsFunction, live.broadcastFunction]) {
       ack(
         fn,
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(live.api)}>/*/*/@connections/*]`,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(live.api)}>/${live.stage.stageName}/POST/@connections/*]`,
         'Connection ids are assigned at run time; the grant is scoped to this WebSocket API.',
       );
     }
@@ -93,6 +86,23 @@ export function acknowledgeNagFindings(stack: EventRouterStack): { scope: string
       'WebSocket clients present an access token that the $connect handler checks (timing-safe, rotatable); ' +
         'API Gateway allows an authorizer on $connect only, and the token check is that.',
     );
+    if (live.node.tryFindChild('AccessLogs') === undefined) {
+      ack(
+        live.stage,
+        'AwsSolutions-APIG1',
+        'WebSocket stage logging needs the account-level API Gateway CloudWatch Logs role, which a first deploy in an ' +
+          'account without it cannot assume; it is opt-in (stage websocketAccessLogs). The connections function logs ' +
+          'every connect, disconnect and action meanwhile.',
+      );
+    }
+    const accountRole = live.node.tryFindChild('ApiGatewayLogsRole');
+    if (accountRole) {
+      ack(
+        accountRole,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        "API Gateway's account-level logging role: AWS documents this managed policy for it, and maintains it.",
+      );
+    }
     ack(
       live.broadcastDeadLetterQueue,
       'AwsSolutions-SQS3',

@@ -4,6 +4,7 @@
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { WebSocketAccessLogs } from './live-stream';
 
 export type StageName = 'dev' | 'staging' | 'prod';
 
@@ -17,6 +18,11 @@ export interface StageConfig {
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** How often the sweeper republishes events whose PutEvents failed. */
   readonly sweepInterval: Duration;
+  /**
+   * Access logs of the WebSocket stage; anything but `off` needs the account's API Gateway CloudWatch Logs role
+   * (see WebSocketAccessLogs). Override with `cdk deploy -c websocketAccessLogs=account-role-exists`.
+   */
+  readonly websocketAccessLogs: WebSocketAccessLogs;
 }
 
 export const STAGES: Readonly<Record<StageName, StageConfig>> = {
@@ -26,6 +32,7 @@ export const STAGES: Readonly<Record<StageName, StageConfig>> = {
     dataRemovalPolicy: RemovalPolicy.DESTROY,
     logLevel: 'DEBUG',
     sweepInterval: Duration.minutes(5),
+    websocketAccessLogs: 'off',
   },
   staging: {
     name: 'staging',
@@ -33,6 +40,7 @@ export const STAGES: Readonly<Record<StageName, StageConfig>> = {
     dataRemovalPolicy: RemovalPolicy.RETAIN,
     logLevel: 'INFO',
     sweepInterval: Duration.minutes(1),
+    websocketAccessLogs: 'off',
   },
   prod: {
     name: 'prod',
@@ -40,10 +48,27 @@ export const STAGES: Readonly<Record<StageName, StageConfig>> = {
     dataRemovalPolicy: RemovalPolicy.RETAIN,
     logLevel: 'INFO',
     sweepInterval: Duration.minutes(1),
+    websocketAccessLogs: 'off',
   },
 };
 
-export function stageConfig(name: string): StageConfig {
-  if (name in STAGES) return STAGES[name as StageName];
-  throw new Error(`Unknown stage "${name}": expected one of ${Object.keys(STAGES).join(', ')}`);
+const ACCESS_LOG_SETTINGS: readonly WebSocketAccessLogs[] = [
+  'off',
+  'account-role-exists',
+  'create-account-role',
+];
+
+/** A stage by name, with the `websocketAccessLogs` context value when given. */
+export function stageConfig(name: string, websocketAccessLogs?: unknown): StageConfig {
+  if (!(name in STAGES)) {
+    throw new Error(`Unknown stage "${name}": expected one of ${Object.keys(STAGES).join(', ')}`);
+  }
+  const stage = STAGES[name as StageName];
+  if (websocketAccessLogs === undefined) return stage;
+  if (!ACCESS_LOG_SETTINGS.includes(websocketAccessLogs as WebSocketAccessLogs)) {
+    throw new Error(
+      `websocketAccessLogs must be one of ${ACCESS_LOG_SETTINGS.join(', ')}, got "${String(websocketAccessLogs)}"`,
+    );
+  }
+  return { ...stage, websocketAccessLogs: websocketAccessLogs as WebSocketAccessLogs };
 }

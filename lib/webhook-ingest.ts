@@ -13,13 +13,13 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
-import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { SourcePlan, Topology } from '../core/plan';
-import { grantTable } from './grants';
+import type { SourcePlan, Throttle, Topology } from '../core/plan';
+import { secretArnForPolicies } from './delivery-target';
 import { RouterFunction } from './router-function';
 
 export interface WebhookIngestProps {
@@ -37,9 +37,10 @@ export interface WebhookIngestProps {
   /**
    * Throttle of the catch-all route, which answers every request that is not a POST to a source's tokened URL
    * (unknown paths, wrong tokens, wrong methods). Never shared with a source's capacity.
-   * @default { rateLimit: 10, burstLimit: 20 }
    */
-  readonly catchAllThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly catchAllThrottle: Throttle;
+  /** The sweeper schedule's EventBridge retries. */
+  readonly sweeperSchedule: Topology['sweeperSchedule'];
   /**
    * @default RetentionDays.ONE_MONTH
    */
@@ -82,10 +83,8 @@ export class WebhookIngest extends Construct {
   public readonly sweeperFunction: RouterFunction;
   /** Keeps the tokened routes in line with the URL-token secrets; invoke it to rotate a token. */
   public readonly routesFunction: RouterFunction;
-  /** Secrets Manager secret of each source's signing secret, by source name. */
-  public readonly sourceSecrets: ReadonlyMap<string, ISecret>;
-  /** Secret holding each source's URL token (`{"token": "…"}`), by source name. */
-  public readonly urlTokenSecrets: ReadonlyMap<string, Secret>;
+  /** Secret holding every source's URL tokens (`{"<source>": {"token": "…"}}`); the routes function fills it. */
+  public readonly urlTokenSecret: Secret;
 
   constructor(scope: Construct, id: string, props: WebhookIngestProps) {
     super(scope, id);
@@ -100,45 +99,36 @@ export class WebhookIngest extends Construct {
         bus: props.bus.eventBusName,
         payloadBucket: props.payloadBucket.bucketName,
       },
+      grantResources: {
+        eventsTable: [props.table.tableArn],
+        bus: [props.bus.eventBusArn],
+        payloadObjects: [props.payloadBucket.arnForObjects('payloads/*')],
+        sourceSecrets: props.sources.map((source) =>
+          secretArnForPolicies(
+            Secret.fromSecretNameV2(this, `Secret-${source.name}`, source.config.secret.secretName),
+            true,
+          ),
+        ),
+      },
       ...logs,
     });
     const ingest = this.ingestFunction.function;
-    grantTable(ingest, props.table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
-    props.bus.grantPutEventsTo(ingest);
-    // Ingest only writes claim-check payloads; delivery reads them.
-    ingest.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['s3:PutObject'],
-        resources: [props.payloadBucket.arnForObjects('payloads/*')],
-      }),
-    );
-
-    const secrets = new Map<string, ISecret>();
-    for (const source of props.sources) {
-      const secret = Secret.fromSecretNameV2(this, `Secret-${source.name}`, source.config.secret.secretName);
-      secret.grantRead(ingest);
-      secrets.set(source.name, secret);
-    }
-    this.sourceSecrets = secrets;
 
     this.sweeperFunction = new RouterFunction(this, 'Sweeper', {
       spec: props.functions.sweeper,
       refs: { eventsTable: props.table.tableName, bus: props.bus.eventBusName },
+      grantResources: { eventsTable: [props.table.tableArn], bus: [props.bus.eventBusArn] },
       ...logs,
     });
     const sweeper = this.sweeperFunction.function;
-    grantTable(sweeper, props.table, [
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:DeleteItem',
-      'dynamodb:Query',
-    ]);
-    props.bus.grantPutEventsTo(sweeper);
+    sweeper.configureAsyncInvoke({
+      retryAttempts: props.sweeperSchedule.asyncRetryAttempts,
+      maxEventAge: Duration.seconds(props.sweeperSchedule.maxEventAgeSeconds),
+    });
     new Rule(this, 'SweepSchedule', {
       description: 'Runs the pending-event sweeper',
       schedule: Schedule.rate(props.sweepInterval ?? Duration.minutes(1)),
-      targets: [new LambdaFunction(sweeper, { retryAttempts: 0 })],
+      targets: [new LambdaFunction(sweeper, { retryAttempts: props.sweeperSchedule.retryAttempts })],
     });
 
     this.api = new HttpApi(this, 'Api', { description: 'Webhook ingestion', createDefaultStage: false });
@@ -158,7 +148,7 @@ export class WebhookIngest extends Construct {
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
     });
-    const catchAll = props.catchAllThrottle ?? { rateLimit: 10, burstLimit: 20 };
+    const catchAll = props.catchAllThrottle;
     this.stage = new HttpStage(this, 'Stage', {
       httpApi: this.api,
       stageName: '$default',
@@ -171,54 +161,37 @@ export class WebhookIngest extends Construct {
       },
     });
 
-    const secretPrefix = `event-router/${stack.stackName}/url-token/`;
-    const tokens = new Map<string, Secret>();
-    for (const source of props.sources) {
-      tokens.set(
-        source.name,
-        new Secret(this, `UrlToken-${source.name}`, {
-          secretName: `${secretPrefix}${source.name}`,
-          description: `URL token of webhook source ${source.name}: POST <api>/webhooks/${source.name}/<token>`,
-          // 32 letters and digits (about 190 bits): unguessable, and safe in a URL path.
-          generateSecretString: {
-            secretStringTemplate: '{}',
-            generateStringKey: 'token',
-            excludePunctuation: true,
-            includeSpace: false,
-            passwordLength: 32,
-          },
-        }),
-      );
-    }
-    this.urlTokenSecrets = tokens;
+    this.urlTokenSecret = new Secret(this, 'UrlTokens', {
+      secretName: `event-router/${stack.stackName}/url-tokens`,
+      description:
+        "Each source's URL token: POST <api>/webhooks/<source>/<token>. The routes function adds one per new source.",
+      // A JSON object; the random seed only keeps a plain value out of the template. The tokens (32 letters and
+      // digits, ~190 bits each) are generated by the routes function at deploy.
+      generateSecretString: {
+        secretStringTemplate: '{}',
+        generateStringKey: '_seed',
+        excludePunctuation: true,
+        includeSpace: false,
+        passwordLength: 16,
+      },
+    });
 
+    const apiArn = `arn:${stack.partition}:apigateway:${stack.region}::/apis/${this.api.apiId}`;
     this.routesFunction = new RouterFunction(this, 'Routes', {
       spec: props.functions.routes,
       refs: {
         httpApi: this.api.apiId,
         httpIntegration: integration.integrationId,
-        urlTokenSecretPrefix: secretPrefix,
+        urlTokenSecret: this.urlTokenSecret.secretArn,
+      },
+      grantResources: {
+        httpApiRoutes: [`${apiArn}/routes`, `${apiArn}/routes/*`],
+        httpApiStage: [`${apiArn}/stages/$default`, `${apiArn}/stages/$default/routesettings/*`],
+        urlTokenSecret: [this.urlTokenSecret.secretArn],
       },
       ...logs,
     });
     const routes = this.routesFunction.function;
-    for (const secret of tokens.values()) {
-      secret.grantRead(routes);
-      secret.grantWrite(routes);
-    }
-    const apiArn = `arn:${stack.partition}:apigateway:${stack.region}::/apis/${this.api.apiId}`;
-    routes.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['apigateway:GET', 'apigateway:POST', 'apigateway:DELETE'],
-        resources: [`${apiArn}/routes`, `${apiArn}/routes/*`],
-      }),
-    );
-    routes.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['apigateway:PATCH', 'apigateway:DELETE'],
-        resources: [`${apiArn}/stages/$default`, `${apiArn}/stages/$default/routesettings/*`],
-      }),
-    );
 
     // Runs on every change of the sources or of the stage (a stage update could reset route settings).
     const routesResource = new CustomResource(this, 'SourceRoutes', {
@@ -237,7 +210,7 @@ export class WebhookIngest extends Construct {
           .digest('hex'),
       },
     });
-    routesResource.node.addDependency(this.stage, ...tokens.values());
+    routesResource.node.addDependency(this.stage, this.urlTokenSecret);
   }
 
   /** Public base URL of the webhook API; a source's URL is `<base>/webhooks/<source>/<its URL token>`. */

@@ -4,24 +4,27 @@
  * environment exactly as the CDK constructs do — SDK clients reach the local services through
  * `AWS_ENDPOINT_URL_<SERVICE>` only.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { parseRouterConfig, type RouterConfig, type RouterConfigInput } from '../core/config';
-import { ENV, EVENTS_TABLE, LIVE_TABLE } from '../core/contracts';
+import { EVENTS_TABLE, LIVE_TABLE, type TableLayout } from '../core/contracts';
+import { METRICS_NAMESPACE } from '../core/metrics';
 import {
   type FunctionSpec,
   HANDLERS,
   type HandlerName,
   handlerEntry,
+  LAMBDA_HANDLER,
   planTopology,
   type ResourceRef,
   resolveEnvironment,
   type Topology,
 } from '../core/plan';
-import { newToken } from '../lambdas/routes/routes';
+import { functionCode, RUNTIME_FILE } from '../lib/bundling';
 import { FaultSwitch } from './faults';
 import { bundleHandlers } from './lambda/bundle';
 import { LocalFunction, type LogSink, prefixedConsoleSink } from './lambda/local-function';
@@ -30,7 +33,8 @@ import { ensureTable, expireItems, type LocalDynamo, startLocalDynamo } from './
 import { type LocalEventBridge, type LocalRuleTarget, startLocalEventBridge } from './services/eventbridge';
 import { LOCAL_HTTP_API_ID, type LocalHttpApi, startLocalHttpApi } from './services/http-api';
 import { type LocalLambdaApi, startLocalLambdaApi } from './services/lambda-api';
-import { lambdaRuleTarget, sqsRuleTarget } from './services/rule-targets';
+import { sqsRuleTarget } from './services/rule-targets';
+import { LocalSchedule } from './services/schedule';
 import {
   defaultSigningSecret,
   defaultSigningSecretName,
@@ -43,7 +47,16 @@ import {
 import { createTargetQueues, type LocalSqs, type QueuePair, startLocalSqs } from './services/sqs';
 import { SqsEventSource } from './services/sqs-event-source';
 import { type LocalWebSocketApi, startLocalWebSocketApi } from './services/websocket-api';
-import { canonicalPattern, type NormalisedTopology, normaliseTopology } from './topology';
+import {
+  byKey,
+  canonicalPattern,
+  LOCAL_DIFFERENCES,
+  type LocalDifferenceOptions,
+  localRuntime,
+  type NormalisedTopology,
+  normaliseEnvironment,
+  sourceRoutePattern,
+} from './topology';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -51,7 +64,7 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 export const LOCAL_NAMES = {
   table: 'event-router-local-events',
   liveTable: 'event-router-local-live',
-  urlTokenSecretPrefix: 'event-router/local/url-token/',
+  urlTokenSecret: 'event-router/local/url-tokens',
   bus: 'event-router-local',
   payloadBucket: 'event-router-local-payloads',
   queuePrefix: 'event-router-local',
@@ -91,8 +104,8 @@ export interface LocalStackOptions {
   readonly retryDelaySeconds?: number | null;
   /**
    * Backoff the delivery functions use locally for failed records (replaces each target's
-   * `retry.initialDelaySeconds` / `maxDelaySeconds` in ROUTER_TARGET only; the plan and queues are unchanged);
-   * `null` keeps the configured delays. @default { initialDelaySeconds: 1, maxDelaySeconds: 2 }
+   * `retry.initialDelaySeconds` / `maxDelaySeconds` in its runtime.json only; the plan and queues are unchanged);
+   * `null` keeps the configured delays. @default LOCAL_DIFFERENCES.defaultRetryDelays
    */
   readonly retryDelays?: { readonly initialDelaySeconds: number; readonly maxDelaySeconds: number } | null;
   /** Long-poll wait of the SQS pollers. @default 20 */
@@ -111,8 +124,6 @@ export interface LocalStackOptions {
   readonly secretsFile?: string;
   /** Execution environments of the request-path functions. */
   readonly concurrency?: Partial<Record<'ingest' | 'connections' | 'broadcast', number>>;
-  /** Throttle of the catch-all route (paths that are not a source's tokened URL). @default 10/s, burst 20 */
-  readonly catchAllThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
   readonly websocket?: {
     readonly stage?: string;
     readonly idleTimeoutSeconds?: number;
@@ -213,8 +224,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ),
   };
   const topology = planTopology(config);
-  const retryDelays =
-    options.retryDelays === undefined ? { initialDelaySeconds: 1, maxDelaySeconds: 2 } : options.retryDelays;
+  const differences: LocalDifferenceOptions = {
+    retryDelays:
+      options.retryDelays === undefined ? LOCAL_DIFFERENCES.defaultRetryDelays : options.retryDelays,
+  };
   const stage = options.websocket?.stage ?? LOCAL_NAMES.stage;
   const faults = options.faults ?? new FaultSwitch();
   const dataDir = options.dataDir;
@@ -240,13 +253,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       options.secretsFile,
       dataDir ? path.join(dataDir, 'secrets.json') : undefined,
     );
-    for (const source of config.sources) {
+    for (const source of config.sources)
       store.define(source.secret.secretName, defaultSourceSecret(source.name));
-      // Random, like the deployed stack's: a request that does not know it never reaches the source's route.
-      store.defineGenerated(`${LOCAL_NAMES.urlTokenSecretPrefix}${source.name}`, () =>
-        JSON.stringify({ token: newToken() }),
-      );
-    }
+    // Empty at first: the routes function generates a random token per source, as at deploy (kept with --data-dir).
+    store.defineGenerated(LOCAL_NAMES.urlTokenSecret, () => '{}');
     const signingSecretIds = new Map<string, string>();
     for (const target of config.targets) {
       const name = target.signingSecret?.secretName ?? defaultSigningSecretName(target.name);
@@ -286,13 +296,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const target of topology.targets) {
       queues[target.name] = await createTargetQueues(sqs.client, LOCAL_NAMES.queuePrefix, target);
     }
-    const { CreateQueueCommand } = await import('@aws-sdk/client-sqs');
-    const broadcastDlq = await sqs.client.send(
-      new CreateQueueCommand({
-        QueueName: `${LOCAL_NAMES.queuePrefix}-broadcast-dlq`,
-        Attributes: { MessageRetentionPeriod: String(14 * 24 * 3600) },
-      }),
-    );
+    const broadcastQueues = topology.liveStream.enabled
+      ? await createTargetQueues(sqs.client, LOCAL_NAMES.queuePrefix, {
+          name: 'broadcast',
+          ...topology.liveStream,
+        })
+      : undefined;
     const lambdaApi = await startLocalLambdaApi();
     cleanups.push(() => lambdaApi.stop());
 
@@ -326,6 +335,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ? { idleTimeoutSeconds: options.websocket.idleTimeoutSeconds }
         : {}),
       skipDisconnectOnAbruptClose: options.websocket?.skipDisconnectOnAbruptClose ?? false,
+      routeKeys: topology.liveStream.actions,
+      defaultThrottle: topology.liveStream.throttle,
+      routeThrottles: { $connect: topology.liveStream.connectThrottle },
       function: lateInvoker('connections'),
     });
     cleanups.push(() => websocket.stop());
@@ -334,7 +346,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       function: lateInvoker('ingest'),
       // Only the catch-all at first: the routes function creates each source's tokened route, as on AWS.
       routes: ['$default'],
-      defaultThrottle: options.catchAllThrottle ?? { rateLimit: 10, burstLimit: 20 },
+      defaultThrottle: topology.http.catchAllThrottle,
       onError: (error) => log(`HTTP API: ${error.message}`),
     });
     cleanups.push(() => http.stop());
@@ -350,9 +362,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
 
     const bundles = await bundling;
-    if (bundles) cleanups.push(async () => bundles.remove());
 
     const functions: Record<string, LocalFunction> = {};
+    /** Each function with its spec and code directory, for describing the running topology. */
+    const built: BuiltFunction[] = [];
     cleanups.push(async () => {
       await Promise.all(Object.values(functions).map((fn) => fn.close()));
     });
@@ -365,30 +378,33 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       streamTokenSecret: LOCAL_NAMES.streamTokenSecret,
       httpApi: LOCAL_HTTP_API_ID,
       httpIntegration: 'local',
-      urlTokenSecretPrefix: LOCAL_NAMES.urlTokenSecretPrefix,
+      urlTokenSecret: LOCAL_NAMES.urlTokenSecret,
     };
     /** A local function from its planned spec, its environment resolved as the CDK stack resolves it. */
     const makeFunction = (
       spec: FunctionSpec,
       refs: Partial<Record<ResourceRef, string>> = {},
-      overrides: { environment?: Record<string, string>; maxConcurrency?: number } = {},
+      overrides: { maxConcurrency?: number } = {},
     ) => {
       const handlerPath = resolveHandler(options, spec.handler);
-      const modulePath = bundles?.get(handlerPath);
+      const bundle = bundles?.get(handlerPath);
+      // The function's code directory, as deployed: its bundle plus runtime.json (LAMBDA_TASK_ROOT), with the
+      // documented local differences (local/topology.ts).
+      const codeDir = functionCode(bundle ?? emptyCode(), localRuntime(spec, differences));
+      const resolvedRefs = { ...commonRefs, ...refs };
       const fn = new LocalFunction({
         name: spec.name,
         handlerPath,
-        ...(modulePath ? { modulePath } : {}),
+        ...(bundle ? { modulePath: path.join(codeDir, 'index.mjs') } : {}),
         env: {
           ...awsEnvironment(endpoints, spec.name, spec.memoryMb),
+          LAMBDA_TASK_ROOT: codeDir,
           POWERTOOLS_SERVICE_NAME: spec.serviceName,
-          POWERTOOLS_METRICS_NAMESPACE: 'EventRouter',
+          POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
           POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'INFO',
           // EMF metric blobs on stdout are noise locally.
           POWERTOOLS_METRICS_DISABLED: 'true',
-          [ENV.stage]: 'local',
-          ...resolveEnvironment(spec, { ...commonRefs, ...refs }),
-          ...overrides.environment,
+          ...resolveEnvironment(spec, resolvedRefs),
         },
         timeoutSeconds: spec.timeoutSeconds,
         memoryMb: spec.memoryMb,
@@ -396,6 +412,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         log: functionLogs,
       });
       functions[spec.name] = fn;
+      built.push({ fn, codeDir, refValues: new Set(Object.values(resolvedRefs)) });
       return fn;
     };
 
@@ -404,6 +421,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       {},
       { maxConcurrency: options.concurrency?.ingest ?? 2 },
     );
+    const pollers: SqsEventSource[] = [];
+    cleanups.push(async () => {
+      await Promise.all(pollers.map((p) => p.stop()));
+    });
     const { connections, broadcast } = topology.functions;
     if (connections && broadcast) {
       late.connections = makeFunction(
@@ -417,19 +438,33 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         { maxConcurrency: options.concurrency?.broadcast ?? 1 },
       );
       ruleTargets.push(
-        lambdaRuleTarget({
+        sqsRuleTarget({
           ruleName: 'broadcast',
           pattern: topology.liveStream.broadcastRulePattern,
-          function: broadcastFn,
+          retry: topology.liveStream.ruleTarget,
+          client: sqs.direct,
+          queueUrl: broadcastQueues!.queueUrl,
+          queueArn: broadcastQueues!.queueArn,
+          deadLetterQueueUrl: broadcastQueues!.dlqUrl,
         }),
+      );
+      pollers.push(
+        new SqsEventSource({
+          client: sqs.direct,
+          queueUrl: broadcastQueues!.queueUrl,
+          queueArn: broadcastQueues!.queueArn,
+          function: broadcastFn,
+          batchSize: topology.liveStream.eventSource.batchSize,
+          maxConcurrency: topology.liveStream.eventSource.maxConcurrency,
+          reportBatchItemFailures: false,
+          waitTimeSeconds: options.pollWaitSeconds ?? 20,
+          retryDelaySeconds: options.retryDelaySeconds === undefined ? 1 : options.retryDelaySeconds,
+          onError: (error) => log(`SQS poller for broadcast: ${error.message}`),
+        }).start(),
       );
     }
     const routesFn = makeFunction(topology.functions.routes);
 
-    const pollers: SqsEventSource[] = [];
-    cleanups.push(async () => {
-      await Promise.all(pollers.map((p) => p.stop()));
-    });
     for (const target of topology.targets) {
       const pair = queues[target.name]!;
       const fn = makeFunction(
@@ -439,15 +474,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           deadLetterQueueUrl: pair.dlqUrl,
           signingSecret: signingSecretIds.get(target.name)!,
         },
-        {
-          environment: localRetryDelays(target.function, retryDelays),
-          maxConcurrency: target.eventSource.maxConcurrency,
-        },
+        { maxConcurrency: target.eventSource.maxConcurrency },
       );
       ruleTargets.push(
         sqsRuleTarget({
           ruleName: `target:${target.name}`,
           pattern: target.rulePattern,
+          retry: target.ruleTarget,
           client: sqs.direct,
           queueUrl: pair.queueUrl,
           queueArn: pair.queueArn,
@@ -477,25 +510,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       });
     }
 
-    // Local speed-up (local/README.md): a failed republish is retried within seconds, not minutes.
-    const sweeper = makeFunction(
-      topology.functions.sweeper,
-      {},
-      { environment: { SWEEP_BACKOFF_MS: '500,2000' } },
-    );
-    const sweep = () => sweeper.invoke({ source: 'aws.events', 'detail-type': 'Scheduled Event' });
+    const sweeper = makeFunction(topology.functions.sweeper);
     const sweepInterval = options.sweepIntervalSeconds === undefined ? 60 : options.sweepIntervalSeconds;
-    if (sweepInterval !== null) {
-      const timer = setInterval(() => void sweep().catch(() => {}), sweepInterval * 1000);
-      timer.unref();
-      cleanups.push(async () => clearInterval(timer));
-    }
+    const schedule = new LocalSchedule({
+      function: sweeper,
+      event: { source: 'aws.events', 'detail-type': 'Scheduled Event' },
+      ...topology.sweeperSchedule,
+      onError: (error) => log(`scheduled sweep failed: ${error.message}`),
+    });
+    const sweep = () => schedule.runNow();
+    // Started below, once the routes exist: events accepted before a restart whose publish failed or was in doubt
+    // go out at once, not a minute later.
     const ttlInterval = options.ttlSweepSeconds === undefined ? 60 : options.ttlSweepSeconds;
+    const expiring = new Map<string, TableLayout>();
     if (ttlInterval !== null) {
-      const tables: [string, typeof EVENTS_TABLE | typeof LIVE_TABLE][] = [[LOCAL_NAMES.table, EVENTS_TABLE]];
-      if (topology.liveStream.enabled) tables.push([LOCAL_NAMES.liveTable, LIVE_TABLE]);
+      expiring.set(LOCAL_NAMES.table, EVENTS_TABLE);
+      if (topology.liveStream.enabled) expiring.set(LOCAL_NAMES.liveTable, LIVE_TABLE);
       const timer = setInterval(() => {
-        for (const [name, layout] of tables)
+        for (const [name, layout] of expiring)
           void expireItems(dynamodb.client, name, layout, Date.now()).catch(() => {});
       }, ttlInterval * 1000);
       timer.unref();
@@ -505,12 +537,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (options.prewarm ?? true) await Promise.all(Object.values(functions).map((fn) => fn.warm()));
     // What the custom resource does at deploy: each source's tokened route, with its throttle.
     await routesFn.invoke({});
-    // Events accepted before a restart whose publish failed or was in doubt go out now, not a minute later.
-    if (sweepInterval !== null) void sweep().catch(() => {});
+    if (sweepInterval !== null) cleanups.push(schedule.start(sweepInterval));
 
     const urlToken = (name: string) => {
-      const value = store.get(`${LOCAL_NAMES.urlTokenSecretPrefix}${name}`);
-      return (JSON.parse(value) as { token: string }).token;
+      const token = (JSON.parse(store.get(LOCAL_NAMES.urlTokenSecret)) as Record<string, { token?: string }>)[
+        name
+      ]?.token;
+      if (!token) throw new Error(`source ${name} has no URL token`);
+      return token;
     };
     const secrets: LocalStackSecrets = {
       store,
@@ -557,11 +591,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       busName: LOCAL_NAMES.bus,
       payloadBucket: LOCAL_NAMES.payloadBucket,
       queues,
-      broadcastDeadLetterQueueUrl: broadcastDlq.QueueUrl!,
+      broadcastDeadLetterQueueUrl: broadcastQueues?.dlqUrl ?? '',
       functions,
       sqs,
       dynamodb,
-      describeTopology: () => describeRunning(topology, ruleTargets, queues, sqs),
+      describeTopology: () =>
+        describeRunning({
+          built,
+          rules: eventbridge.rules,
+          queues: { ...queues, ...(broadcastQueues ? { broadcast: broadcastQueues } : {}) },
+          pollers,
+          sqs,
+          dynamodb,
+          expiring,
+          http,
+          websocket: topology.liveStream.enabled ? websocket : undefined,
+          schedules: [{ name: topology.functions.sweeper.name, schedule }],
+        }),
       async drain() {
         await eventbridge.drain();
         await Promise.all(Object.values(functions).map((fn) => fn.drainAsync()));
@@ -574,37 +620,37 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
   } catch (error) {
     await stopAll();
-    // Started before the try: its bundles are not in `cleanups` when startup failed before awaiting it.
-    await bundling?.then((b) => b.remove()).catch(() => {});
+    await bundling?.catch(() => {});
     throw error;
   }
 }
 
-/** A delivery function's ROUTER_TARGET with the local backoff delays, when given (see local/README.md). */
-function localRetryDelays(
-  spec: FunctionSpec,
-  delays: { readonly initialDelaySeconds: number; readonly maxDelaySeconds: number } | null,
-): Record<string, string> {
-  const raw = spec.environment[ENV.target];
-  if (!delays || typeof raw !== 'string') return {};
-  const runtime = JSON.parse(raw) as { config: { retry: Record<string, unknown> } };
-  return {
-    [ENV.target]: JSON.stringify({
-      ...runtime,
-      config: { ...runtime.config, retry: { ...runtime.config.retry, ...delays } },
-    }),
-  };
+/** An empty code directory (a handler that did not bundle loads from its source through tsx). */
+function emptyCode(): string {
+  const dir = path.join(REPO_ROOT, 'node_modules', '.cache', 'event-router', 'unbundled');
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 /** Rules whose targets are filled in after the functions exist (the bus starts first: its endpoint goes in env). */
 function lateBoundRules(bound: readonly LocalRuleTarget[], topology: Topology): LocalRuleTarget[] {
   const names = [
-    ...topology.targets.map((t) => ({ name: `target:${t.name}`, pattern: t.rulePattern })),
+    ...topology.targets.map((t) => ({
+      name: `target:${t.name}`,
+      pattern: t.rulePattern,
+      retry: t.ruleTarget,
+    })),
     ...(topology.liveStream.enabled
-      ? [{ name: 'broadcast', pattern: topology.liveStream.broadcastRulePattern }]
+      ? [
+          {
+            name: 'broadcast',
+            pattern: topology.liveStream.broadcastRulePattern,
+            retry: topology.liveStream.ruleTarget,
+          },
+        ]
       : []),
   ];
-  return names.map(({ name, pattern }) => {
+  return names.map(({ name, pattern, retry }) => {
     const find = () => {
       const rule = bound.find((r) => r.name === name);
       if (!rule) throw new Error(`rule ${name} has no target yet`);
@@ -613,8 +659,15 @@ function lateBoundRules(bound: readonly LocalRuleTarget[], topology: Topology): 
     return {
       name,
       pattern,
-      // Target queues are durable: on them before PutEvents answers (see LocalRuleTarget.durable).
-      durable: name.startsWith('target:'),
+      // Every rule targets a queue: on it before PutEvents answers (see LocalRuleTarget.durable).
+      durable: true,
+      retry,
+      get queueUrl() {
+        return find().queueUrl;
+      },
+      get deadLetterQueueUrl() {
+        return find().deadLetterQueueUrl;
+      },
       deliver: (event) => find().deliver(event),
       deadLetter: async (event, error) => {
         await find().deadLetter?.(event, error);
@@ -623,18 +676,42 @@ function lateBoundRules(bound: readonly LocalRuleTarget[], topology: Topology): 
   });
 }
 
-async function describeRunning(
-  topology: Topology,
-  rules: readonly LocalRuleTarget[],
-  queues: Readonly<Record<string, QueuePair>>,
-  sqs: LocalSqs,
-): Promise<NormalisedTopology> {
-  const planned = normaliseTopology(topology);
+/** A running local function, its code directory, and the values its environment took from resources. */
+interface BuiltFunction {
+  readonly fn: LocalFunction;
+  readonly codeDir: string;
+  readonly refValues: ReadonlySet<string>;
+}
+
+/** What the running services say they are, normalised (local/topology.ts): nothing is taken from the plan. */
+async function describeRunning(running: {
+  built: readonly BuiltFunction[];
+  rules: readonly LocalRuleTarget[];
+  queues: Readonly<Record<string, QueuePair>>;
+  pollers: readonly SqsEventSource[];
+  sqs: LocalSqs;
+  dynamodb: LocalDynamo;
+  expiring: ReadonlyMap<string, TableLayout>;
+  http: LocalHttpApi;
+  websocket: LocalWebSocketApi | undefined;
+  schedules: readonly { name: string; schedule: LocalSchedule }[];
+}): Promise<NormalisedTopology> {
+  const ownerOfUrl = new Map<string, string>();
+  for (const [owner, pair] of Object.entries(running.queues)) {
+    ownerOfUrl.set(pair.queueUrl, owner);
+    ownerOfUrl.set(pair.dlqUrl, owner);
+  }
+  const owner = (url: string | undefined) => {
+    const name = url === undefined ? undefined : ownerOfUrl.get(url);
+    if (!name) throw new Error(`queue ${url} belongs to no target`);
+    return name;
+  };
+
   const attributes = async (url: string) =>
-    (await sqs.client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] })))
+    (await running.sqs.client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] })))
       .Attributes ?? {};
-  const liveQueues = await Promise.all(
-    Object.entries(queues).map(async ([target, pair]) => {
+  const queues = await Promise.all(
+    Object.entries(running.queues).map(async ([name, pair]) => {
       const q = await attributes(pair.queueUrl);
       const d = await attributes(pair.dlqUrl);
       const redrive = JSON.parse(q.RedrivePolicy ?? '{}') as {
@@ -642,9 +719,9 @@ async function describeRunning(
         deadLetterTargetArn?: string;
       };
       if (redrive.deadLetterTargetArn !== pair.dlqArn)
-        throw new Error(`queue of ${target} does not redrive to its DLQ`);
+        throw new Error(`queue of ${name} does not redrive to its DLQ`);
       return {
-        target,
+        owner: name,
         visibilityTimeoutSeconds: Number(q.VisibilityTimeout),
         retentionSeconds: Number(q.MessageRetentionPeriod),
         maxReceiveCount: Number(redrive.maxReceiveCount),
@@ -652,22 +729,107 @@ async function describeRunning(
       };
     }),
   );
+
+  const functions = running.built.map(({ fn, codeDir, refValues }) => {
+    const runtimeFile = path.join(codeDir, RUNTIME_FILE);
+    return {
+      name: fn.name,
+      entry: path.relative(REPO_ROOT, fn.handlerPath).split(path.sep).join('/'),
+      handler: LAMBDA_HANDLER,
+      memoryMb: fn.memoryMb,
+      timeoutSeconds: fn.timeoutSeconds,
+      // Not emulated: there is no account-wide concurrency pool locally.
+      reservedConcurrency: null,
+      // Values naming a local resource (a table, a queue URL, an endpoint) differ from AWS by design.
+      environment: normaliseEnvironment(fn.env, (value) => refValues.has(value)),
+      runtime: existsSync(runtimeFile) ? JSON.parse(readFileSync(runtimeFile, 'utf8')) : null,
+      actions: 'not-enforced' as const,
+    };
+  });
+
+  const tables = await Promise.all(
+    [
+      ['events', LOCAL_NAMES.table],
+      ['live', LOCAL_NAMES.liveTable],
+    ].map(async ([role, name]) => {
+      const table = await running.dynamodb.client
+        .send(new DescribeTableCommand({ TableName: name }))
+        .then((r) => r.Table)
+        .catch(() => undefined);
+      if (!table) return undefined;
+      const key = (
+        schema: readonly { AttributeName?: string; KeyType?: string }[] | undefined,
+        type: string,
+      ) => schema?.find((k) => k.KeyType === type)?.AttributeName ?? '';
+      return {
+        role: role!,
+        partitionKey: key(table.KeySchema, 'HASH'),
+        sortKey: key(table.KeySchema, 'RANGE'),
+        ttlAttribute: running.expiring.get(name!)?.ttlAttribute ?? '(not expiring)',
+        indexes: (table.GlobalSecondaryIndexes ?? [])
+          .map((i) => ({
+            name: i.IndexName ?? '',
+            partitionKey: key(i.KeySchema, 'HASH'),
+            sortKey: key(i.KeySchema, 'RANGE'),
+            include: [...(i.Projection?.NonKeyAttributes ?? [])].sort(),
+          }))
+          .sort(byKey((i) => i.name)),
+      };
+    }),
+  );
+
+  const ws = running.websocket?.describe();
+  const sourceRoute = /^POST \/webhooks\/([^/]+)\/[^/]+$/;
   return {
-    rules: rules
-      .map((r) => {
-        const target = r.name.startsWith('target:') ? r.name.slice('target:'.length) : undefined;
+    functions: functions.sort(byKey((f) => f.name)),
+    rules: running.rules
+      .map((r) => ({
+        name: r.name,
+        pattern: canonicalPattern(r.pattern),
+        queue: owner(r.queueUrl),
+        deadLetterQueue: owner(r.deadLetterQueueUrl),
+        retry: {
+          maximumRetryAttempts: r.retry?.maximumRetryAttempts ?? -1,
+          maximumEventAgeSeconds: r.retry?.maximumEventAgeSeconds ?? -1,
+        },
+      }))
+      .sort(byKey((r) => r.name)),
+    queues: queues.sort(byKey((q) => q.owner)),
+    eventSources: running.pollers
+      .map((p) => {
+        const d = p.describe();
         return {
-          name: r.name,
-          pattern: canonicalPattern(r.pattern),
-          target: target
-            ? { kind: 'queue' as const, target }
-            : { kind: 'function' as const, function: 'broadcast' as const },
-          deadLetterQueue: target ?? 'broadcast',
+          queue: owner(d.queueUrl),
+          function: d.functionName,
+          batchSize: d.batchSize,
+          maxConcurrency: d.maxConcurrency,
+          maxBatchingWindowSeconds: d.maxBatchingWindowSeconds,
+          reportBatchItemFailures: d.reportBatchItemFailures,
         };
       })
-      .sort((a, b) => a.name.localeCompare(b.name)),
-    queues: liveQueues.sort((a, b) => a.target.localeCompare(b.target)),
-    // Pollers are built from the plan's deliveryFunction settings one to one.
-    eventSources: planned.eventSources,
+      .sort(byKey((e) => e.queue)),
+    http: {
+      catchAll: { routeKey: '$default', throttle: { ...running.http.throttleOf('$default')! } },
+      sourceRoutes: running.http
+        .routeKeys()
+        .flatMap((key) => {
+          const match = sourceRoute.exec(key);
+          return match
+            ? [{ routeKey: sourceRoutePattern(match[1]!), throttle: { ...running.http.throttleOf(key)! } }]
+            : [];
+        })
+        .sort(byKey((r) => r.routeKey)),
+    },
+    websocket: ws
+      ? {
+          routes: ws.routes,
+          throttle: { ...ws.throttle! },
+          routeThrottles: Object.fromEntries(
+            Object.entries(ws.routeThrottles).map(([k, v]) => [k, { ...v }]),
+          ),
+        }
+      : null,
+    tables: tables.filter((t) => t !== undefined),
+    schedules: running.schedules.map(({ name, schedule }) => ({ function: name, ...schedule.describe() })),
   };
 }

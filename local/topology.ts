@@ -1,27 +1,63 @@
 /**
- * The topology the local stack builds, in a normalised shape the CDK side can also derive from the synthesized
- * template, so a test can assert they are equal (no drift between `npm start` and `cdk deploy`).
+ * The topology in one normalised shape that three sides can produce, so tests can assert they are equal:
+ * - the plan (`normaliseTopology`, pure): what both `cdk deploy` and `npm start` are built from;
+ * - the synthesized CloudFormation, parent and nested stacks (test/cdk/local-parity.test.ts);
+ * - the running local stack, read back from its services (`LocalStack.describeTopology()`, test/e2e).
  *
- * Normalisation: lists sorted by name; patterns deep key-sorted (array order kept); numbers in seconds; rules
- * named `target:<target name>` (rule → that target's queue) and `broadcast` (rule → the broadcast function).
+ * It covers functions (code, memory, timeout, reserved concurrency, environment, runtime config, IAM actions), rules
+ * with their retry policies and DLQs, queues, event source mappings, HTTP and WebSocket routes with their throttles,
+ * tables (keys, indexes, TTL) and schedules. Where the local stack differs on purpose, `LOCAL_DIFFERENCES` says how,
+ * and `localTopology` applies exactly those differences — the code form of the table in local/README.md.
+ *
+ * Normalisation: lists sorted by name; patterns deep key-sorted (array order kept); durations in seconds;
+ * environment values that name a resource (a table name, a queue URL) become `REF`, since names differ by design.
  */
-import type { Topology } from '../core/plan';
+import { EVENTS_TABLE, LIVE_TABLE, type TableLayout } from '../core/contracts';
+import { METRICS_NAMESPACE } from '../core/metrics';
+import {
+  type FunctionSpec,
+  LAMBDA_HANDLER,
+  resolveEnvironment,
+  type Throttle,
+  type Topology,
+} from '../core/plan';
+import type { DeliveryRuntime } from '../core/runtime-config';
+
+/** An environment value that refers to a resource (its name, ARN or URL differs between AWS and local). */
+export const REF = '<ref>';
+
+export interface NormalisedFunction {
+  readonly name: string;
+  /** The handler source the code was bundled from, e.g. `lambdas/ingest/handler.ts`. */
+  readonly entry: string;
+  /** Lambda handler setting (`index.handler`: the bundle's `index.mjs`, export `handler`). */
+  readonly handler: string;
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+  readonly reservedConcurrency: number | null;
+  /** Environment besides the platform's own (see PLATFORM_ENV): literals as they are, references as REF. */
+  readonly environment: Readonly<Record<string, string>>;
+  /** The function's runtime.json, or null. */
+  readonly runtime: unknown;
+  /** IAM actions of the function's role, sorted; `not-enforced` locally (local/README.md). */
+  readonly actions: readonly string[] | 'not-enforced';
+}
 
 export interface NormalisedRule {
   /** `target:<target name>` or `broadcast`. */
   readonly name: string;
   /** The EventBridge pattern, keys sorted recursively. */
   readonly pattern: unknown;
-  readonly target:
-    | { readonly kind: 'queue'; readonly target: string }
-    | { readonly kind: 'function'; readonly function: 'broadcast' };
-  /** Rule target DLQ (EventBridge could not deliver): the target's name for queue rules (its DLQ), `broadcast`. */
+  /** The queue the rule puts events on: a target's name, or `broadcast`. */
+  readonly queue: string;
+  /** The queue EventBridge dead-letters to when it cannot deliver: the same owner's DLQ. */
   readonly deadLetterQueue: string;
+  readonly retry: { readonly maximumRetryAttempts: number; readonly maximumEventAgeSeconds: number };
 }
 
 export interface NormalisedQueue {
-  /** Target name. */
-  readonly target: string;
+  /** Target name, or `broadcast`. */
+  readonly owner: string;
   readonly visibilityTimeoutSeconds: number;
   readonly retentionSeconds: number;
   readonly maxReceiveCount: number;
@@ -29,18 +65,79 @@ export interface NormalisedQueue {
 }
 
 export interface NormalisedEventSource {
-  readonly target: string;
+  /** The queue's owner: a target's name, or `broadcast`. */
+  readonly queue: string;
+  readonly function: string;
   readonly batchSize: number;
   readonly maxConcurrency: number;
   readonly maxBatchingWindowSeconds: number;
-  readonly reportBatchItemFailures: true;
+  readonly reportBatchItemFailures: boolean;
+}
+
+export interface NormalisedHttpApi {
+  /** The catch-all route and the stage default throttle that applies to it. */
+  readonly catchAll: { readonly routeKey: string; readonly throttle: Throttle };
+  /** Each source's tokened route (the token written `{token}`) and its route throttle. */
+  readonly sourceRoutes: readonly { readonly routeKey: string; readonly throttle: Throttle }[];
+}
+
+export interface NormalisedWebSocketApi {
+  readonly routes: readonly string[];
+  /** The stage default throttle (every route without its own). */
+  readonly throttle: Throttle;
+  /** Route throttles, by route key. */
+  readonly routeThrottles: Readonly<Record<string, Throttle>>;
+}
+
+export interface NormalisedTable {
+  /** `events` or `live`. */
+  readonly role: string;
+  readonly partitionKey: string;
+  readonly sortKey: string;
+  readonly ttlAttribute: string;
+  readonly indexes: readonly {
+    readonly name: string;
+    readonly partitionKey: string;
+    readonly sortKey: string;
+    /** Non-key attributes projected (sorted); empty = KEYS_ONLY. */
+    readonly include: readonly string[];
+  }[];
+}
+
+export interface NormalisedSchedule {
+  readonly function: string;
+  /** EventBridge retries of the scheduled invoke. */
+  readonly retryAttempts: number;
+  /** Lambda's own retries of the asynchronous invoke when the function fails. */
+  readonly asyncRetryAttempts: number;
+  /** Lambda drops an asynchronous invoke that waited longer (throttled): the next run covers it. */
+  readonly maxEventAgeSeconds: number;
 }
 
 export interface NormalisedTopology {
+  readonly functions: readonly NormalisedFunction[];
   readonly rules: readonly NormalisedRule[];
   readonly queues: readonly NormalisedQueue[];
   readonly eventSources: readonly NormalisedEventSource[];
+  readonly http: NormalisedHttpApi;
+  readonly websocket: NormalisedWebSocketApi | null;
+  readonly tables: readonly NormalisedTable[];
+  readonly schedules: readonly NormalisedSchedule[];
 }
+
+/**
+ * Environment variables each side's platform sets, outside the plan: left out of the comparison.
+ * - Lambda: `NODE_OPTIONS` (source maps), `POWERTOOLS_LOG_LEVEL` (a stage setting; `--log-level` locally).
+ * - Local: the AWS SDK's endpoints and credentials (`AWS_*`), the code directory, and metrics off (EMF blobs on
+ *   stdout are noise locally).
+ */
+export const PLATFORM_ENV = new Set([
+  'NODE_OPTIONS',
+  'POWERTOOLS_LOG_LEVEL',
+  'LAMBDA_TASK_ROOT',
+  'POWERTOOLS_METRICS_DISABLED',
+]);
+export const isPlatformEnv = (name: string) => PLATFORM_ENV.has(name) || name.startsWith('AWS_');
 
 /** Deep copy with object keys sorted (arrays keep their order). */
 export function canonicalPattern(value: unknown): unknown {
@@ -55,46 +152,213 @@ export function canonicalPattern(value: unknown): unknown {
   return value;
 }
 
-const byName =
+export const byKey =
   <T>(key: (t: T) => string) =>
   (a: T, b: T) =>
     key(a).localeCompare(key(b));
 
-/** What the local stack builds from a plan (pure; `LocalStack.describeTopology()` reads the same from the running services). */
+/** `POST /webhooks/<source>/<token>` → `POST /webhooks/<source>/{token}`. */
+export const sourceRoutePattern = (source: string) => `POST /webhooks/${source}/{token}`;
+
+/** Every action a function's role holds: the planned grants, plus writing its own logs and traces. */
+export function plannedActions(spec: FunctionSpec): string[] {
+  return [
+    ...new Set([
+      ...spec.grants.flatMap((g) => g.actions),
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]),
+  ].sort();
+}
+
+/** A function's environment as compared: the plan's own variables (literals kept, references as REF). */
+export function normaliseEnvironment(
+  env: Readonly<Record<string, string>>,
+  isRef: (value: string) => boolean,
+) {
+  return Object.fromEntries(
+    Object.entries(env)
+      .filter(([name]) => !isPlatformEnv(name))
+      .map(([name, value]) => [name, isRef(value) ? REF : value] as const)
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
+}
+
+function normaliseFunction(spec: FunctionSpec): NormalisedFunction {
+  const refs = new Proxy({}, { get: () => REF }) as Record<string, string>;
+  return {
+    name: spec.name,
+    entry: spec.entry,
+    handler: LAMBDA_HANDLER,
+    memoryMb: spec.memoryMb,
+    timeoutSeconds: spec.timeoutSeconds,
+    reservedConcurrency: spec.reservedConcurrency ?? null,
+    environment: normaliseEnvironment(
+      {
+        POWERTOOLS_SERVICE_NAME: spec.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        ...resolveEnvironment(spec, refs),
+      },
+      (value) => value === REF,
+    ),
+    runtime: spec.runtime ?? null,
+    actions: plannedActions(spec),
+  };
+}
+
+export function normaliseTable(role: string, layout: TableLayout): NormalisedTable {
+  return {
+    role,
+    partitionKey: layout.partitionKey,
+    sortKey: layout.sortKey,
+    ttlAttribute: layout.ttlAttribute,
+    indexes: layout.indexes
+      .map((i) => ({
+        name: i.name,
+        partitionKey: i.partitionKey,
+        sortKey: i.sortKey,
+        include: [...i.include].sort(),
+      }))
+      .sort(byKey((i) => i.name)),
+  };
+}
+
+/** What `cdk deploy` and `npm start` are both built from, normalised (pure). */
 export function normaliseTopology(topology: Topology): NormalisedTopology {
+  const live = topology.liveStream.enabled;
+  const { connections, broadcast } = topology.functions;
+  const functions = [
+    topology.functions.ingest,
+    topology.functions.sweeper,
+    topology.functions.routes,
+    ...(live && connections && broadcast ? [connections, broadcast] : []),
+    ...topology.targets.map((t) => t.function),
+  ];
   const rules: NormalisedRule[] = topology.targets.map((t) => ({
     name: `target:${t.name}`,
     pattern: canonicalPattern(t.rulePattern),
-    target: { kind: 'queue', target: t.name },
+    queue: t.name,
     deadLetterQueue: t.name,
+    retry: { ...t.ruleTarget },
   }));
-  if (topology.liveStream.enabled) {
+  const queues: NormalisedQueue[] = topology.targets.map((t) => ({
+    owner: t.name,
+    visibilityTimeoutSeconds: t.queue.visibilityTimeoutSeconds,
+    retentionSeconds: t.queue.retentionSeconds,
+    maxReceiveCount: t.queue.maxReceiveCount,
+    dlq: { retentionSeconds: t.dlq.retentionSeconds },
+  }));
+  const eventSources: NormalisedEventSource[] = topology.targets.map((t) => ({
+    queue: t.name,
+    function: t.function.name,
+    batchSize: t.eventSource.batchSize,
+    maxConcurrency: t.eventSource.maxConcurrency,
+    maxBatchingWindowSeconds: t.eventSource.maxBatchingWindowSeconds,
+    reportBatchItemFailures: true,
+  }));
+  const ls = topology.liveStream;
+  if (live && broadcast) {
     rules.push({
       name: 'broadcast',
-      pattern: canonicalPattern(topology.liveStream.broadcastRulePattern),
-      target: { kind: 'function', function: 'broadcast' },
+      pattern: canonicalPattern(ls.broadcastRulePattern),
+      queue: 'broadcast',
       deadLetterQueue: 'broadcast',
+      retry: { ...ls.ruleTarget },
+    });
+    queues.push({
+      owner: 'broadcast',
+      visibilityTimeoutSeconds: ls.queue.visibilityTimeoutSeconds,
+      retentionSeconds: ls.queue.retentionSeconds,
+      maxReceiveCount: ls.queue.maxReceiveCount,
+      dlq: { retentionSeconds: ls.dlq.retentionSeconds },
+    });
+    eventSources.push({
+      queue: 'broadcast',
+      function: broadcast.name,
+      batchSize: ls.eventSource.batchSize,
+      maxConcurrency: ls.eventSource.maxConcurrency,
+      maxBatchingWindowSeconds: 0,
+      // Every record succeeds once processed: a retried broadcast would push duplicates.
+      reportBatchItemFailures: false,
     });
   }
   return {
-    rules: rules.sort(byName((r) => r.name)),
-    queues: topology.targets
-      .map((t) => ({
-        target: t.name,
-        visibilityTimeoutSeconds: t.queue.visibilityTimeoutSeconds,
-        retentionSeconds: t.queue.retentionSeconds,
-        maxReceiveCount: t.queue.maxReceiveCount,
-        dlq: { retentionSeconds: t.dlq.retentionSeconds },
-      }))
-      .sort(byName((q) => q.target)),
-    eventSources: topology.targets
-      .map((t) => ({
-        target: t.name,
-        batchSize: t.eventSource.batchSize,
-        maxConcurrency: t.eventSource.maxConcurrency,
-        maxBatchingWindowSeconds: t.eventSource.maxBatchingWindowSeconds,
-        reportBatchItemFailures: true as const,
-      }))
-      .sort(byName((e) => e.target)),
+    functions: functions.map(normaliseFunction).sort(byKey((f) => f.name)),
+    rules: rules.sort(byKey((r) => r.name)),
+    queues: queues.sort(byKey((q) => q.owner)),
+    eventSources: eventSources.sort(byKey((e) => e.queue)),
+    http: {
+      catchAll: { routeKey: '$default', throttle: { ...topology.http.catchAllThrottle } },
+      sourceRoutes: topology.sources
+        .map((s) => ({
+          routeKey: sourceRoutePattern(s.name),
+          throttle: { rateLimit: s.config.rateLimitPerSecond, burstLimit: s.config.burstLimit },
+        }))
+        .sort(byKey((r) => r.routeKey)),
+    },
+    websocket: live
+      ? {
+          routes: ['$connect', '$default', '$disconnect', ...ls.actions].sort(),
+          throttle: { ...ls.throttle },
+          routeThrottles: { $connect: { ...ls.connectThrottle } },
+        }
+      : null,
+    tables: [normaliseTable('events', EVENTS_TABLE), ...(live ? [normaliseTable('live', LIVE_TABLE)] : [])],
+    schedules: [{ function: topology.functions.sweeper.name, ...topology.sweeperSchedule }],
+  };
+}
+
+/** Options of the local stack that change what it runs (each a documented difference). */
+export interface LocalDifferenceOptions {
+  /** Delivery backoff delays (`--retry-delay`); null = the configured ones. */
+  readonly retryDelays: { readonly initialDelaySeconds: number; readonly maxDelaySeconds: number } | null;
+}
+
+/**
+ * Where the local stack differs from AWS on purpose (local/README.md has the reasons):
+ * - delivery backoff: from `--retry-delay` (default 1-2 s) rather than the configured seconds to minutes;
+ * - the sweeper's republish backoff: 0.5-2 s rather than 30 s-15 min;
+ * - reserved concurrency: not emulated (there is no account-wide pool locally);
+ * - IAM: not enforced (every local function may call every local service).
+ */
+export const LOCAL_DIFFERENCES = {
+  sweeperBackoff: { initialMs: 500, maxMs: 2_000 },
+  defaultRetryDelays: { initialDelaySeconds: 1, maxDelaySeconds: 2 },
+} as const;
+
+/** A function's runtime.json as the local stack writes it. */
+export function localRuntime(spec: FunctionSpec, options: LocalDifferenceOptions): unknown {
+  if (spec.handler === 'sweeper') return { backoff: LOCAL_DIFFERENCES.sweeperBackoff };
+  if (spec.handler === 'delivery' && options.retryDelays) {
+    const { target } = spec.runtime as DeliveryRuntime;
+    return {
+      target: {
+        ...target,
+        config: { ...target.config, retry: { ...target.config.retry, ...options.retryDelays } },
+      },
+    };
+  }
+  return spec.runtime;
+}
+
+/** What the running local stack must describe: the plan with exactly the documented local differences. */
+export function localTopology(topology: Topology, options: LocalDifferenceOptions): NormalisedTopology {
+  const planned = normaliseTopology(topology);
+  const specs = new Map(
+    [
+      ...Object.values(topology.functions).filter((f): f is FunctionSpec => f !== undefined),
+      ...topology.targets.map((t) => t.function),
+    ].map((f) => [f.name, f]),
+  );
+  return {
+    ...planned,
+    functions: planned.functions.map((f) => ({
+      ...f,
+      runtime: localRuntime(specs.get(f.name)!, options) ?? null,
+      reservedConcurrency: null,
+      actions: 'not-enforced' as const,
+    })),
   };
 }

@@ -135,13 +135,23 @@ function describe(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
+export interface CompileOptions {
+  /**
+   * Most alternatives the pattern may expand to through `$or`, when a caller needs a tighter bound than EventBridge's
+   * (the live stream compiles every subscriber's pattern).
+   * @default MAX_COMBINATIONS
+   */
+  readonly maxCombinations?: number;
+}
+
 /** Validates and compiles a pattern; throws PatternError with the path and reason EventBridge would reject it for. */
-export function compileAlternatives(pattern: unknown): Compiled {
+export function compileAlternatives(pattern: unknown, options: CompileOptions = {}): Compiled {
   if (!isPlainObject(pattern)) {
     throw new PatternError('$', `a pattern must be a JSON object, not ${describe(pattern)}`);
   }
+  const limit = Math.min(options.maxCombinations ?? MAX_COMBINATIONS, MAX_COMBINATIONS);
   const alternatives: BuildTree[] = [new Map()];
-  parseObject(alternatives, [], pattern, '$', false, 0);
+  parseObject(alternatives, [], pattern, '$', false, 0, limit);
   return { alternatives: alternatives.map((tree) => finishNode(tree)) };
 }
 
@@ -152,6 +162,7 @@ function parseObject(
   path: string,
   insideOr: boolean,
   depth: number,
+  limit: number,
 ): void {
   if (depth > MAX_DEPTH) throw new PatternError(path, `pattern nested deeper than ${MAX_DEPTH} levels`);
   const entries = Object.entries(obj);
@@ -159,7 +170,7 @@ function parseObject(
   for (const [key, value] of entries) {
     const here = childPath(path, key);
     if (key === '$or') {
-      parseOr(alternatives, keys, value, here, depth);
+      parseOr(alternatives, keys, value, here, depth, limit);
       continue;
     }
     if (insideOr && RESERVED_IN_OR.has(key)) {
@@ -171,7 +182,7 @@ function parseObject(
     if (Array.isArray(value)) {
       writeLeaf(alternatives, [...keys, key], compileLeaf(value, here));
     } else if (isPlainObject(value)) {
-      parseObject(alternatives, [...keys, key], value, here, insideOr, depth + 1);
+      parseObject(alternatives, [...keys, key], value, here, insideOr, depth + 1, limit);
     } else {
       throw new PatternError(
         here,
@@ -187,6 +198,7 @@ function parseOr(
   value: unknown,
   path: string,
   depth: number,
+  limit: number,
 ) {
   if (!Array.isArray(value)) {
     throw new PatternError(
@@ -205,12 +217,14 @@ function parseOr(
       throw new PatternError(here, `each $or item must be a pattern object, not ${describe(branch)}`);
     }
     const forked = before.map(copyTree);
-    parseObject(forked, keys, branch, here, true, depth + 1);
+    parseObject(forked, keys, branch, here, true, depth + 1, limit);
     alternatives.push(...forked);
-    if (alternatives.length > MAX_COMBINATIONS) {
+    if (alternatives.length > limit) {
       throw new PatternError(
         path,
-        `pattern is too complex: $or expands to more than ${MAX_COMBINATIONS} combinations (EventBridge's limit)`,
+        limit === MAX_COMBINATIONS
+          ? `pattern is too complex: $or expands to more than ${MAX_COMBINATIONS} combinations (EventBridge's limit)`
+          : `pattern is too complex: $or expands to more than ${limit} combinations (the limit here)`,
       );
     }
   }

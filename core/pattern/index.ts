@@ -3,20 +3,20 @@
  * EventBridge's semantics, an index for matching one event against many patterns, and small builders.
  * See docs/patterns.md.
  */
-import { compileAlternatives } from './compile';
+import { type CompileOptions, compileAlternatives } from './compile';
 import { type EventPattern, PatternError } from './errors';
 import { matchNode } from './match';
 import type { NodeTest } from './types';
 
 export * from './builders';
-export { MAX_COMBINATIONS, OPERATORS } from './compile';
+export { type CompileOptions, MAX_COMBINATIONS, OPERATORS } from './compile';
 export { type EventPattern, PatternError } from './errors';
 export { NUMERIC_LIMIT, NUMERIC_MAX_DECIMALS } from './numeric';
 export { PatternIndex } from './pattern-index';
 
-/** Throws PatternError when EventBridge would reject the pattern. */
-export function validatePattern(pattern: unknown): asserts pattern is EventPattern {
-  compileAlternatives(pattern);
+/** Throws PatternError when EventBridge would reject the pattern (or it expands beyond `options.maxCombinations`). */
+export function validatePattern(pattern: unknown, options?: CompileOptions): asserts pattern is EventPattern {
+  compileAlternatives(pattern, options);
 }
 
 export interface CompiledPattern {

@@ -8,7 +8,7 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { BusEvent, LiveMessage } from '../../core/contracts';
+import type { BusEvent } from '../../core/contracts';
 import { PatternIndex } from '../../core/pattern';
 import { deleteGoneConnection, listConnections } from '../shared/live-store';
 
@@ -77,21 +77,33 @@ const isGone = (error: unknown) =>
   (error.name === 'GoneException' ||
     (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 410);
 
-export async function broadcastEvent(
-  event: BusEvent,
-  deps: BroadcastDeps,
-  onError: (connectionId: string, error: unknown) => void = () => {},
-): Promise<BroadcastResult> {
+/** Brings the subscription index in line with the live connections (one read per batch of events). */
+export async function syncSubscriptions(deps: BroadcastDeps): Promise<void> {
   const connections = [];
   for await (const connection of listConnections(deps.doc, deps.tableName, deps.now()))
     connections.push(connection);
   deps.subscriptions.sync(connections);
+}
+
+/**
+ * The message pushed to a client: `{"kind":"event","event":<the envelope>}`, the envelope being the `detail` text
+ * exactly as it travelled — the same digits an HTTP target receives (a parse and re-serialisation would round
+ * integers beyond 2^53).
+ */
+export const liveMessage = (detailJson: string): string => `{"kind":"event","event":${detailJson}}`;
+
+/** Pushes one bus event to every connection whose subscription matches (call syncSubscriptions first). */
+export async function broadcastEvent(
+  event: BusEvent<unknown>,
+  detailJson: string,
+  deps: BroadcastDeps,
+  onError: (connectionId: string, error: unknown) => void = () => {},
+): Promise<BroadcastResult> {
   const targets = deps.subscriptions.match(event);
   if (targets.length === 0) return { matched: 0, sent: 0, gone: 0, failed: 0 };
 
   const connectedBefore = new Date(deps.now() - HANDSHAKE_GRACE_MS).toISOString();
-  const message: LiveMessage = { kind: 'event', event: event.detail };
-  const data = Buffer.from(JSON.stringify(message));
+  const data = Buffer.from(liveMessage(detailJson));
   let sent = 0;
   let gone = 0;
   let failed = 0;

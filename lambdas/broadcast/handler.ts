@@ -1,15 +1,19 @@
-/** Broadcast Lambda: EventBridge rule target → push to matching WebSocket connections. */
+/**
+ * Broadcast Lambda: the broadcast queue (fed by an EventBridge rule) → push each event to the matching WebSocket
+ * connections. Events arrive as SQS message text, so the envelope is pushed exactly as it travelled.
+ */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Context } from 'aws-lambda';
+import type { Context, SQSEvent } from 'aws-lambda';
 import { type BusEvent, ENV } from '../../core/contracts';
 import { METRIC } from '../../core/metrics';
 import { timeouts } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { logger, metrics } from '../shared/observability';
-import { type BroadcastDeps, broadcastEvent, SubscriptionIndex } from './broadcast';
+import { rawJsonMember } from '../shared/raw-json';
+import { type BroadcastDeps, broadcastEvent, SubscriptionIndex, syncSubscriptions } from './broadcast';
 
 const deps: BroadcastDeps = {
   doc: DynamoDBDocumentClient.from(new DynamoDBClient(timeouts.request)),
@@ -23,15 +27,38 @@ const deps: BroadcastDeps = {
   subscriptions: new SubscriptionIndex(),
 };
 
-export async function handler(event: BusEvent, context: Context): Promise<void> {
+/** The bus event of a queue message, parsed (for matching) and its `detail` as raw text (for pushing). */
+function parseBusEvent(body: string): { bus: BusEvent<unknown>; detail: string } | undefined {
+  try {
+    const detail = rawJsonMember(body, 'detail');
+    return detail === undefined ? undefined : { bus: JSON.parse(body) as BusEvent<unknown>, detail };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every record succeeds once processed, whatever some connections answered: retrying it would push duplicates to
+ * the clients already served. Only a crash (the whole invocation) brings a batch back.
+ */
+export async function handler(event: SQSEvent, context: Context): Promise<void> {
   logger.addContext(context);
   try {
-    const result = await broadcastEvent(event, deps, (connectionId, error) =>
-      logger.warn('push failed', { connectionId, error }),
-    );
-    logger.info('broadcast', { eventId: event.detail?.id, ...result });
-    metrics.addMetric(METRIC.broadcastSent, MetricUnit.Count, result.sent);
-    metrics.addMetric(METRIC.broadcastGone, MetricUnit.Count, result.gone);
+    await syncSubscriptions(deps);
+    for (const record of event.Records) {
+      const parsed = parseBusEvent(record.body);
+      if (!parsed) {
+        logger.error('not an EventBridge event; dropped', { messageId: record.messageId });
+        continue;
+      }
+      const { bus, detail } = parsed;
+      const result = await broadcastEvent(bus, detail, deps, (connectionId, error) =>
+        logger.warn('push failed', { connectionId, error }),
+      );
+      logger.info('broadcast', { eventId: (bus.detail as { id?: string } | undefined)?.id, ...result });
+      metrics.addMetric(METRIC.broadcastSent, MetricUnit.Count, result.sent);
+      metrics.addMetric(METRIC.broadcastGone, MetricUnit.Count, result.gone);
+    }
   } finally {
     metrics.publishStoredMetrics();
   }

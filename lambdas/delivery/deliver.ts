@@ -32,9 +32,9 @@ import {
   recordFailure,
   setTargetState,
 } from '../shared/event-store';
+import { rawJsonMember, spliceJsonObject } from '../shared/raw-json';
 import type { SecretReader } from '../shared/secrets';
 import { signingKey, standardWebhookHeaders } from '../shared/standard-webhooks';
-import { rawJsonMember, spliceJsonObject } from './raw-json';
 
 /** Message attribute of a redelivered message: its delivery round (attempts restart at 1 in a new round). */
 export const ROUND_ATTRIBUTE = 'er-round';

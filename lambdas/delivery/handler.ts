@@ -14,14 +14,15 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ENV } from '../../core/contracts';
 import { DIMENSION, METRIC } from '../../core/metrics';
-import { isRuntimeTarget, parseRuntimeJson } from '../../core/runtime-config';
+import { isDeliveryRuntime } from '../../core/runtime-config';
 import { timeouts } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { logger, metrics } from '../shared/observability';
+import { readRuntime } from '../shared/runtime';
 import { createSecretReader } from '../shared/secrets';
 import { type DeliveryDeps, DeliveryRun, RetryLater } from './deliver';
 
-const target = parseRuntimeJson(ENV.target, requireEnv(ENV.target), isRuntimeTarget);
+const { target } = readRuntime(isDeliveryRuntime);
 // Default dimensions survive publishStoredMetrics (plain dimensions are cleared after every flush).
 metrics.setDefaultDimensions({ [DIMENSION.target]: target.name });
 

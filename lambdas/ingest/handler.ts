@@ -8,16 +8,17 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ENV } from '../../core/contracts';
 import { DIMENSION, METRIC } from '../../core/metrics';
-import { isRuntimeSources, parseRuntimeJson } from '../../core/runtime-config';
+import { isSourcesRuntime } from '../../core/runtime-config';
 import { timeouts } from '../shared/clients';
 import { requireEnv, requirePositiveIntEnv } from '../shared/env';
 import { problem } from '../shared/http';
 import { logger, metrics } from '../shared/observability';
+import { readRuntime } from '../shared/runtime';
 import { createSecretReader } from '../shared/secrets';
 import { type IngestDeps, ingestWebhook } from './ingest';
 import { toIngestRequest } from './request';
 
-const sources = parseRuntimeJson(ENV.sources, requireEnv(ENV.sources), isRuntimeSources);
+const { sources } = readRuntime(isSourcesRuntime);
 
 const deps: IngestDeps = {
   sources: new Map(sources.map((s) => [s.name, s])),

@@ -9,13 +9,14 @@ import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { ENV } from '../../core/contracts';
-import { isRuntimeSources, parseRuntimeJson } from '../../core/runtime-config';
+import { isSourcesRuntime } from '../../core/runtime-config';
 import { timeouts } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { logger } from '../shared/observability';
+import { readRuntime } from '../shared/runtime';
 import { finishRotation, type RoutesDeps, reconcileRoutes, rotateToken } from './routes';
 
-const sources = parseRuntimeJson(ENV.sources, requireEnv(ENV.sources), isRuntimeSources);
+const { sources } = readRuntime(isSourcesRuntime);
 
 const deps: RoutesDeps = {
   api: new ApiGatewayV2Client(timeouts.background),
@@ -23,7 +24,7 @@ const deps: RoutesDeps = {
   apiId: requireEnv(ENV.httpApiId),
   stageName: '$default',
   integrationId: requireEnv(ENV.httpIntegrationId),
-  secretPrefix: requireEnv(ENV.urlTokenSecretPrefix),
+  secretId: requireEnv(ENV.urlTokenSecret),
   sources: sources.map((s) => ({
     name: s.name,
     rateLimitPerSecond: s.config.rateLimitPerSecond,

@@ -4,10 +4,11 @@
  * signature, so a source whose route anyone could call could be starved by anyone; a request that does not know the
  * token lands on the `$default` catch-all instead, which has its own small throttle.
  *
- * The tokens live in Secrets Manager (`{"token": "…", "previous": "…"}`), generated at deploy, so they are never in
- * the template or the repository. This module makes the API's routes match the secrets: one route (with the
- * source's throttle) per current token, and one for the previous token while a rotation overlaps. Receives its
- * clients; used by the custom resource at deploy and by rotation commands.
+ * The tokens live in one Secrets Manager secret, `{"<source>": {"token": "…", "previous": "…"}, …}`, generated at
+ * deploy by this module for every source that has none yet, so they are never in the template or the repository.
+ * It then makes the API's routes match the secret: one route (with the source's throttle) per current token, and one
+ * for the previous token while a rotation overlaps. Receives its clients; used by the custom resource at deploy and
+ * by rotation commands.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -37,8 +38,8 @@ export interface RoutesDeps {
   readonly stageName: string;
   /** Integration every source route targets (the ingest function). */
   readonly integrationId: string;
-  /** Secret name of a source's URL token: this prefix + the source name. */
-  readonly secretPrefix: string;
+  /** The secret holding every source's URL tokens. */
+  readonly secretId: string;
   readonly sources: readonly RouteSource[];
 }
 
@@ -68,23 +69,54 @@ export function newToken(): string {
   return out;
 }
 
-export function parseTokens(value: string, secretName: string): UrlTokens {
-  let parsed: { token?: unknown; previous?: unknown };
+const validToken = (t: unknown): t is string => typeof t === 'string' && TOKEN_RE.test(t);
+
+/** Every source's tokens from the secret's JSON; entries that are not tokens are ignored (and regenerated). */
+export function parseTokens(value: string, secretId: string): Map<string, UrlTokens> {
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(value) as typeof parsed;
+    parsed = JSON.parse(value);
   } catch {
-    throw new Error(`secret ${secretName} is not JSON {"token": "…"}`);
+    throw new Error(`secret ${secretId} is not JSON`);
   }
-  const valid = (t: unknown): t is string => typeof t === 'string' && TOKEN_RE.test(t);
-  if (!valid(parsed.token))
-    throw new Error(`secret ${secretName} has no valid "token" (24-128 letters and digits)`);
-  return { token: parsed.token, ...(valid(parsed.previous) ? { previous: parsed.previous } : {}) };
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new Error(`secret ${secretId} is not a JSON object of sources`);
+  const tokens = new Map<string, UrlTokens>();
+  for (const [source, entry] of Object.entries(
+    parsed as Record<string, { token?: unknown; previous?: unknown }>,
+  )) {
+    if (!validToken(entry?.token)) continue;
+    tokens.set(source, {
+      token: entry.token,
+      ...(validToken(entry.previous) ? { previous: entry.previous } : {}),
+    });
+  }
+  return tokens;
 }
 
-export async function readTokens(deps: RoutesDeps, source: string): Promise<UrlTokens> {
-  const secretName = `${deps.secretPrefix}${source}`;
-  const out = await deps.secrets.send(new GetSecretValueCommand({ SecretId: secretName }));
-  return parseTokens(out.SecretString ?? '', secretName);
+async function readSecret(deps: RoutesDeps): Promise<Map<string, UrlTokens>> {
+  const out = await deps.secrets.send(new GetSecretValueCommand({ SecretId: deps.secretId }));
+  return parseTokens(out.SecretString ?? '{}', deps.secretId);
+}
+
+async function writeSecret(deps: RoutesDeps, tokens: ReadonlyMap<string, UrlTokens>): Promise<void> {
+  await deps.secrets.send(
+    new PutSecretValueCommand({
+      SecretId: deps.secretId,
+      SecretString: JSON.stringify(Object.fromEntries(tokens)),
+    }),
+  );
+}
+
+/** Every configured source's tokens, generating (and storing) one for each source that has none yet. */
+export async function readTokens(deps: RoutesDeps): Promise<Map<string, UrlTokens>> {
+  const tokens = await readSecret(deps);
+  const missing = deps.sources.filter((s) => !tokens.has(s.name));
+  if (missing.length > 0) {
+    for (const source of missing) tokens.set(source.name, { token: newToken() });
+    await writeSecret(deps, tokens);
+  }
+  return tokens;
 }
 
 /** The routes and throttles the API must have, by route key. */
@@ -126,10 +158,7 @@ export interface ReconcileResult {
 
 /** Makes the API's source routes match the token secrets (or removes them all, when `remove`). */
 export async function reconcileRoutes(deps: RoutesDeps, remove = false): Promise<ReconcileResult> {
-  const tokens = new Map<string, UrlTokens>();
-  if (!remove) {
-    for (const source of deps.sources) tokens.set(source.name, await readTokens(deps, source.name));
-  }
+  const tokens = remove ? new Map<string, UrlTokens>() : await readTokens(deps);
   const wanted = desiredRoutes(deps.sources, tokens);
   const existing = await existingRoutes(deps);
   let created = 0;
@@ -181,14 +210,10 @@ export async function reconcileRoutes(deps: RoutesDeps, remove = false): Promise
  */
 export async function rotateToken(deps: RoutesDeps, source: string): Promise<UrlTokens> {
   assertSource(deps, source);
-  const current = await readTokens(deps, source);
-  const next: UrlTokens = { token: newToken(), previous: current.token };
-  await deps.secrets.send(
-    new PutSecretValueCommand({
-      SecretId: `${deps.secretPrefix}${source}`,
-      SecretString: JSON.stringify(next),
-    }),
-  );
+  const tokens = await readTokens(deps);
+  const next: UrlTokens = { token: newToken(), previous: tokens.get(source)!.token };
+  tokens.set(source, next);
+  await writeSecret(deps, tokens);
   await reconcileRoutes(deps);
   return next;
 }
@@ -196,14 +221,10 @@ export async function rotateToken(deps: RoutesDeps, source: string): Promise<Url
 /** Ends a rotation: the previous token's route is removed. */
 export async function finishRotation(deps: RoutesDeps, source: string): Promise<UrlTokens> {
   assertSource(deps, source);
-  const current = await readTokens(deps, source);
-  const next: UrlTokens = { token: current.token };
-  await deps.secrets.send(
-    new PutSecretValueCommand({
-      SecretId: `${deps.secretPrefix}${source}`,
-      SecretString: JSON.stringify(next),
-    }),
-  );
+  const tokens = await readTokens(deps);
+  const next: UrlTokens = { token: tokens.get(source)!.token };
+  tokens.set(source, next);
+  await writeSecret(deps, tokens);
   await reconcileRoutes(deps);
   return next;
 }

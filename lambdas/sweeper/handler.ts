@@ -9,14 +9,15 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { ENV } from '../../core/contracts';
 import { METRIC } from '../../core/metrics';
+import { isSweeperRuntime } from '../../core/runtime-config';
 import { timeouts } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { republishPoisoned } from '../shared/event-store';
 import { logger, metrics } from '../shared/observability';
-import { SWEEP_BACKOFF, type SweeperDeps, type SweepResult, sweepPending } from './sweeper';
+import { readRuntime } from '../shared/runtime';
+import { type SweeperDeps, type SweepResult, sweepPending } from './sweeper';
 
-/** The local stack shortens the backoff (`<initial ms>,<max ms>`, local/README.md); on AWS it is the default. */
-const backoff = process.env.SWEEP_BACKOFF_MS?.split(',').map(Number);
+const { backoff } = readRuntime(isSweeperRuntime);
 
 const deps: SweeperDeps = {
   doc: DynamoDBDocumentClient.from(new DynamoDBClient(timeouts.background), {
@@ -27,9 +28,7 @@ const deps: SweeperDeps = {
   busName: requireEnv(ENV.busName),
   now: Date.now,
   batchSize: 100,
-  ...(backoff?.length === 2 && backoff.every((n) => n > 0)
-    ? { backoff: { initialMs: backoff[0]!, maxMs: backoff[1]! } }
-    : { backoff: SWEEP_BACKOFF }),
+  backoff,
   observe: {
     poisoned: (marker, error) =>
       logger.error('EventBridge refused the event for good; set aside as poisoned', {

@@ -12,6 +12,7 @@
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ulidTime } from '../../core/contracts';
+import { SWEEP_BACKOFF } from '../../core/retry';
 import {
   deletePending,
   getDedupe,
@@ -62,8 +63,8 @@ export interface SweepResult {
   readonly oldestPendingAgeMs: number;
 }
 
-/** Backoff between publish attempts of one event: exponential from 30 s, at most 15 min, full jitter. */
-export const SWEEP_BACKOFF = { initialMs: 30_000, maxMs: 15 * 60_000 } as const;
+export { SWEEP_BACKOFF };
+
 /** How long the sweeper holds an event's publish claim (a run lasts at most a minute). */
 const SWEEP_CLAIM_MS = 90_000;
 

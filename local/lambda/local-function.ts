@@ -100,9 +100,10 @@ export class LocalFunction {
   readonly modulePath: string | undefined;
   readonly maxConcurrency: number;
   readonly timeoutSeconds: number;
-  private readonly env: Readonly<Record<string, string>>;
+  /** The environment every execution environment starts with. */
+  readonly env: Readonly<Record<string, string>>;
   private readonly log: LogSink;
-  private readonly memoryMb: number;
+  readonly memoryMb: number;
   private readonly handlerExport: string;
   private readonly pool = new Set<Environment>();
   private readonly idle: Environment[] = [];

@@ -21,3 +21,29 @@ export function apiGatewayId(): string {
 export function traceId(): string {
   return `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
 }
+
+/** A route's or stage's throttle: requests per second, and the bucket's size. */
+export interface ThrottleSettings {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+/** API Gateway's throttle: a token bucket that starts full and refills at `rateLimit` per second. */
+export class TokenBucket {
+  private tokens: number;
+  private last = Date.now();
+  constructor(private readonly settings: ThrottleSettings) {
+    this.tokens = settings.burstLimit;
+  }
+  take(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(
+      this.settings.burstLimit,
+      this.tokens + ((now - this.last) / 1000) * this.settings.rateLimit,
+    );
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}

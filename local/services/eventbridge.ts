@@ -29,8 +29,16 @@ export interface LocalRuleTarget {
    * a kill -9 right after a 200 must not lose them. Other targets (a Lambda) are delivered after the answer.
    */
   readonly durable?: boolean;
+  /**
+   * The rule target's retry policy (core/plan.ts): attempts and maximum event age, as on AWS. The local backoff is
+   * shorter (doubling from `retryBaseDelayMs`, at most 5 s) so that a recovered target gets its events in seconds.
+   */
+  readonly retry?: { readonly maximumRetryAttempts: number; readonly maximumEventAgeSeconds: number };
   /** Where the event goes once retries are exhausted (EventBridge target DLQ). */
   deadLetter?(event: BusEvent<unknown>, error: Error): Promise<void>;
+  /** The queue a queue target puts events on, and its DLQ (for describing the running topology). */
+  readonly queueUrl?: string;
+  readonly deadLetterQueueUrl?: string;
 }
 
 export interface LocalEventBridgeOptions {
@@ -40,7 +48,7 @@ export interface LocalEventBridgeOptions {
   readonly port?: number;
   /** @default 256 KiB */
   readonly maxEntryBytes?: number;
-  /** Delivery attempts per rule target (EventBridge tries for up to 24 h / 185 times). @default 6 */
+  /** Delivery attempts of a rule target without its own `retry` (EventBridge: 185 retries over 24 h). @default 6 */
   readonly deliveryAttempts?: number;
   /** First retry delay; doubles per attempt. @default 100 */
   readonly retryBaseDelayMs?: number;
@@ -58,6 +66,8 @@ export interface LocalEventBridge {
   readonly endpoint: string;
   readonly port: number;
   readonly busArn: string;
+  /** The rules events are matched against. */
+  readonly rules: readonly LocalRuleTarget[];
   /** Resolves when every delivery started so far has finished (success, DLQ or given up). */
   drain(): Promise<void>;
   stop(): Promise<void>;
@@ -125,15 +135,19 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
   let stopped = false;
 
   const deliver = (rule: LocalRuleTarget, event: BusEvent<unknown>) => {
+    const maxAttempts = rule.retry ? rule.retry.maximumRetryAttempts + 1 : attempts;
+    const deadline = rule.retry
+      ? Date.now() + rule.retry.maximumEventAgeSeconds * 1000
+      : Number.POSITIVE_INFINITY;
     const run = async () => {
       let lastError = new Error('not attempted');
-      for (let attempt = 1; attempt <= attempts && !stopped; attempt++) {
+      for (let attempt = 1; attempt <= maxAttempts && !stopped && Date.now() < deadline; attempt++) {
         try {
           await rule.deliver(event);
           return;
         } catch (error) {
           lastError = error as Error;
-          if (attempt < attempts) await sleep(baseDelay * 2 ** (attempt - 1));
+          if (attempt < maxAttempts) await sleep(Math.min(5_000, baseDelay * 2 ** Math.min(attempt - 1, 16)));
         }
       }
       if (stopped) return;
@@ -282,6 +296,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
   });
   const port = await listenOnLoopback(server, options.port ?? 0, 'EventBridge');
   return {
+    rules: options.rules,
     endpoint: `http://${LOOPBACK}:${port}`,
     port,
     busArn,

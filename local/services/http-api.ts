@@ -18,7 +18,13 @@ import { isUtf8 } from 'node:buffer';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { BodyTooLargeError, closeServer, LOOPBACK, listenOnLoopback, readBody, sendJson } from '../net';
-import { apiGatewayId, apiGatewayTime, traceId } from './apigateway-common';
+import {
+  apiGatewayId,
+  apiGatewayTime,
+  type ThrottleSettings,
+  TokenBucket,
+  traceId,
+} from './apigateway-common';
 import { LOCAL_ACCOUNT } from './aws-env';
 
 /** API Gateway's request payload limit. */
@@ -28,10 +34,7 @@ export interface HttpInvoker {
   invoke(event: APIGatewayProxyEventV2): Promise<unknown>;
 }
 
-export interface ThrottleSettings {
-  readonly rateLimit: number;
-  readonly burstLimit: number;
-}
+export type { ThrottleSettings };
 
 export interface LocalHttpApiOptions {
   /** The integration of every route. */
@@ -242,25 +245,6 @@ export function invokeTooLarge(error: unknown): boolean {
   if (error === null || typeof error !== 'object') return false;
   const { name, errorType } = error as { name?: unknown; errorType?: unknown };
   return name === 'RequestEntityTooLargeException' || errorType === 'RequestEntityTooLargeException';
-}
-
-class TokenBucket {
-  private tokens: number;
-  private last = Date.now();
-  constructor(private readonly settings: ThrottleSettings) {
-    this.tokens = settings.burstLimit;
-  }
-  take(): boolean {
-    const now = Date.now();
-    this.tokens = Math.min(
-      this.settings.burstLimit,
-      this.tokens + ((now - this.last) / 1000) * this.settings.rateLimit,
-    );
-    this.last = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
 }
 
 export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<LocalHttpApi> {

@@ -1,16 +1,17 @@
 /**
- * EventBridge rule targets used locally: an SQS queue (with the target DLQ) and an async Lambda invoke. Queue
- * messages carry the event's `detail` as the exact Detail text it was put with (busEventJson).
+ * The EventBridge rule target used locally: an SQS queue (with the target DLQ), as every rule of the router has.
+ * Queue messages carry the event's `detail` as the exact Detail text it was put with (busEventJson).
  */
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { BusEvent } from '../../core/contracts';
-import type { LocalFunction } from '../lambda/local-function';
 import { busEventJson, type LocalRuleTarget } from './eventbridge';
 import type { SqsSender } from './sqs';
 
 export function sqsRuleTarget(options: {
   readonly ruleName: string;
   readonly pattern: unknown;
+  /** The rule target's retry policy (core/plan.ts). */
+  readonly retry?: LocalRuleTarget['retry'];
   /** An SQSClient, or LocalSqs.direct (the same queues without HTTP). */
   readonly client: SqsSender;
   readonly queueUrl: string;
@@ -21,8 +22,11 @@ export function sqsRuleTarget(options: {
   const { client } = options;
   return {
     name: options.ruleName,
+    queueUrl: options.queueUrl,
+    ...(options.deadLetterQueueUrl ? { deadLetterQueueUrl: options.deadLetterQueueUrl } : {}),
     pattern: options.pattern,
     durable: true,
+    ...(options.retry ? { retry: options.retry } : {}),
     async deliver(event: BusEvent<unknown>) {
       await client.send(
         new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: busEventJson(event) }),
@@ -50,21 +54,5 @@ export function sqsRuleTarget(options: {
           },
         }
       : {}),
-  };
-}
-
-/** Lambda target: EventBridge invokes asynchronously; Lambda's async retries apply to function errors. */
-export function lambdaRuleTarget(options: {
-  readonly ruleName: string;
-  readonly pattern: unknown;
-  readonly function: LocalFunction;
-  readonly retryDelayMs?: number;
-}): LocalRuleTarget {
-  return {
-    name: options.ruleName,
-    pattern: options.pattern,
-    async deliver(event: BusEvent<unknown>) {
-      options.function.invokeAsync(event, { retryAttempts: 2, retryDelayMs: options.retryDelayMs ?? 500 });
-    },
   };
 }

@@ -40,6 +40,11 @@ export interface SqsEventSourceOptions {
   readonly maxConcurrency?: number;
   /** @default 0 */
   readonly maxBatchingWindowSeconds?: number;
+  /**
+   * The mapping's `FunctionResponseTypes: ['ReportBatchItemFailures']`: without it Lambda ignores a
+   * `batchItemFailures` answer and deletes the whole batch. @default true
+   */
+  readonly reportBatchItemFailures?: boolean;
   /** Long-poll wait per ReceiveMessage. @default 20 */
   readonly waitTimeSeconds?: number;
   /** Visibility of a batch whose invocation failed (threw, timed out); null = the queue's timeout. @default 1 */
@@ -70,6 +75,18 @@ export class SqsEventSource {
 
   constructor(options: SqsEventSourceOptions) {
     this.options = options;
+  }
+
+  /** The mapping's settings, for describing the running topology. */
+  describe() {
+    return {
+      functionName: (this.options.function as { name?: string }).name ?? '(anonymous)',
+      queueUrl: this.options.queueUrl,
+      batchSize: this.options.batchSize ?? 10,
+      maxConcurrency: this.options.maxConcurrency ?? 2,
+      maxBatchingWindowSeconds: this.options.maxBatchingWindowSeconds ?? 0,
+      reportBatchItemFailures: this.options.reportBatchItemFailures ?? true,
+    };
   }
 
   start(): this {
@@ -203,6 +220,7 @@ export class SqsEventSource {
   /** ReportBatchItemFailures: which records failed according to the function's response. */
   private failedFrom(result: unknown, records: SQSRecord[]): Set<string> {
     const all = new Set(records.map((r) => r.messageId));
+    if (this.options.reportBatchItemFailures === false) return new Set();
     if (result === null || typeof result !== 'object') return new Set();
     const failures = (result as Partial<SQSBatchResponse>).batchItemFailures;
     if (failures === undefined || failures === null) return new Set();

@@ -303,7 +303,7 @@ async function ensureQueue(
 export async function createTargetQueues(
   client: SQSClient,
   prefix: string,
-  target: TargetPlan,
+  target: Pick<TargetPlan, 'name' | 'queue' | 'dlq'>,
 ): Promise<QueuePair> {
   const { queueName, dlqName } = targetQueueNames(prefix, target.name);
   const dlqUrl = await ensureQueue(client, dlqName, {

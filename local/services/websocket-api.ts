@@ -1,9 +1,11 @@
 /**
  * API Gateway WebSocket API, locally, on one loopback port:
  * - `ws://127.0.0.1:<port>/<stage>`: `$connect` is invoked during the handshake (a non-2xx answer rejects the
- *   upgrade with that status), messages are routed by `$request.body.action` (known route keys, else `$default`),
- *   `$disconnect` is invoked after close; 128 KB message limit (bigger closes with 1009), idle timeout 10 min,
- *   connection lifetime 2 h.
+ *   upgrade with that status and the integration's body), messages are routed by `$request.body.action` (known route
+ *   keys, else `$default`), `$disconnect` is invoked after close; inbound frames above 32 KB close the connection
+ *   with 1009 (AWS's frame limit), idle timeout 10 min, connection lifetime 2 h. Routes are throttled by their route
+ *   throttle, else the stage default, before the function runs: a throttled `$connect` is refused with 429, a
+ *   throttled message is answered with `{"message":"Too Many Requests",…}` and not routed.
  * - `http://127.0.0.1:<port>/<stage>/@connections/{id}`: the management API (POST = send raw bytes, GET = info,
  *   DELETE = close; unknown id → 410 with `x-amzn-errortype: GoneException`), what the SDK's
  *   ApiGatewayManagementApiClient calls when its endpoint is `http://127.0.0.1:<port>/<stage>`.
@@ -14,11 +16,18 @@ import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES }
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { BodyTooLargeError, closeServer, LOOPBACK, listenOnLoopback, readBody, sendJson } from '../net';
-import { apiGatewayId, apiGatewayTime } from './apigateway-common';
+import { apiGatewayId, apiGatewayTime, type ThrottleSettings, TokenBucket } from './apigateway-common';
 import { LOCAL_ACCOUNT } from './aws-env';
 
-/** API Gateway WebSocket message size limit. */
+/** API Gateway WebSocket message size limit (what `@connections` accepts). */
 export const MAX_MESSAGE_BYTES = 128 * 1024;
+/**
+ * API Gateway WebSocket frame size limit: a bigger frame closes the connection with 1009.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html
+ * Locally the limit applies to a whole inbound message (the `ws` library bounds messages, not frames): a message of
+ * several frames, each ≤ 32 KB, that AWS would accept up to 128 KB is refused here. Clients send small JSON messages.
+ */
+export const MAX_FRAME_BYTES = 32 * 1024;
 
 export interface WebSocketInvoker {
   invoke(event: unknown): Promise<unknown>;
@@ -44,6 +53,10 @@ export interface LocalWebSocketApiOptions {
    * no `$disconnect`, so stale-connection cleanup (GoneException on post) can be tested. @default false
    */
   readonly skipDisconnectOnAbruptClose?: boolean;
+  /** Throttle of every route without its own (the stage default); undefined = unthrottled. */
+  readonly defaultThrottle?: ThrottleSettings;
+  /** Route throttles by route key (e.g. `$connect`), as the stage's route settings. */
+  readonly routeThrottles?: Readonly<Record<string, ThrottleSettings>>;
   readonly onError?: (error: Error) => void;
 }
 
@@ -56,6 +69,12 @@ export interface LocalWebSocketApi {
   readonly managementEndpoint: string;
   /** Ids of open connections. */
   connectionIds(): string[];
+  /** Route keys and throttles, as configured. */
+  describe(): {
+    routes: string[];
+    throttle: ThrottleSettings | undefined;
+    routeThrottles: Record<string, ThrottleSettings>;
+  };
   stop(): Promise<void>;
 }
 
@@ -68,6 +87,8 @@ interface Connection {
   readonly userAgent: string | undefined;
   idleTimer: NodeJS.Timeout | undefined;
   readonly lifetimeTimer: NodeJS.Timeout;
+  /** Close code of a close the API started because the client broke a rule (1009: frame too big). */
+  closedWith?: number;
 }
 
 function rawHeaders(req: IncomingMessage): {
@@ -97,9 +118,28 @@ function statusOf(result: unknown): number {
   return 200;
 }
 
-function rejectUpgrade(socket: Duplex, status: number): void {
+function rejectUpgrade(socket: Duplex, status: number, body = '', contentType = 'application/json'): void {
   const reason = STATUS_CODES[status] ?? 'Error';
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+  const bytes = Buffer.from(body);
+  socket.end(
+    Buffer.concat([
+      Buffer.from(
+        `HTTP/1.1 ${status} ${reason}\r\n${bytes.length > 0 ? `Content-Type: ${contentType}\r\n` : ''}` +
+          `Content-Length: ${bytes.length}\r\nConnection: close\r\n\r\n`,
+      ),
+      bytes,
+    ]),
+  );
+}
+
+/** The body and content type of an integration's answer, when it has a body. */
+function answerBody(result: unknown): { body: string; contentType: string | undefined } {
+  const r = (result ?? {}) as { body?: unknown; headers?: Record<string, unknown> };
+  const contentType = Object.entries(r.headers ?? {}).find(([k]) => k.toLowerCase() === 'content-type')?.[1];
+  return {
+    body: typeof r.body === 'string' ? r.body : '',
+    contentType: typeof contentType === 'string' ? contentType : undefined,
+  };
 }
 
 export async function startLocalWebSocketApi(options: LocalWebSocketApiOptions): Promise<LocalWebSocketApi> {
@@ -109,6 +149,15 @@ export async function startLocalWebSocketApi(options: LocalWebSocketApiOptions):
   const idleMs = (options.idleTimeoutSeconds ?? 600) * 1000;
   const lifetimeMs = (options.maxConnectionSeconds ?? 7200) * 1000;
   const connections = new Map<string, Connection>();
+  // One token bucket per route key, from its route throttle or the stage default.
+  const buckets = new Map<string, TokenBucket | undefined>();
+  const admit = (routeKey: string): boolean => {
+    if (!buckets.has(routeKey)) {
+      const throttle = options.routeThrottles?.[routeKey] ?? options.defaultThrottle;
+      buckets.set(routeKey, throttle ? new TokenBucket(throttle) : undefined);
+    }
+    return buckets.get(routeKey)?.take() ?? true;
+  };
   const apiId = 'localws';
   let stopping = false;
   let domainName = LOOPBACK;
@@ -133,7 +182,7 @@ export async function startLocalWebSocketApi(options: LocalWebSocketApiOptions):
 
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: MAX_MESSAGE_BYTES,
+    maxPayload: MAX_FRAME_BYTES,
     handleProtocols: (_protocols, req) =>
       (req as IncomingMessage & { chosenProtocol?: string }).chosenProtocol ?? false,
   });
@@ -158,6 +207,18 @@ export async function startLocalWebSocketApi(options: LocalWebSocketApiOptions):
       }
     }
     const context = baseContext(conn.id, conn.connectedAt, conn.sourceIp, conn.userAgent);
+    if (!admit(routeKey)) {
+      if (conn.ws.readyState === WebSocket.OPEN) {
+        conn.ws.send(
+          JSON.stringify({
+            message: 'Too Many Requests',
+            connectionId: conn.id,
+            requestId: context.requestId,
+          }),
+        );
+      }
+      return;
+    }
     const event = {
       requestContext: {
         ...context,
@@ -192,7 +253,10 @@ export async function startLocalWebSocketApi(options: LocalWebSocketApiOptions):
     }
   };
 
-  const onClose = async (conn: Connection, code: number, reason: Buffer) => {
+  const onClose = async (conn: Connection, closeCode: number, reason: Buffer) => {
+    // After a protocol error `ws` stops reading, so the client's close reply never arrives and the socket ends as
+    // 1006; the API closed it, with its own code, and says so to `$disconnect`.
+    const code = conn.closedWith ?? closeCode;
     connections.delete(conn.id);
     if (conn.idleTimer) clearTimeout(conn.idleTimer);
     clearTimeout(conn.lifetimeTimer);
@@ -217,6 +281,11 @@ export async function startLocalWebSocketApi(options: LocalWebSocketApiOptions):
     const url = new URL(req.url ?? '/', `http://${LOOPBACK}`);
     if (url.pathname.replace(/\/$/, '') !== `/${stage}` || stopping) {
       rejectUpgrade(socket, 403);
+      return;
+    }
+    // Throttling comes before the integration: a throttled connect never invokes the function.
+    if (!admit('$connect')) {
+      rejectUpgrade(socket, 429, JSON.stringify({ message: 'Too Many Requests' }));
       return;
     }
     const connectionId = apiGatewayId();
@@ -253,7 +322,8 @@ export async function startLocalWebSocketApi(options: LocalWebSocketApiOptions):
     }
     const status = statusOf(result);
     if (status < 200 || status > 299) {
-      rejectUpgrade(socket, status);
+      const { body, contentType } = answerBody(result);
+      rejectUpgrade(socket, status, body, contentType);
       return;
     }
     if (socket.destroyed) return;
@@ -283,7 +353,9 @@ export async function startLocalWebSocketApi(options: LocalWebSocketApiOptions):
       touch(conn);
       ws.on('message', (data: Buffer, isBinary: boolean) => void onMessage(conn, data, isBinary));
       ws.on('close', (code: number, reason: Buffer) => void onClose(conn, code, reason));
-      ws.on('error', () => {});
+      ws.on('error', (error: Error & { code?: string }) => {
+        conn.closedWith = error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 1009 : 1002;
+      });
     });
   };
 
@@ -363,6 +435,11 @@ export async function startLocalWebSocketApi(options: LocalWebSocketApiOptions):
     url: `ws://${LOOPBACK}:${port}/${stage}`,
     managementEndpoint: `http://${LOOPBACK}:${port}/${stage}`,
     connectionIds: () => [...connections.keys()],
+    describe: () => ({
+      routes: ['$connect', '$disconnect', '$default', ...routeKeys].sort(),
+      throttle: options.defaultThrottle,
+      routeThrottles: { ...options.routeThrottles },
+    }),
     async stop() {
       stopping = true;
       for (const conn of connections.values()) conn.ws.terminate();

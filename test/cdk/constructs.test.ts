@@ -8,6 +8,7 @@ import { parseRouterConfig } from '../../core/config';
 import { planTarget, planTopology } from '../../core/plan';
 import { DeliveryTarget } from '../../lib/delivery-target';
 import { LiveStream } from '../../lib/live-stream';
+import { stageConfig } from '../../lib/stages';
 import { WebhookIngest } from '../../lib/webhook-ingest';
 import exampleConfig from '../../router.config';
 import { testStack } from '../support/cdk';
@@ -84,6 +85,8 @@ describe('WebhookIngest', () => {
       bus,
       payloadBucket: bucket,
       sweepInterval: Duration.minutes(2),
+      catchAllThrottle: topology.http.catchAllThrottle,
+      sweeperSchedule: topology.sweeperSchedule,
     });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
@@ -101,6 +104,8 @@ describe('WebhookIngest', () => {
           table,
           bus,
           payloadBucket: bucket,
+          catchAllThrottle: topology.http.catchAllThrottle,
+          sweeperSchedule: topology.sweeperSchedule,
         }),
     ).toThrow(/Test\/Ingest: at least one source is required/);
   });
@@ -109,14 +114,21 @@ describe('WebhookIngest', () => {
 describe('LiveStream', () => {
   it('creates the WebSocket API with its routes, an access token, its own table and the broadcast rule', () => {
     const { stack, bus } = deps();
-    new LiveStream(stack, 'Live', {
-      bus,
-      functions: live,
-      broadcastPattern: { source: [{ prefix: 'webhook.' }] },
-      connectionTtlSeconds: 7200,
-    });
+    new LiveStream(stack, 'Live', { bus, functions: live, plan: topology.liveStream });
     const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: 'live' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: 'live',
+      DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
+      // A connect flood is throttled before it invokes anything.
+      RouteSettings: { $connect: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 } },
+    });
+    // The broadcast rule puts events on a queue the broadcast function reads.
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: [{ prefix: 'webhook.' }] },
+      Targets: [Match.objectLike({ Arn: Match.anyValue(), DeadLetterConfig: Match.anyValue() })],
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 10 });
+    template.resourceCountIs('AWS::SQS::Queue', 2);
     template.resourceCountIs('AWS::ApiGatewayV2::Route', 5);
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
@@ -132,20 +144,63 @@ describe('LiveStream', () => {
     });
   });
 
+  describe('access logs of the WebSocket stage (they need the account-wide API Gateway CloudWatch role)', () => {
+    const synth = (accessLogs?: 'off' | 'account-role-exists' | 'create-account-role') => {
+      const { stack, bus } = deps();
+      new LiveStream(stack, 'Live', {
+        bus,
+        functions: live,
+        plan: topology.liveStream,
+        ...(accessLogs ? { accessLogs } : {}),
+      });
+      return Template.fromStack(stack);
+    };
+
+    it('are off by default, so the first deploy works in an account that never set the role', () => {
+      const template = synth();
+      const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+      expect(stage?.Properties.AccessLogSettings).toBeUndefined();
+      template.resourceCountIs('AWS::ApiGateway::Account', 0);
+    });
+
+    it('log to a group of their own when the account already has the role, and touch no account setting', () => {
+      const template = synth('account-role-exists');
+      template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        AccessLogSettings: { DestinationArn: Match.anyValue() },
+      });
+      template.resourceCountIs('AWS::ApiGateway::Account', 0);
+    });
+
+    it('create the account role when asked, before the stage that needs it', () => {
+      const template = synth('create-account-role');
+      template.hasResourceProperties('AWS::ApiGateway::Account', { CloudWatchRoleArn: Match.anyValue() });
+      template.hasResourceProperties('AWS::IAM::Role', {
+        AssumeRolePolicyDocument: {
+          Statement: [Match.objectLike({ Principal: { Service: 'apigateway.amazonaws.com' } })],
+        },
+      });
+      const [accountId] = Object.keys(template.findResources('AWS::ApiGateway::Account'));
+      const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+      expect(stage?.DependsOn).toContain(accountId);
+    });
+
+    it('are chosen per deploy with -c websocketAccessLogs=…, and a wrong value is refused', () => {
+      expect(stageConfig('prod').websocketAccessLogs).toBe('off');
+      expect(stageConfig('prod', 'create-account-role').websocketAccessLogs).toBe('create-account-role');
+      expect(() => stageConfig('prod', 'yes')).toThrow(
+        'websocketAccessLogs must be one of off, account-role-exists, create-account-role, got "yes"',
+      );
+      expect(() => stageConfig('qa')).toThrow('Unknown stage "qa": expected one of dev, staging, prod');
+    });
+  });
+
   it.each([
     [{ stageName: 'bad stage' }, /stageName must match/],
-    [{ connectionTtlSeconds: 10 }, /connectionTtlSeconds must be 60-7200, got 10/],
+    [{ stageName: '' }, /stageName must match/],
   ])('rejects invalid props %o', (override, message) => {
     const { stack, bus } = deps();
     expect(
-      () =>
-        new LiveStream(stack, 'Live', {
-          bus,
-          functions: live,
-          broadcastPattern: { source: ['x'] },
-          connectionTtlSeconds: 7200,
-          ...override,
-        }),
+      () => new LiveStream(stack, 'Live', { bus, functions: live, plan: topology.liveStream, ...override }),
     ).toThrow(message);
   });
 });

@@ -1,73 +1,174 @@
 /**
- * The local stack and the CDK stack are built from the same plan. This test derives the normalised topology
- * (rules and their patterns, queues, DLQs, retry counts, event sources) from the synthesized CloudFormation and
- * asserts it equals what the local runtime builds (`normaliseTopology`; test/e2e/pipeline.test.ts checks that the
- * running local stack matches it too).
+ * `npm start` and `cdk deploy` are built from one plan. This test reads the normalised topology back from the
+ * synthesized CloudFormation — parent stack, each target's nested stack, and each function's staged code (its bundle
+ * and runtime.json) — and asserts it equals the plan's (`normaliseTopology`): functions (code, memory, timeout,
+ * reserved concurrency, environment, runtime config, IAM actions), rules with retry policies and DLQs, queues, event
+ * source mappings, HTTP and WebSocket routes and throttles, tables and schedules. test/e2e/pipeline.test.ts asserts
+ * that the running local stack describes the same, with exactly the documented local differences.
  */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { parseRouterConfig, type RouterConfigInput } from '../../core/config';
-import { planTopology } from '../../core/plan';
+import { HANDLERS, handlerEntry, planTopology } from '../../core/plan';
+import type { SourcesRuntime } from '../../core/runtime-config';
+import { bundleHandlerSync } from '../../lib/bundling';
 import {
+  byKey,
   canonicalPattern,
-  type NormalisedEventSource,
-  type NormalisedQueue,
-  type NormalisedRule,
+  type NormalisedFunction,
   type NormalisedTopology,
+  normaliseEnvironment,
   normaliseTopology,
+  REF,
+  sourceRoutePattern,
 } from '../../local/topology';
 import exampleConfig from '../../router.config';
 import { synthRouter } from '../support/cdk';
 
-type Resource = { Type: string; Properties: Record<string, any>; Metadata?: Record<string, string> };
-
-/** Logical id → construct path, from the `aws:cdk:path` metadata. */
-function pathOf(resources: Record<string, Resource>, logicalId: string): string {
-  const path = resources[logicalId]?.Metadata?.['aws:cdk:path'];
-  if (!path) throw new Error(`no construct path for ${logicalId}`);
-  return path;
-}
+type Resource = {
+  Type: string;
+  Properties: Record<string, any>;
+  Metadata?: Record<string, string>;
+  DependsOn?: string[];
+};
+type Resources = Record<string, Resource>;
 
 const getAttId = (value: unknown): string => {
-  const ref = (value as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
+  const ref = (value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'];
   if (!ref) throw new Error(`expected Fn::GetAtt, got ${JSON.stringify(value)}`);
   return ref[0];
 };
+const refId = (value: unknown): string => {
+  const ref = (value as { Ref?: string } | undefined)?.Ref;
+  if (!ref) throw new Error(`expected Ref, got ${JSON.stringify(value)}`);
+  return ref;
+};
 
-/** `Router/Target-pr-agent/Queue/Resource` → target `pr-agent`; the live stream's resources → `broadcast`. */
-function ownerOf(path: string): string {
-  const target = /\/Target-([a-z0-9-]+)\//.exec(path);
-  if (target) return target[1]!;
-  if (path.includes('/LiveStream/')) return 'broadcast';
-  throw new Error(`resource ${path} belongs to no target`);
+/** A function's plan name from its construct path. */
+function functionName(constructPath: string): string | undefined {
+  const fixed: [RegExp, string][] = [
+    [/\/Ingest\/Ingest\/Function\//, 'ingest'],
+    [/\/Ingest\/Sweeper\/Function\//, 'sweeper'],
+    [/\/Ingest\/Routes\/Function\//, 'routes'],
+    [/\/LiveStream\/Connections\/Function\//, 'connections'],
+    [/\/LiveStream\/Broadcast\/Function\//, 'broadcast'],
+  ];
+  for (const [re, name] of fixed) if (re.test(constructPath)) return name;
+  const target = /\/Target-([a-z0-9-]+)\/Target\/Delivery\/Function\//.exec(constructPath);
+  return target ? `delivery-${target[1]}` : undefined;
 }
 
-function fromTemplate(template: Template): NormalisedTopology {
-  const resources = template.toJSON().Resources as Record<string, Resource>;
-  const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
-  const owner = (logicalId: string) => ownerOf(pathOf(resources, logicalId));
+/** `Router/Target-pr-agent/Target/Queue/Resource` → `pr-agent`; the live stream's queues → `broadcast`. */
+function queueOwner(constructPath: string): string {
+  const target = /\/Target-([a-z0-9-]+)\//.exec(constructPath);
+  if (target) return target[1]!;
+  if (constructPath.includes('/LiveStream/')) return 'broadcast';
+  throw new Error(`queue ${constructPath} belongs to no target`);
+}
 
-  const rules: NormalisedRule[] = ofType('AWS::Events::Rule')
+/** Which handler a staged bundle was built from: the handler whose bundle has the same `index.mjs`. */
+function entryOf(assetDir: string): string {
+  const digest = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+  const staged = digest(path.join(assetDir, 'index.mjs'));
+  for (const handler of HANDLERS) {
+    const entry = handlerEntry(handler);
+    if (digest(path.join(bundleHandlerSync(entry), 'index.mjs')) === staged) return entry;
+  }
+  throw new Error(`${assetDir} holds no known handler's bundle`);
+}
+
+/** Reads the normalised topology from the synthesized templates and staged assets. */
+function fromTemplates(templates: readonly Template[], assemblyDir: string): NormalisedTopology {
+  const stacks = templates.map((t) => t.toJSON().Resources as Resources);
+  const all: [string, Resource, Resources][] = stacks.flatMap((resources) =>
+    Object.entries(resources).map(([id, r]) => [id, r, resources] as [string, Resource, Resources]),
+  );
+  const ofType = (type: string) => all.filter(([, r]) => r.Type === type);
+  const pathOf = (resources: Resources, id: string) => {
+    const p = resources[id]?.Metadata?.['aws:cdk:path'];
+    if (!p) throw new Error(`no construct path for ${id}`);
+    return p;
+  };
+  const functionsById = new Map<string, string>();
+
+  const functions: NormalisedFunction[] = [];
+  for (const [id, fn, resources] of ofType('AWS::Lambda::Function')) {
+    const name = functionName(pathOf(resources, id));
+    if (!name) continue; // CDK's own helpers (auto-delete of the dev bucket)
+    functionsById.set(id, name);
+    const assetDir = path.join(assemblyDir, fn.Metadata!['aws:asset:path']!);
+    const runtimeFile = path.join(assetDir, 'runtime.json');
+    const roleId = getAttId(fn.Properties.Role);
+    const actions = new Set<string>();
+    for (const [, policy] of Object.entries(resources)) {
+      if (policy.Type !== 'AWS::IAM::Policy') continue;
+      if (!policy.Properties.Roles.some((r: unknown) => refId(r) === roleId)) continue;
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        expect(statement.Effect).toBe('Allow');
+        for (const action of [statement.Action].flat()) actions.add(action);
+      }
+    }
+    functions.push({
+      name,
+      entry: entryOf(assetDir),
+      handler: fn.Properties.Handler,
+      memoryMb: fn.Properties.MemorySize,
+      timeoutSeconds: fn.Properties.Timeout,
+      reservedConcurrency: fn.Properties.ReservedConcurrentExecutions ?? null,
+      // A literal stays as it is; anything CloudFormation resolves (Ref, GetAtt, Join) names a resource.
+      environment: normaliseEnvironment(
+        Object.fromEntries(
+          Object.entries(fn.Properties.Environment?.Variables ?? {}).map(([k, v]) => [
+            k,
+            typeof v === 'string' ? v : REF,
+          ]),
+        ),
+        (value) => value === REF,
+      ),
+      runtime: existsSync(runtimeFile) ? JSON.parse(readFileSync(runtimeFile, 'utf8')) : null,
+      actions: [...actions].sort(),
+    });
+  }
+  // Nested stacks refer to parent resources through parameters; functions are found by construct path.
+  const functionOf = (resources: Resources, value: unknown): string => {
+    const id = typeof value === 'object' && value && 'Ref' in value ? refId(value) : getAttId(value);
+    const name =
+      functionName(pathOf(resources, id).replace(/Resource$/, 'Function/')) ?? functionsById.get(id);
+    if (!name) throw new Error(`no function for ${id}`);
+    return name;
+  };
+  const queueOf = (resources: Resources, value: unknown) => queueOwner(pathOf(resources, getAttId(value)));
+
+  const rules = ofType('AWS::Events::Rule')
     .filter(([, r]) => r.Properties.EventPattern)
-    .map(([, r]) => {
-      const [target] = r.Properties.Targets as { Arn: unknown; DeadLetterConfig?: { Arn: unknown } }[];
-      const targetId = getAttId(target!.Arn);
-      const isQueue = resources[targetId]?.Type === 'AWS::SQS::Queue';
-      const name = owner(targetId);
+    .map(([, r, resources]) => {
+      const [target] = r.Properties.Targets as {
+        Arn: unknown;
+        DeadLetterConfig?: { Arn: unknown };
+        RetryPolicy: { MaximumRetryAttempts: number; MaximumEventAgeInSeconds: number };
+      }[];
+      const queue = queueOf(resources, target!.Arn);
       return {
-        name: isQueue ? `target:${name}` : 'broadcast',
+        name: queue === 'broadcast' ? 'broadcast' : `target:${queue}`,
         pattern: canonicalPattern(r.Properties.EventPattern),
-        target: isQueue ? { kind: 'queue', target: name } : { kind: 'function', function: 'broadcast' },
-        deadLetterQueue: owner(getAttId(target!.DeadLetterConfig?.Arn)),
-      } as NormalisedRule;
+        queue,
+        deadLetterQueue: queueOf(resources, target!.DeadLetterConfig?.Arn),
+        retry: {
+          maximumRetryAttempts: target!.RetryPolicy.MaximumRetryAttempts,
+          maximumEventAgeSeconds: target!.RetryPolicy.MaximumEventAgeInSeconds,
+        },
+      };
     });
 
-  const queues: NormalisedQueue[] = ofType('AWS::SQS::Queue')
+  const queues = ofType('AWS::SQS::Queue')
     .filter(([, q]) => q.Properties.RedrivePolicy)
-    .map(([id, q]) => {
+    .map(([id, q, resources]) => {
       const dlq = resources[getAttId(q.Properties.RedrivePolicy.deadLetterTargetArn)]!;
       return {
-        target: owner(id),
+        owner: queueOwner(pathOf(resources, id)),
         visibilityTimeoutSeconds: q.Properties.VisibilityTimeout,
         retentionSeconds: q.Properties.MessageRetentionPeriod,
         maxReceiveCount: q.Properties.RedrivePolicy.maxReceiveCount,
@@ -75,30 +176,120 @@ function fromTemplate(template: Template): NormalisedTopology {
       };
     });
 
-  const eventSources: NormalisedEventSource[] = ofType('AWS::Lambda::EventSourceMapping').map(([, m]) => {
-    expect(m.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+  const eventSources = ofType('AWS::Lambda::EventSourceMapping').map(([, m, resources]) => ({
+    queue: queueOf(resources, m.Properties.EventSourceArn),
+    function: functionOf(resources, m.Properties.FunctionName),
+    batchSize: m.Properties.BatchSize,
+    maxConcurrency: m.Properties.ScalingConfig.MaximumConcurrency,
+    maxBatchingWindowSeconds: m.Properties.MaximumBatchingWindowInSeconds ?? 0,
+    reportBatchItemFailures: (m.Properties.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
+  }));
+
+  // APIs: the HTTP API's catch-all and stage throttle; its source routes are made at deploy by the routes function
+  // from its runtime.json, so they are read from there.
+  const apis = ofType('AWS::ApiGatewayV2::Api');
+  const apiId = (protocol: string) => apis.find(([, a]) => a.Properties.ProtocolType === protocol)?.[0];
+  const routesOf = (api: string | undefined) =>
+    ofType('AWS::ApiGatewayV2::Route')
+      .filter(([, r]) => refId(r.Properties.ApiId) === api)
+      .map(([, r]) => r.Properties.RouteKey as string)
+      .sort();
+  const stageOf = (api: string | undefined) =>
+    ofType('AWS::ApiGatewayV2::Stage').find(([, s]) => refId(s.Properties.ApiId) === api)?.[1].Properties;
+  const throttle = (settings: { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }) => ({
+    rateLimit: settings.ThrottlingRateLimit,
+    burstLimit: settings.ThrottlingBurstLimit,
+  });
+  const httpApi = apiId('HTTP');
+  expect(routesOf(httpApi)).toEqual(['$default']);
+  const httpStage = stageOf(httpApi)!;
+  expect(httpStage.RouteSettings).toBeUndefined();
+  const routesRuntime = functions.find((f) => f.name === 'routes')!.runtime as SourcesRuntime;
+  const wsApi = apiId('WEBSOCKET');
+  const wsStage = wsApi ? stageOf(wsApi) : undefined;
+
+  const tables = ofType('AWS::DynamoDB::Table').map(([id, t, resources]) => {
+    const key = (schema: { AttributeName: string; KeyType: string }[], type: string) =>
+      schema.find((k) => k.KeyType === type)?.AttributeName ?? '';
     return {
-      target: owner(getAttId(m.Properties.EventSourceArn)),
-      batchSize: m.Properties.BatchSize,
-      maxConcurrency: m.Properties.ScalingConfig.MaximumConcurrency,
-      maxBatchingWindowSeconds: m.Properties.MaximumBatchingWindowInSeconds ?? 0,
-      reportBatchItemFailures: true,
+      role: pathOf(resources, id).includes('/LiveStream/') ? 'live' : 'events',
+      partitionKey: key(t.Properties.KeySchema, 'HASH'),
+      sortKey: key(t.Properties.KeySchema, 'RANGE'),
+      ttlAttribute: t.Properties.TimeToLiveSpecification?.Enabled
+        ? t.Properties.TimeToLiveSpecification.AttributeName
+        : '(not expiring)',
+      indexes: (t.Properties.GlobalSecondaryIndexes ?? [])
+        .map((i: any) => ({
+          name: i.IndexName,
+          partitionKey: key(i.KeySchema, 'HASH'),
+          sortKey: key(i.KeySchema, 'RANGE'),
+          include: [...(i.Projection.NonKeyAttributes ?? [])].sort(),
+        }))
+        .sort(byKey((i: { name: string }) => i.name)),
     };
   });
 
-  const byName =
-    <T>(key: (t: T) => string) =>
-    (a: T, b: T) =>
-      key(a).localeCompare(key(b));
+  const schedules = ofType('AWS::Events::Rule')
+    .filter(([, r]) => r.Properties.ScheduleExpression)
+    .map(([, r, resources]) => {
+      const [target] = r.Properties.Targets as {
+        Arn: unknown;
+        RetryPolicy?: { MaximumRetryAttempts: number };
+      }[];
+      const fnId = getAttId(target!.Arn);
+      const name = functionsById.get(fnId)!;
+      const invokeConfig = Object.values(resources).find(
+        (c) => c.Type === 'AWS::Lambda::EventInvokeConfig' && refId(c.Properties.FunctionName) === fnId,
+      );
+      return {
+        function: name,
+        retryAttempts: target!.RetryPolicy?.MaximumRetryAttempts ?? 185,
+        // Lambda's defaults when the function has no EventInvokeConfig: 2 retries, 6 hours.
+        asyncRetryAttempts: invokeConfig?.Properties.MaximumRetryAttempts ?? 2,
+        maxEventAgeSeconds: invokeConfig?.Properties.MaximumEventAgeInSeconds ?? 21_600,
+      };
+    });
+
   return {
-    rules: rules.sort(byName((r) => r.name)),
-    queues: queues.sort(byName((q) => q.target)),
-    eventSources: eventSources.sort(byName((e) => e.target)),
+    functions: functions.sort(byKey((f) => f.name)),
+    rules: rules.sort(byKey((r) => r.name)),
+    queues: queues.sort(byKey((q) => q.owner)),
+    eventSources: eventSources.sort(byKey((e) => e.queue)),
+    http: {
+      catchAll: { routeKey: '$default', throttle: throttle(httpStage.DefaultRouteSettings) },
+      sourceRoutes: routesRuntime.sources
+        .map((s) => ({
+          routeKey: sourceRoutePattern(s.name),
+          throttle: { rateLimit: s.config.rateLimitPerSecond, burstLimit: s.config.burstLimit },
+        }))
+        .sort(byKey((r) => r.routeKey)),
+    },
+    websocket: wsStage
+      ? {
+          routes: routesOf(wsApi),
+          throttle: throttle(wsStage.DefaultRouteSettings),
+          routeThrottles: Object.fromEntries(
+            Object.entries(wsStage.RouteSettings ?? {}).map(([k, v]) => [k, throttle(v as any)]),
+          ),
+        }
+      : null,
+    tables: tables.sort(byKey((t) => t.role)),
+    schedules,
   };
 }
 
 const threeTargets: RouterConfigInput = {
   ...exampleConfig,
+  sources: [
+    ...exampleConfig.sources,
+    {
+      name: 'stripe',
+      provider: 'stripe',
+      secret: { secretName: 'event-router/stripe' },
+      rateLimitPerSecond: 25,
+      burstLimit: 40,
+    },
+  ],
   targets: [
     ...exampleConfig.targets!,
     {
@@ -124,17 +315,33 @@ const threeTargets: RouterConfigInput = {
       retry: { maxAttempts: 1 },
     },
   ],
+  ingestReservedConcurrency: 20,
+  liveStream: { connectThrottle: { rateLimit: 5, burstLimit: 10 } },
 };
 
-describe('local topology equals the synthesized CDK template', () => {
+describe('the synthesized CDK templates equal the plan the local stack is built from', () => {
   it.each([
     ['the example config', exampleConfig],
-    ['three targets with $or, numeric and exists filters', threeTargets],
+    [
+      'two sources, three targets ($or, numeric, exists), reserved concurrency, a connect throttle',
+      threeTargets,
+    ],
+    ['no live stream', { ...exampleConfig, liveStream: { enabled: false } }],
   ])('for %s', (_name, config) => {
-    const { template } = synthRouter(config);
-    const local = normaliseTopology(planTopology(parseRouterConfig(config)));
-    const deployed = fromTemplate(template);
-    expect(deployed).toEqual(local);
-    expect(deployed.rules.length).toBe(parseRouterConfig(config).targets.length + 1);
+    const { template, targets, assemblyDir } = synthRouter(config, 'dev', { bundle: true });
+    const deployed = fromTemplates([template, ...Object.values(targets)], assemblyDir);
+    const planned = normaliseTopology(planTopology(parseRouterConfig(config)));
+    expect(deployed).toEqual(planned);
+    // What the comparison covers, so that an empty side cannot pass.
+    const parsed = parseRouterConfig(config);
+    const live = parsed.liveStream.enabled;
+    expect(deployed.functions).toHaveLength(3 + (live ? 2 : 0) + parsed.targets.length);
+    expect(deployed.rules).toHaveLength(parsed.targets.length + (live ? 1 : 0));
+    expect(deployed.http.sourceRoutes).toHaveLength(parsed.sources.length);
+    expect(deployed.tables).toHaveLength(live ? 2 : 1);
+    expect(deployed.schedules).toEqual([
+      { function: 'sweeper', retryAttempts: 0, asyncRetryAttempts: 0, maxEventAgeSeconds: 60 },
+    ]);
+    for (const fn of deployed.functions) expect(fn.actions.length, fn.name).toBeGreaterThan(4);
   });
 });

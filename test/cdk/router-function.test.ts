@@ -1,9 +1,15 @@
+import { Fn } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import { parseRouterConfig } from '../../core/config';
 import { planTopology } from '../../core/plan';
-import { RouterFunction } from '../../lib/router-function';
+import {
+  environmentBytes,
+  MAX_ENVIRONMENT_BYTES,
+  RouterFunction,
+  TOKEN_ESTIMATE_BYTES,
+} from '../../lib/router-function';
 import exampleConfig from '../../router.config';
 import { testStack } from '../support/cdk';
 
@@ -13,8 +19,12 @@ describe('RouterFunction', () => {
   it('builds the planned function: runtime, ARM64, memory, timeout, reserved concurrency, resolved environment', () => {
     const stack = testStack();
     new RouterFunction(stack, 'Fn', {
-      spec: sweeper,
+      spec: { ...sweeper, reservedConcurrency: 3 },
       refs: { eventsTable: 'events', bus: 'bus' },
+      grantResources: {
+        eventsTable: ['arn:aws:dynamodb:us-east-1:111111111111:table/events'],
+        bus: ['arn:aws:events:us-east-1:111111111111:event-bus/bus'],
+      },
       logRetention: RetentionDays.ONE_WEEK,
     });
     const template = Template.fromStack(stack);
@@ -23,7 +33,7 @@ describe('RouterFunction', () => {
       Architectures: ['arm64'],
       MemorySize: sweeper.memoryMb,
       Timeout: sweeper.timeoutSeconds,
-      ReservedConcurrentExecutions: 1,
+      ReservedConcurrentExecutions: 3,
       TracingConfig: { Mode: 'Active' },
       Environment: {
         Variables: {
@@ -53,5 +63,30 @@ describe('RouterFunction', () => {
     expect(
       () => new RouterFunction(testStack(), 'Fn', { spec: sweeper, refs: { eventsTable: 't' } }),
     ).toThrow(/EVENT_BUS_NAME refers to bus/);
+  });
+
+  it('counts environment bytes as Lambda does (names and values), an unresolved value at its estimate', () => {
+    expect(environmentBytes({ AB: 'cde' })).toBe(5);
+    expect(environmentBytes({ Q: Fn.ref('Queue') })).toBe(1 + TOKEN_ESTIMATE_BYTES);
+    expect(environmentBytes({ U: `https://${Fn.ref('Api')}/x` })).toBe(
+      1 + 'https:///x'.length + TOKEN_ESTIMATE_BYTES,
+    );
+  });
+
+  it('fails the synth when an environment would pass 4 KB, naming the function and its largest variables', () => {
+    const big = {
+      ...sweeper,
+      environment: { ...sweeper.environment, HUGE: 'x'.repeat(MAX_ENVIRONMENT_BYTES) },
+    };
+    expect(
+      () =>
+        new RouterFunction(testStack(), 'Fn', {
+          spec: big,
+          refs: { eventsTable: 't', bus: 'b' },
+          grantResources: { eventsTable: ['arn:t'], bus: ['arn:b'] },
+        }),
+    ).toThrow(
+      /Test\/Fn: environment of function sweeper is about \d+ bytes; Lambda allows 4096 in all \(largest: HUGE, .*runtime\.json/,
+    );
   });
 });

@@ -10,8 +10,17 @@ type WebSocketEvent = {
 };
 
 import type { BusEvent, Envelope } from '../../core/contracts';
-import { type BroadcastDeps, broadcastEvent, SubscriptionIndex } from '../../lambdas/broadcast/broadcast';
-import { type ConnectionDeps, handleConnectionEvent } from '../../lambdas/connections/connections';
+import {
+  type BroadcastDeps,
+  broadcastEvent,
+  SubscriptionIndex,
+  syncSubscriptions,
+} from '../../lambdas/broadcast/broadcast';
+import {
+  type ConnectionDeps,
+  handleConnectionEvent,
+  SUBSCRIPTION_LIMITS,
+} from '../../lambdas/connections/connections';
 import { listConnections } from '../../lambdas/shared/live-store';
 import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
 import { type LocalWebSocketApi, startLocalWebSocketApi } from '../../local/services/websocket-api';
@@ -107,7 +116,13 @@ function connect(query: Record<string, string>): Promise<Client> {
               }),
       }),
     );
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`handshake refused: ${res.statusCode}`)));
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => {
+        body += chunk.toString('utf8');
+      });
+      res.on('end', () => reject(new Error(`handshake refused: ${res.statusCode} ${body}`)));
+    });
     ws.once('error', reject);
   });
 }
@@ -144,13 +159,99 @@ const storedConnections = async () => {
   return out;
 };
 
+/** Closes a client and waits until its `$disconnect` has removed every record of a closed connection. */
+async function closeClient(client: Client): Promise<void> {
+  if (client.ws.readyState !== WebSocket.CLOSED) {
+    await new Promise<void>((resolve) => {
+      client.ws.once('close', () => resolve());
+      client.ws.close();
+    });
+  }
+  const deadline = Date.now() + 3_000;
+  while ((await storedConnections()).length > api.connectionIds().length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  expect((await storedConnections()).length).toBe(api.connectionIds().length);
+}
+
+/** What the broadcast handler does per record: refresh the subscriptions, push the event's detail text. */
+async function broadcast(event: BusEvent, detailJson = JSON.stringify(event.detail)) {
+  await syncSubscriptions(broadcastDeps);
+  return broadcastEvent(event, detailJson, broadcastDeps);
+}
+
 describe('live stream: connections + broadcast over a real WebSocket', () => {
-  it('refuses the handshake without the access token, or with an invalid pattern', async () => {
-    await expect(connect({})).rejects.toThrow(/refused: 401/);
+  it('refuses the handshake without the access token, or with an invalid pattern, and says why', async () => {
+    await expect(connect({})).rejects.toThrow(
+      /refused: 401 \{"error":"unauthorized","message":"missing or wrong/,
+    );
     await expect(connect({ token: 'wrong' })).rejects.toThrow(/refused: 401/);
     await expect(connect({ token: TOKEN, pattern: '{"source":"not-an-array"}' })).rejects.toThrow(
-      /refused: 400/,
+      /refused: 400 \{"error":"invalid_pattern","message":"invalid pattern: source: a field must map/,
     );
+  });
+
+  it('bounds what a subscription may cost: 2,048 characters and 100 $or combinations', async () => {
+    const values = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`);
+    // Just inside the limit: a long list of event types is fine.
+    let fits = JSON.stringify({ 'detail-type': values(300) });
+    while (fits.length < SUBSCRIPTION_LIMITS.maxChars - 6) fits = fits.replace(']', ',"x"]');
+    expect(fits.length).toBeLessThanOrEqual(SUBSCRIPTION_LIMITS.maxChars);
+    const ok = await connect({ token: TOKEN, pattern: fits.slice(0, SUBSCRIPTION_LIMITS.maxChars) });
+    await closeClient(ok);
+
+    const tooLong = JSON.stringify({ 'detail-type': values(400) });
+    expect(tooLong.length).toBeGreaterThan(SUBSCRIPTION_LIMITS.maxChars);
+    await expect(connect({ token: TOKEN, pattern: tooLong })).rejects.toThrow(
+      new RegExp(`refused: 400 .*pattern is ${tooLong.length} characters; at most 2048 are allowed`),
+    );
+
+    // 7 independent two-way $or's expand to 2^7 = 128 combinations in a few hundred characters.
+    const ors = Object.fromEntries(
+      Array.from({ length: 7 }, (_, i) => [`f${i}`, { $or: [{ a: ['1'] }, { b: ['2'] }] }]),
+    );
+    const combos = JSON.stringify({ detail: ors });
+    expect(combos.length).toBeLessThan(SUBSCRIPTION_LIMITS.maxChars);
+    await expect(connect({ token: TOKEN, pattern: combos })).rejects.toThrow(
+      /refused: 400 .*more than 100 combinations/,
+    );
+    // Six of them (64 combinations) are accepted.
+    const six = JSON.stringify({ detail: Object.fromEntries(Object.entries(ors).slice(0, 6)) });
+    await closeClient(await connect({ token: TOKEN, pattern: six }));
+
+    // The same limits hold for the subscribe action.
+    const client = await connect({ token: TOKEN });
+    client.ws.send(JSON.stringify({ action: 'subscribe', pattern: JSON.parse(combos) }));
+    expect(await client.next()).toMatchObject({
+      kind: 'error',
+      error: 'invalid_pattern',
+      message: expect.stringMatching(/more than 100 combinations/),
+    });
+    await closeClient(client);
+  });
+
+  it('pushes the detail text as it travelled: integers beyond 2^53 keep every digit', async () => {
+    const client = await connect({
+      token: TOKEN,
+      pattern: JSON.stringify({ 'detail-type': ['big.number'] }),
+    });
+    const raw: string[] = [];
+    client.ws.on('message', (data) => raw.push(String(data)));
+    const event = busEvent('big.number');
+    const detailJson = JSON.stringify(event.detail).replace('"data":{', '"data":{"id":9223372036854775807,');
+    expect(await broadcast(event, detailJson)).toMatchObject({ sent: 1 });
+    await client.next();
+    expect(raw[0]).toBe(`{"kind":"event","event":${detailJson}}`);
+    expect(raw[0]).toContain('"id":9223372036854775807');
+    await closeClient(client);
+  });
+
+  it('closes a connection that sends a frame above 32 KB with 1009, as API Gateway does', async () => {
+    const client = await connect({ token: TOKEN });
+    const closed = new Promise<number>((resolve) => client.ws.once('close', (code) => resolve(code)));
+    client.ws.send(JSON.stringify({ action: 'ping', pad: 'x'.repeat(32 * 1024) }));
+    expect(await closed).toBe(1009);
+    await closeClient(client);
   });
 
   it('pushes an event only to the connections whose subscription matches, and removes gone ones', async () => {
@@ -162,7 +263,7 @@ describe('live stream: connections + broadcast over a real WebSocket', () => {
     const everything = await connect({ token: TOKEN });
     expect((await storedConnections()).length).toBe(3);
 
-    const result = await broadcastEvent(busEvent('pull_request.opened'), broadcastDeps);
+    const result = await broadcast(busEvent('pull_request.opened'));
     expect(result).toMatchObject({ matched: 2, sent: 2, gone: 0, failed: 0 });
     expect(await prs.next()).toMatchObject({ kind: 'event', event: { type: 'pull_request.opened' } });
     expect(await everything.next()).toMatchObject({ kind: 'event', event: { type: 'pull_request.opened' } });
@@ -178,13 +279,13 @@ describe('live stream: connections + broadcast over a real WebSocket', () => {
 
     // Within the handshake grace period a 410 may be a connection still opening: the record is kept.
     clockOffsetMs = 0;
-    const early = await broadcastEvent(busEvent('pull_request.edited'), broadcastDeps);
+    const early = await broadcast(busEvent('pull_request.edited'));
     expect(early).toMatchObject({ matched: 2, sent: 1, gone: 1 });
     expect((await storedConnections()).map((c) => c.connectionId)).toContain(droppedId);
     await prs.next();
 
     clockOffsetMs = 4_000;
-    const second = await broadcastEvent(busEvent('pull_request.closed'), broadcastDeps);
+    const second = await broadcast(busEvent('pull_request.closed'));
     expect(second).toMatchObject({ matched: 2, sent: 1, gone: 1 });
     const remaining = (await storedConnections()).map((c) => c.connectionId);
     expect(remaining).not.toContain(droppedId);
@@ -216,7 +317,7 @@ describe('live stream: connections + broadcast over a real WebSocket', () => {
     client.ws.send(JSON.stringify({ action: 'subscribe', pattern: { source: 'x' } }));
     expect(await client.next()).toMatchObject({ kind: 'error', error: 'invalid_pattern' });
 
-    const result = await broadcastEvent(busEvent('issues.opened'), broadcastDeps);
+    const result = await broadcast(busEvent('issues.opened'));
     expect(result.sent).toBeGreaterThanOrEqual(1);
     expect(await client.next()).toMatchObject({ kind: 'event', event: { type: 'issues.opened' } });
     client.ws.close();
@@ -235,5 +336,39 @@ describe('live stream: connections + broadcast over a real WebSocket', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     expect((await storedConnections()).map((c) => c.connectionId)).not.toContain(id);
+  });
+});
+
+describe('live stream: the $connect throttle', () => {
+  it('answers 429 before invoking the function once the bucket is empty, and refills at the rate', async () => {
+    let invoked = 0;
+    const throttled = await startLocalWebSocketApi({
+      routeThrottles: { $connect: { rateLimit: 5, burstLimit: 2 } },
+      function: {
+        invoke: async (event: WebSocketEvent) => {
+          if (event.requestContext.routeKey === '$connect') invoked++;
+          return { statusCode: 200 };
+        },
+      },
+    });
+    try {
+      const open = (): Promise<number> =>
+        new Promise((resolve, reject) => {
+          const ws = new WebSocket(throttled.url);
+          ws.once('open', () => {
+            ws.close();
+            resolve(101);
+          });
+          ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+          ws.once('error', reject);
+        });
+      expect([await open(), await open(), await open()]).toEqual([101, 101, 429]);
+      expect(invoked).toBe(2);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await open()).toBe(101);
+      expect(invoked).toBe(3);
+    } finally {
+      await throttled.stop();
+    }
   });
 });

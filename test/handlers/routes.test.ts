@@ -24,7 +24,8 @@ let http: LocalHttpApi;
 let secretsManager: LocalSecretsManager;
 let deps: RoutesDeps;
 const store = new LocalSecretStore({});
-const PREFIX = 'test/url-token/';
+const SECRET = 'test/url-tokens';
+const A = 'A'.repeat(32);
 
 beforeAll(async () => {
   http = await startLocalHttpApi({
@@ -32,8 +33,8 @@ beforeAll(async () => {
     routes: ['$default'],
     defaultThrottle: { rateLimit: 10, burstLimit: 20 },
   });
-  store.define(`${PREFIX}github`, JSON.stringify({ token: 'A'.repeat(32) }));
-  store.define(`${PREFIX}stripe`, JSON.stringify({ token: 'B'.repeat(32) }));
+  // github has a token already; stripe is a new source: the routes function generates its token.
+  store.define(SECRET, JSON.stringify({ github: { token: A } }));
   secretsManager = await startLocalSecretsManager(store);
   const client = { region: LOCAL_REGION, credentials: localCredentials };
   deps = {
@@ -42,7 +43,7 @@ beforeAll(async () => {
     apiId: LOCAL_HTTP_API_ID,
     stageName: '$default',
     integrationId: 'ingest',
-    secretPrefix: PREFIX,
+    secretId: SECRET,
     sources: [
       { name: 'github', rateLimitPerSecond: 50, burstLimit: 100 },
       { name: 'stripe', rateLimitPerSecond: 5, burstLimit: 10 },
@@ -56,49 +57,48 @@ afterAll(async () => {
 });
 
 describe('source routes (routes function domain, real SDK clients on the local API Gateway and Secrets Manager)', () => {
-  it("creates one route per source from its secret's token, each with the source's throttle", async () => {
+  let stripe = '';
+  it('creates one route per source from its token, generating (and storing) a token for a new source', async () => {
     expect(await reconcileRoutes(deps)).toEqual({ created: 2, deleted: 0, routes: 2 });
+    const stored = JSON.parse(store.get(SECRET)) as Record<string, { token: string }>;
+    expect(stored.github).toEqual({ token: A });
+    stripe = stored.stripe!.token;
+    expect(stripe).toMatch(/^[A-Za-z0-9]{32}$/);
     expect(http.routeKeys()).toEqual([
       '$default',
-      sourceRouteKey('github', 'A'.repeat(32)),
-      sourceRouteKey('stripe', 'B'.repeat(32)),
+      sourceRouteKey('github', A),
+      sourceRouteKey('stripe', stripe),
     ]);
-    expect(http.throttleOf(sourceRouteKey('stripe', 'B'.repeat(32)))).toEqual({
-      rateLimit: 5,
-      burstLimit: 10,
-    });
-    // Idempotent: a second deploy changes nothing.
+    expect(http.throttleOf(sourceRouteKey('stripe', stripe))).toEqual({ rateLimit: 5, burstLimit: 10 });
+    // Idempotent: a second deploy changes nothing, and keeps the tokens.
     expect(await reconcileRoutes(deps)).toEqual({ created: 0, deleted: 0, routes: 2 });
+    expect((JSON.parse(store.get(SECRET)) as Record<string, { token: string }>).stripe?.token).toBe(stripe);
   });
 
   it('removes the route of a source no longer configured, and never touches routes it does not own', async () => {
     await reconcileRoutes({ ...deps, sources: deps.sources.slice(0, 1) });
-    expect(http.routeKeys()).toEqual(['$default', sourceRouteKey('github', 'A'.repeat(32))]);
-    expect(http.throttleOf(sourceRouteKey('stripe', 'B'.repeat(32)))).toEqual({
-      rateLimit: 10,
-      burstLimit: 20,
-    });
+    expect(http.routeKeys()).toEqual(['$default', sourceRouteKey('github', A)]);
+    expect(http.throttleOf(sourceRouteKey('stripe', stripe))).toEqual({ rateLimit: 10, burstLimit: 20 });
     await reconcileRoutes(deps);
   });
 
   it('rotates with an overlap: both tokens route until the rotation is finished', async () => {
     const rotated = await rotateToken(deps, 'github');
-    expect(rotated.previous).toBe('A'.repeat(32));
+    expect(rotated.previous).toBe(A);
     expect(rotated.token).toMatch(/^[A-Za-z0-9]{32}$/);
     expect(http.routeKeys()).toEqual(
-      expect.arrayContaining([
-        sourceRouteKey('github', rotated.token),
-        sourceRouteKey('github', 'A'.repeat(32)),
-      ]),
+      expect.arrayContaining([sourceRouteKey('github', rotated.token), sourceRouteKey('github', A)]),
     );
     expect(http.throttleOf(sourceRouteKey('github', rotated.token))).toEqual({
       rateLimit: 50,
       burstLimit: 100,
     });
     await finishRotation(deps, 'github');
-    expect(await readTokens(deps, 'github')).toEqual({ token: rotated.token });
-    expect(http.routeKeys()).not.toContain(sourceRouteKey('github', 'A'.repeat(32)));
+    expect((await readTokens(deps)).get('github')).toEqual({ token: rotated.token });
+    expect(http.routeKeys()).not.toContain(sourceRouteKey('github', A));
     expect(http.routeKeys()).toContain(sourceRouteKey('github', rotated.token));
+    // The other source's token is untouched.
+    expect((await readTokens(deps)).get('stripe')).toEqual({ token: stripe });
   });
 
   it('removes every source route when the stack is deleted', async () => {
@@ -119,16 +119,19 @@ describe('URL tokens', () => {
     expect(new Set(tokens).size).toBe(200);
   });
 
-  it('are read from the secret JSON, refusing anything that is not a token', () => {
-    expect(parseTokens(JSON.stringify({ token: 'x'.repeat(32), previous: 'y'.repeat(32) }), 's')).toEqual({
-      token: 'x'.repeat(32),
-      previous: 'y'.repeat(32),
-    });
-    expect(() => parseTokens('not json', 's')).toThrow('secret s is not JSON');
-    expect(() => parseTokens(JSON.stringify({ token: 'short' }), 's')).toThrow(/no valid "token"/);
-    expect(() => parseTokens(JSON.stringify({ token: `${'x'.repeat(31)}/` }), 's')).toThrow(
-      /no valid "token"/,
+  it('are read from the secret JSON, ignoring entries that are not tokens (they are generated again)', () => {
+    const tokens = parseTokens(
+      JSON.stringify({
+        a: { token: 'x'.repeat(32), previous: 'y'.repeat(32) },
+        b: { token: 'short' },
+        c: { token: `${'x'.repeat(31)}/` },
+        _seed: 'random',
+      }),
+      's',
     );
+    expect([...tokens]).toEqual([['a', { token: 'x'.repeat(32), previous: 'y'.repeat(32) }]]);
+    expect(() => parseTokens('not json', 's')).toThrow('secret s is not JSON');
+    expect(() => parseTokens('[]', 's')).toThrow('not a JSON object of sources');
   });
 
   it('plan a route per current and previous token', () => {

@@ -74,8 +74,21 @@ describe('planTopology', () => {
     ]);
   });
 
-  it('gives the sweeper reserved concurrency 1: two sweeps would race for the same events', () => {
-    expect(topology.functions.sweeper.reservedConcurrency).toBe(1);
+  it('reserves no concurrency by default: an account with the starting quota of 10 refuses any reservation', () => {
+    for (const spec of allFunctions(topology)) expect(spec.reservedConcurrency, spec.name).toBeUndefined();
+  });
+
+  it('reserves concurrency for ingest when the config asks, so no other function can starve the webhook path', () => {
+    const reserved = planTopology(parseRouterConfig({ ...exampleConfig, ingestReservedConcurrency: 50 }));
+    expect(reserved.functions.ingest.reservedConcurrency).toBe(50);
+    expect(reserved.functions.sweeper.reservedConcurrency).toBeUndefined();
+  });
+
+  it('throttles $connect below the WebSocket stage: 50 new connections/s, bursts of 100, by default', () => {
+    expect(topology.liveStream.connectThrottle).toEqual({ rateLimit: 50, burstLimit: 100 });
+    expect(topology.liveStream.connectThrottle.rateLimit).toBeLessThan(
+      topology.liveStream.throttle.rateLimit,
+    );
   });
 
   it('passes the dedupe window and retention to ingest', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { rawJsonMember, spliceJsonObject, topLevelMembers } from '../../lambdas/delivery/raw-json';
+import { rawJsonMember, spliceJsonObject, topLevelMembers } from '../../lambdas/shared/raw-json';
 
 /** Keys that try to fool a scanner: `detail` spelled in strings, escapes, quotes, brackets, backslashes. */
 const trickyKey = fc.oneof(
