@@ -3,17 +3,19 @@
  * Manager/API Gateway, no AWS, no Docker.
  *
  *   npm start -- [--http-port 3000] [--ws-port 3001] [--data-dir .local-data] [--config router.config.ts] [--demo]
- *                [--retry-delay 1] [--log-level INFO] [--quiet]
+ *                [--allow-outbound] [--retry-delay 1] [--sweep-interval 60] [--log-level INFO]
+ *                [--log-format human|json] [--quiet]
  */
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { RouterConfigError } from '../core/config';
+import { type RouterConfig, RouterConfigError } from '../core/config';
+import { REPO_ROOT } from '../lib/bundling';
 import { type DemoAgent, startDemoAgent } from './demo-agent';
+import { type LogFormat, localLogSink } from './log-format';
 import { PortInUseError } from './net';
 import { sampleCurl } from './sample-webhook';
-import { defaultSigningSecret } from './services/secrets';
-import { LOCAL_NAMES, type LocalStack, startLocalStack } from './stack';
+import { defaultSigningSecret, defaultSigningSecretName, LocalSecretStore } from './services/secrets';
+import { ConfigLoadError, LOCAL_NAMES, type LocalStack, loadConfigFile, startLocalStack } from './stack';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -23,15 +25,22 @@ const USAGE = `Usage: npm start -- [options]
   --data-dir <dir>    persist DynamoDB, SQS and S3 data there (default: in memory)
   --config <path>     router config module (default: router.config.ts)
   --demo              start a sample agent and point every target at it
+  --allow-outbound    deliver to targets outside this machine (default: such targets are paused, their events
+                      wait in their queues)
   --retry-delay <s>   local delay before a failed delivery is retried (default 1)
   --sweep-interval <s> how often pending events are republished (default 60; also once at start)
-  --log-level <lvl>   DEBUG | INFO | WARN | ERROR (default INFO)
-  --quiet             hide function logs`;
+  --log-level <lvl>   DEBUG | INFO | WARN | ERROR: the functions' Powertools log level (default INFO)
+  --log-format <f>    human: one line per accepted, rejected, delivered or failed event, and every warning
+                      (default); json: the functions' raw JSON log lines, as in CloudWatch
+  --quiet             show only what went wrong (rejections, failures, warnings, errors)`;
+
+/** A bad flag value: printed as one line. */
+class UsageError extends Error {}
 
 function positive(value: string, flag: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0)
-    throw new Error(`${flag} must be a positive number of seconds, got "${value}"`);
+    throw new UsageError(`${flag} must be a positive number of seconds, got "${value}"`);
   return n;
 }
 
@@ -39,7 +48,7 @@ function parsePort(value: string | undefined, fallback: number, flag: string): n
   if (value === undefined) return fallback;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
-    throw new Error(`${flag} must be a port number, got "${value}"`);
+    throw new UsageError(`${flag} must be a port number, got "${value}"`);
   return port;
 }
 
@@ -51,6 +60,8 @@ async function main(): Promise<void> {
       'data-dir': { type: 'string' },
       config: { type: 'string' },
       demo: { type: 'boolean', default: false },
+      'allow-outbound': { type: 'boolean', default: false },
+      'log-format': { type: 'string' },
       'retry-delay': { type: 'string' },
       'sweep-interval': { type: 'string' },
       'log-level': { type: 'string' },
@@ -65,7 +76,10 @@ async function main(): Promise<void> {
   }
   const logLevel = (values['log-level'] ?? 'INFO').toUpperCase();
   if (!['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel))
-    throw new Error(`--log-level must be DEBUG, INFO, WARN or ERROR`);
+    throw new UsageError(`--log-level must be DEBUG, INFO, WARN or ERROR, got "${values['log-level']}"`);
+  const logFormat = values['log-format'] ?? 'human';
+  if (logFormat !== 'human' && logFormat !== 'json')
+    throw new UsageError(`--log-format must be human or json, got "${logFormat}"`);
 
   let demo: DemoAgent | undefined;
   let stack: LocalStack | undefined;
@@ -84,10 +98,12 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
   const configPath = values.config ? path.resolve(values.config) : undefined;
+  // Read once, before anything starts: a missing or broken file is a one-line error.
+  const config = await loadConfigFile(configPath ?? path.join(REPO_ROOT, 'router.config.ts'));
   const targetUrls: Record<string, string> = {};
   if (values.demo) {
     // The demo agent verifies with the secret the delivery functions sign with (env override or local default).
-    const probe = await targetSigningSecrets(configPath);
+    const probe = targetSigningSecrets(config);
     const first = probe[0];
     if (first) {
       demo = await startDemoAgent({ secret: first.secret });
@@ -100,28 +116,22 @@ async function main(): Promise<void> {
     httpPort: parsePort(values['http-port'], 3000, '--http-port'),
     wsPort: parsePort(values['ws-port'], 3001, '--ws-port'),
     ...(values['data-dir'] ? { dataDir: path.resolve(values['data-dir']) } : {}),
-    ...(configPath ? { configPath } : {}),
+    config,
     targetUrls,
-    retryDelaySeconds: values['retry-delay'] === undefined ? 1 : Number(values['retry-delay']),
+    // Nothing leaves this machine unless asked: the demo agent is local, --allow-outbound lets the rest out.
+    outbound: values['allow-outbound'] ? 'allow' : 'pause',
+    retryDelaySeconds:
+      values['retry-delay'] === undefined ? 1 : positive(values['retry-delay'], '--retry-delay'),
     sweepIntervalSeconds:
       values['sweep-interval'] === undefined ? 60 : positive(values['sweep-interval'], '--sweep-interval'),
     logLevel: logLevel as 'DEBUG' | 'INFO' | 'WARN' | 'ERROR',
-    ...(values.quiet ? { functionLogs: false as const } : {}),
+    functionLogs: localLogSink(logFormat as LogFormat, { quiet: values.quiet }),
   });
   printBanner(stack, demo, values['data-dir'] ? path.resolve(values['data-dir']) : undefined);
 }
 
 /** Target names and signing secrets, without starting anything (the demo agent needs them first). */
-async function targetSigningSecrets(
-  configPath: string | undefined,
-): Promise<{ name: string; secret: string }[]> {
-  const { parseRouterConfig } = await import('../core/config');
-  const { LocalSecretStore, defaultSigningSecretName } = await import('./services/secrets');
-  const file =
-    configPath ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'router.config.ts');
-  const config = parseRouterConfig(
-    ((await import(pathToFileURL(file).href)) as { default: unknown }).default,
-  );
+function targetSigningSecrets(config: RouterConfig): { name: string; secret: string }[] {
   const store = new LocalSecretStore();
   return config.targets.map((t) => ({
     name: t.name,
@@ -152,7 +162,22 @@ function printBanner(stack: LocalStack, demo: DemoAgent | undefined, dataDir: st
     `    DynamoDB ${e.dynamodb}   SQS and S3 ${e.sqs}   EventBridge ${e.eventbridge}   Secrets Manager ${e.secretsManager}`,
     `    tables ${stack.tableName}, ${LOCAL_NAMES.liveTable}; queues: aws sqs list-queues --endpoint-url ${e.sqs}`,
   );
-  for (const target of stack.config.targets) lines.push(`  Target ${target.name} → ${target.url}`);
+  for (const target of stack.config.targets) {
+    const paused = stack.pausedTargets.includes(target.name);
+    lines.push(
+      `  Target ${target.name} → ${target.url}${paused ? '   PAUSED: outside this machine; its events wait in its queue' : ''}`,
+    );
+  }
+  if (stack.pausedTargets.length > 0) {
+    lines.push(
+      '    Nothing leaves this machine unless you ask: restart with --allow-outbound, point the target at 127.0.0.1,',
+      '    or use --demo. To resume a paused target now:',
+      ...stack.pausedTargets.map(
+        (name) =>
+          `      aws lambda update-event-source-mapping --uuid local-${name} --enabled --endpoint-url ${e.lambda} --region us-east-1`,
+      ),
+    );
+  }
   if (demo) lines.push(`  Demo agent:     ${demo.url} (verifies Standard Webhooks signatures)`);
   lines.push('', '  Secrets (override with env EVENT_ROUTER_SECRET_<NAME>):');
   for (const secret of stack.secrets.list()) {
@@ -169,7 +194,12 @@ function printBanner(stack: LocalStack, demo: DemoAgent | undefined, dataDir: st
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof PortInUseError || error instanceof RouterConfigError)
+  if (
+    error instanceof PortInUseError ||
+    error instanceof RouterConfigError ||
+    error instanceof ConfigLoadError ||
+    error instanceof UsageError
+  )
     console.error(`error: ${error.message}`);
   else if (String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
     console.error(`error: ${(error as Error).message}\n${USAGE}`);

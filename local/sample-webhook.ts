@@ -3,10 +3,10 @@
  * request for tests and as a ready-to-paste `curl` for `npm start`.
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { REPO_ROOT } from '../lib/bundling';
 
 interface ExampleGroup {
   readonly name: string;
@@ -63,7 +63,9 @@ const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
 /** Writes the sample body to a temp file and returns a `curl` that posts it with valid headers. */
 export function sampleCurl(webhookUrl: string, secret: string): { command: string; bodyFile: string } {
   const sample = samplePullRequestOpened(secret);
-  const dir = mkdtempSync(path.join(tmpdir(), 'event-router-'));
+  // One file, rewritten at each start (nothing piles up in the system's temporary folder).
+  const dir = path.join(REPO_ROOT, 'node_modules', '.cache', 'event-router', 'samples');
+  mkdirSync(dir, { recursive: true });
   const bodyFile = path.join(dir, 'github-pull_request.opened.json');
   writeFileSync(bodyFile, sample.body);
   const headers = Object.entries(sample.headers)

@@ -108,6 +108,12 @@ export interface LocalStackOptions {
    * `null` keeps the configured delays. @default LOCAL_DIFFERENCES.defaultRetryDelays
    */
   readonly retryDelays?: { readonly initialDelaySeconds: number; readonly maxDelaySeconds: number } | null;
+  /**
+   * What happens to targets whose URL is outside this machine: `allow` delivers to them; `pause` disables their
+   * event source mapping at start, so their events wait in their queues (as a paused target's do on AWS) until the
+   * mapping is enabled. `npm start` pauses unless `--allow-outbound`. @default 'allow'
+   */
+  readonly outbound?: 'allow' | 'pause';
   /** Long-poll wait of the SQS pollers. @default 20 */
   readonly pollWaitSeconds?: number;
   /** Run the sweeper at start and then every N seconds; null = never. @default 60 */
@@ -188,6 +194,8 @@ export interface LocalStack {
   readonly payloadBucket: string;
   /** Queue + DLQ of each target, by target name. */
   readonly queues: Readonly<Record<string, QueuePair>>;
+  /** Targets paused at start because their URL is outside this machine (`outbound: 'pause'`). */
+  readonly pausedTargets: readonly string[];
   readonly broadcastDeadLetterQueueUrl: string;
   /** Local functions by name: `ingest`, `connections`, `broadcast`, `sweeper`, `delivery-<target>`. */
   readonly functions: Readonly<Record<string, LocalFunction>>;
@@ -200,12 +208,37 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/** The router config module could not be loaded: missing, not importable, or without a default export. */
+export class ConfigLoadError extends Error {
+  override name = 'ConfigLoadError';
+}
+
+/** Loads and validates a router config module (`export default defineRouterConfig({…})`). */
+export async function loadConfigFile(file: string): Promise<RouterConfig> {
+  const configPath = path.resolve(file);
+  if (!existsSync(configPath)) throw new ConfigLoadError(`config file not found: ${configPath}`);
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(configPath).href)) as { default?: unknown };
+  } catch (error) {
+    throw new ConfigLoadError(
+      `cannot load the config ${configPath}: ${(error as Error).message.split('\n')[0]}`,
+    );
+  }
+  if (mod.default === undefined)
+    throw new ConfigLoadError(`${configPath} has no default export (export default defineRouterConfig({…}))`);
+  return parseRouterConfig(mod.default);
+}
+
 async function loadConfig(options: LocalStackOptions): Promise<RouterConfig> {
   if (options.config) return parseRouterConfig(options.config);
-  const configPath = path.resolve(options.configPath ?? path.join(REPO_ROOT, 'router.config.ts'));
-  const mod = (await import(pathToFileURL(configPath).href)) as { default?: unknown };
-  if (mod.default === undefined) throw new Error(`${configPath} has no default export (the router config)`);
-  return parseRouterConfig(mod.default);
+  return loadConfigFile(options.configPath ?? path.join(REPO_ROOT, 'router.config.ts'));
+}
+
+/** Whether a URL points at this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 function resolveHandler(options: LocalStackOptions, name: HandlerName): string {
@@ -253,8 +286,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       options.secretsFile,
       dataDir ? path.join(dataDir, 'secrets.json') : undefined,
     );
-    for (const source of config.sources)
-      store.define(source.secret.secretName, defaultSourceSecret(source.name));
+    for (const source of config.sources) store.define(source.secret.secretName, defaultSourceSecret(source));
     // Empty at first: the routes function generates a random token per source, as at deploy (kept with --data-dir).
     store.defineGenerated(LOCAL_NAMES.urlTokenSecret, () => '{}');
     const signingSecretIds = new Map<string, string>();
@@ -422,6 +454,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       { maxConcurrency: options.concurrency?.ingest ?? 2 },
     );
     const pollers: SqsEventSource[] = [];
+    const pausedTargets: string[] = [];
     cleanups.push(async () => {
       await Promise.all(pollers.map((p) => p.stop()));
     });
@@ -487,7 +520,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           deadLetterQueueUrl: pair.dlqUrl,
         }),
       );
+      // A target outside this machine starts paused when asked: its events wait in its queue.
+      const paused = options.outbound === 'pause' && !isLoopbackUrl(target.config.url);
+      if (paused) pausedTargets.push(target.name);
       const poller = new SqsEventSource({
+        enabled: !paused,
         client: sqs.direct,
         queueUrl: pair.queueUrl,
         queueArn: pair.queueArn,
@@ -591,6 +628,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       busName: LOCAL_NAMES.bus,
       payloadBucket: LOCAL_NAMES.payloadBucket,
       queues,
+      pausedTargets,
       broadcastDeadLetterQueueUrl: broadcastQueues?.dlqUrl ?? '',
       functions,
       sqs,

@@ -35,8 +35,8 @@ const deps: IngestDeps = {
   dedupeDays: requirePositiveIntEnv(ENV.dedupeDays),
   now: Date.now,
   observe: {
-    rejected(source, statusCode, reason) {
-      logger.warn('webhook rejected', { source, statusCode, reason });
+    rejected(source, statusCode, reason, message) {
+      logger.warn('webhook rejected', { source, statusCode, reason, detail: message });
       if (deps.sources.has(source)) countFor(METRIC.webhookRejected, source);
     },
     accepted(envelope, duplicate) {

@@ -82,7 +82,8 @@ export interface IngestDeps {
 }
 
 export interface IngestObserver {
-  rejected(source: string, statusCode: number, reason: string): void;
+  /** A request refused: its status, the error code and the message the sender got. */
+  rejected(source: string, statusCode: number, reason: string, message: string): void;
   accepted(envelope: Envelope, duplicate: boolean): void;
   publishFailed(envelope: Envelope, error: unknown): void;
   storageFailed(source: string, error: unknown): void;
@@ -114,7 +115,11 @@ export interface Dedupe {
 
 /** Outcome of the pure part of ingest: what to answer without I/O, or the event to store. */
 export type Admission =
-  | { readonly kind: 'answer'; readonly response: HttpResponse; readonly rejected?: string }
+  | {
+      readonly kind: 'answer';
+      readonly response: HttpResponse;
+      readonly rejected?: { readonly error: string; readonly message: string };
+    }
   | {
       readonly kind: 'accept';
       readonly event: SerializedEvent;
@@ -132,7 +137,11 @@ const rejection = (
   error: string,
   message: string,
   headers: Record<string, string> = {},
-): Answer => ({ kind: 'answer', response: problem(statusCode, error, message, headers), rejected: error });
+): Answer => ({
+  kind: 'answer',
+  response: problem(statusCode, error, message, headers),
+  rejected: { error, message },
+});
 
 /** Checks that need neither the secret nor the body's content: route, source, method, size. */
 export function precheck(
@@ -218,7 +227,8 @@ const unavailable = (error: string, message: string) => problem(503, error, mess
 export async function ingestWebhook(request: IngestRequest, deps: IngestDeps): Promise<HttpResponse> {
   const answer = (admission: Answer) => {
     if (admission.rejected) {
-      deps.observe?.rejected(request.sourceName, admission.response.statusCode, admission.rejected);
+      const { error, message } = admission.rejected;
+      deps.observe?.rejected(request.sourceName, admission.response.statusCode, error, message);
     }
     return admission.response;
   };

@@ -15,13 +15,27 @@ function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers']): Record<st
 /** Route key of the catch-all: every request that is not a POST to a source's own URL lands there. */
 export const CATCH_ALL_ROUTE = '$default';
 
+/** `/webhooks/<source>/<token>` at the end of a path, with or without a trailing slash. */
+const WEBHOOK_TAIL = /\/webhooks\/[^/]+\/[^/]+\/?$/;
+
 /**
- * The source named by the path `/webhooks/<source>/<url token>` (the third segment), whichever route the request
+ * The `/webhooks/<source>/<url token>` part of a request's path. A request that came through a source's route has it
+ * as its route key: API Gateway matched that route after removing a custom domain's base path. Otherwise it is the
+ * tail of `rawPath`, which may start with the base path (`/router/webhooks/…`): AWS's documentation does not settle
+ * whether an HTTP API's `rawPath` keeps a custom domain's API mapping key, so both forms are read.
+ */
+export function webhookPath(event: Pick<APIGatewayProxyEventV2, 'routeKey' | 'rawPath'>): string {
+  if (event.routeKey.startsWith('POST /webhooks/')) return event.routeKey.slice('POST '.length);
+  return WEBHOOK_TAIL.exec(event.rawPath)?.[0] ?? event.rawPath;
+}
+
+/**
+ * The source named by a path `/webhooks/<source>/<url token>` (the third segment), whichever route the request
  * took. The token itself is never read here: API Gateway only routes a request to a source's route when the path
  * holds one of its tokens exactly.
  */
-export function sourceNameOf(rawPath: string): string {
-  const segment = rawPath.split('/')[2] ?? '';
+export function sourceNameOf(path: string): string {
+  const segment = path.split('/')[2] ?? '';
   try {
     return decodeURIComponent(segment);
   } catch {
@@ -34,10 +48,12 @@ export function toIngestRequest(
   sources: ReadonlyMap<string, RuntimeSource>,
 ): IngestRequest {
   const headers = lowerCaseHeaders(event.headers);
-  const sourceName = sourceNameOf(event.rawPath);
-  // The public base URL (a custom domain and its base path): API Gateway's rawPath excludes the base path.
-  const base = sources.get(sourceName)?.config.publicUrl?.replace(/\/+$/, '');
+  const path = webhookPath(event);
+  const sourceName = sourceNameOf(path);
   const query = event.rawQueryString ? `?${event.rawQueryString}` : '';
+  // The URL the provider called (Twilio signs it). With a configured public base URL (a custom domain and its base
+  // path): that base + the webhook path. Otherwise the host the request came to + the path as received.
+  const base = sources.get(sourceName)?.config.publicUrl?.replace(/\/+$/, '');
   // HTTP API sets x-forwarded-proto; the local stack sets it too (http).
   const scheme = headers['x-forwarded-proto'] === 'http' ? 'http' : 'https';
   return {
@@ -46,7 +62,9 @@ export function toIngestRequest(
     viaSourceRoute: event.routeKey !== CATCH_ALL_ROUTE && event.routeKey.startsWith('POST /webhooks/'),
     headers,
     body: Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8'),
-    url: `${base ?? `${scheme}://${event.requestContext.domainName}`}${event.rawPath}${query}`,
+    url: base
+      ? `${base}${path}${query}`
+      : `${scheme}://${event.requestContext.domainName}${event.rawPath}${query}`,
     query: Object.fromEntries(
       Object.entries(event.queryStringParameters ?? {}).filter(
         (e): e is [string, string] => e[1] !== undefined,

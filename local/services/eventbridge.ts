@@ -99,12 +99,38 @@ export function putEventsEntrySize(entry: PutEventsRequestEntry): number {
   return size;
 }
 
-/** The `Detail` text each accepted event was put with, for serialising it to rule targets without re-encoding. */
+/** The `Detail` text each accepted event was put with (compacted), for serialising it to rule targets. */
 const rawDetails = new WeakMap<object, { readonly detail: unknown; readonly text: string }>();
 
 /**
+ * A JSON text without insignificant whitespace; strings and number spellings untouched.
+ *
+ * EventBridge hands targets the same JSON value it was given, not necessarily the same text: it may re-serialise
+ * the detail (whitespace, number spelling). The local bus does the part that cannot lose digits — it drops the
+ * whitespace — so that nothing downstream can rely on the text being the one ingest published, as on AWS.
+ */
+export function compactJson(text: string): string {
+  let out = '';
+  let start = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+      out += text.slice(start, i);
+      start = i + 1;
+    }
+  }
+  return start === 0 ? text : out + text.slice(start);
+}
+
+/**
  * The bus event as the JSON a rule target receives (the SQS message body): the event's own fields serialised, and
- * `detail` spliced in as the exact `Detail` text of the PutEvents entry. Re-serialising the parsed detail would
+ * `detail` spliced in as the `Detail` text of the PutEvents entry, compacted. Re-serialising the parsed detail would
  * round integers beyond 2^53. Events that did not come through this bus (or whose `detail` was replaced since) are
  * serialised with `JSON.stringify`.
  */
@@ -234,8 +260,8 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
             : [],
           detail,
         };
-        // Rule matching uses the parsed detail; targets receive the Detail text as it was put (busEventJson).
-        rawDetails.set(event, { detail, text: entry.Detail.trim() });
+        // Rule matching uses the parsed detail; targets receive the Detail text, compacted (busEventJson).
+        rawDetails.set(event, { detail, text: compactJson(entry.Detail) });
         results.push({ EventId: event.id });
         // Events on the default bus are accepted; no rules live there.
         if (isOurBus(entry.EventBusName)) accepted.push(event);

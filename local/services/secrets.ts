@@ -26,8 +26,18 @@ export function secretEnvName(secretName: string): string {
   return `EVENT_ROUTER_SECRET_${secretName.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 }
 
-/** Default value of a source's webhook secret when nothing overrides it. */
-export const defaultSourceSecret = (sourceName: string): string => `local-dev-secret-${sourceName}`;
+/**
+ * Default value of a source's webhook secret when nothing overrides it, in the form its provider's own tools accept:
+ * a Standard Webhooks secret is `whsec_` + base64 (the official library refuses anything else, so a plain default
+ * would make every local request a 401); others are plain text.
+ */
+export function defaultSourceSecret(source: { readonly name: string; readonly provider: string }): string {
+  if (source.provider === 'standard-webhooks') {
+    const key = createHash('sha256').update(`event-router-local-source-secret:${source.name}`).digest();
+    return `whsec_${key.subarray(0, 24).toString('base64')}`;
+  }
+  return `local-dev-secret-${source.name}`;
+}
 
 /** Default secret name of a target without `signingSecret` (on AWS the stack generates one). */
 export const defaultSigningSecretName = (targetName: string): string =>

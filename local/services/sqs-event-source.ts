@@ -45,6 +45,8 @@ export interface SqsEventSourceOptions {
    * `batchItemFailures` answer and deletes the whole batch. @default true
    */
   readonly reportBatchItemFailures?: boolean;
+  /** Whether the mapping starts enabled (UpdateEventSourceMapping changes it later). @default true */
+  readonly enabled?: boolean;
   /** Long-poll wait per ReceiveMessage. @default 20 */
   readonly waitTimeSeconds?: number;
   /** Visibility of a batch whose invocation failed (threw, timed out); null = the queue's timeout. @default 1 */
@@ -75,6 +77,7 @@ export class SqsEventSource {
 
   constructor(options: SqsEventSourceOptions) {
     this.options = options;
+    this.enabled = options.enabled ?? true;
   }
 
   /** The mapping's settings, for describing the running topology. */

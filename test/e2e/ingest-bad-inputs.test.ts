@@ -1014,8 +1014,9 @@ describe('bad inputs, end to end', () => {
     expect(data.repository).toEqual({ full_name: 'octo/e2e' });
   });
 
-  // The stored envelope keeps the raw digits, and so does every hop after it: the local EventBridge puts the exact
-  // Detail text on the queue and delivery POSTs the raw `detail` text of the SQS record (never re-serialised).
+  // The stored envelope keeps the raw digits, and so does every hop after it: the local EventBridge puts the Detail
+  // text on the queue (whitespace dropped, as AWS may re-serialise it) and delivery POSTs the raw `detail` text of
+  // the SQS record (never parsed and re-serialised).
   it('integers beyond 2^53: the delivered body keeps their digits', () => {
     const { body } = deliveredOddPayload();
     expect(body).toContain('"big":1234567890123456789');

@@ -41,6 +41,12 @@ const config: RouterConfigInput = {
       publicUrl: PUBLIC_BASE_URL,
     },
     { name: 'svix', provider: 'standard-webhooks', secret: { secretName: 'e2e/standard' } },
+    // No override: the local default secret must be one the official library can sign with (whsec_ + base64).
+    {
+      name: 'standard-default',
+      provider: 'standard-webhooks',
+      secret: { secretName: 'e2e/standard-default' },
+    },
     { name: 'rotating', provider: 'github', secret: { secretName: 'e2e/rotating' } },
   ],
   targets: [RECORDING_TARGET],
@@ -184,6 +190,30 @@ const CASES: ProviderCase[] = [
           'svix-signature': new Webhook(SECRETS.standard).sign(id, now, body),
         },
         expected: { type: 'invoice.created', deliveryId: id, subject: null },
+        data: payload,
+      };
+    },
+  },
+  {
+    name: 'Standard Webhooks with the local default secret (no override)',
+    source: 'standard-default',
+    provider: 'standard-webhooks',
+    async build() {
+      const secret = e2e.stack.secrets.source('standard-default');
+      expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+      const id = `msg_${randomUUID()}`;
+      const now = new Date();
+      const payload = { type: 'user.created', data: { id: 'u_1' } };
+      const body = JSON.stringify(payload);
+      return {
+        body,
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': id,
+          'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+          'webhook-signature': new Webhook(secret).sign(id, now, body),
+        },
+        expected: { type: 'user.created', deliveryId: id, subject: null },
         data: payload,
       };
     },

@@ -295,6 +295,28 @@ describe('Event Router end to end (real handlers, local services)', () => {
     await waitFor('stale connection record deleted', async () => (await row()) === undefined);
   });
 
+  it('gives WebSocket clients and HTTP targets the same JSON value with the same digits (integers past 2^53)', async () => {
+    const raw: string[] = [];
+    const client = await connect({ 'detail-type': ['pull_request.labeled'] });
+    client.ws.on('message', (data) => raw.push(data.toString()));
+    // Pretty-printed, as some providers send: whitespace may change on the way (EventBridge may re-serialise), the
+    // value and every digit may not.
+    const body = `{\n  "action": "labeled",\n  "number": 7,\n  "id": 9007199254740993,\n  "big": 1234567890123456789,\n  "repository": { "full_name": "o/r" }\n}`;
+    const response = await post(signGithubWebhook(stack.secrets.source('github'), 'pull_request', body));
+    expect(response.status).toBe(202);
+    const id = response.body!.id!;
+    const delivered = await waitFor('delivered to the good target', () => deliveriesOf('good', id)[0]);
+    await waitFor('pushed to the client', () => raw.find((m) => m.includes(id)));
+    const pushed = raw.find((m) => m.includes(id))!;
+    for (const text of [delivered.body, pushed]) {
+      expect(text).toContain('"id":9007199254740993');
+      expect(text).toContain('"big":1234567890123456789');
+    }
+    // The pushed event is exactly the delivered envelope, wrapped.
+    expect(pushed).toBe(`{"kind":"event","event":${delivered.body}}`);
+    client.ws.close();
+  });
+
   it("rotates a source's URL token with an overlap: both URLs work, then only the new one", async () => {
     const oldUrl = stack.webhookUrl('github');
     const send = (url: string) =>

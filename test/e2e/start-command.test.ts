@@ -3,9 +3,10 @@
  * port is taken. Spawns `tsx local/main.ts` (what `npm start` runs) on random loopback ports.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -24,7 +25,7 @@ afterEach(() => {
 });
 
 function start(args: string[]): Started {
-  const child = spawn(TSX, ['local/main.ts', '--quiet', ...args], {
+  const child = spawn(TSX, ['local/main.ts', ...args], {
     cwd: ROOT,
     env: { ...process.env, FORCE_COLOR: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -58,19 +59,82 @@ function parseCurl(banner: string): { url: string; headers: Record<string, strin
 }
 
 describe('npm start', () => {
-  it('prints the URLs and a curl that is accepted, then stops cleanly on Ctrl-C', async () => {
+  it('prints the URLs and a curl that is accepted, logs one line per event, then stops cleanly on Ctrl-C', async () => {
+    const tmpBefore = readdirSync(tmpdir()).filter((f) => f.startsWith('event-router-'));
     const started = start(['--http-port', '0', '--ws-port', '0']);
     await waitFor(started, 'Ctrl-C to stop.');
     expect(started.output()).toMatch(/Webhook URL \(github\): http:\/\/127\.0\.0\.1:\d+\/webhooks\/github/);
     expect(started.output()).toMatch(/WebSocket URL: +ws:\/\/127\.0\.0\.1:\d+\/live\?token=/);
+    // Every local AWS endpoint is printed, for the AWS CLI.
+    expect(started.output()).toMatch(
+      /DynamoDB http:\/\/127\.0\.0\.1:\d+ +SQS and S3 http:\/\/127\.0\.0\.1:\d+/,
+    );
+    // The example target is on the internet: paused, its events kept in its queue.
+    expect(started.output()).toMatch(/Target pr-agent → https:\/\/agent\.example\.com\/webhooks +PAUSED/);
+    expect(started.output()).toContain('update-event-source-mapping --uuid local-pr-agent --enabled');
 
     const curl = parseCurl(started.output());
     const response = await fetch(curl.url, { method: 'POST', headers: curl.headers, body: curl.body });
     expect(response.status).toBe(202);
-    expect(((await response.json()) as { id: string }).id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    const { id } = (await response.json()) as { id: string };
+    expect(id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    const unsigned = await fetch(curl.url, {
+      method: 'POST',
+      headers: { 'x-github-event': 'push' },
+      body: '{}',
+    });
+    expect(unsigned.status).toBe(401);
+    // One short human line per accepted or rejected event (not the functions' JSON).
+    await waitFor(started, 'rejected  github  401');
+    expect(started.output()).toMatch(
+      new RegExp(`\\d\\d:\\d\\d:\\d\\d accepted  github  pull_request\\.opened  ${id}`),
+    );
+    expect(started.output()).toContain(
+      'rejected  github  401  invalid_signature: missing x-hub-signature-256 header',
+    );
+    expect(started.output()).not.toContain('"function_request_id"');
 
     started.child.kill('SIGINT');
     expect(await started.exited).toBe(0);
+    // The sample body lives in one file under node_modules/.cache, rewritten at each start.
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith('event-router-'))).toEqual(tmpBefore);
+  });
+
+  it('prints the raw JSON lines with --log-format json', async () => {
+    const started = start(['--http-port', '0', '--ws-port', '0', '--log-format', 'json']);
+    await waitFor(started, 'Ctrl-C to stop.');
+    const curl = parseCurl(started.output());
+    expect((await fetch(curl.url, { method: 'POST', headers: curl.headers, body: curl.body })).status).toBe(
+      202,
+    );
+    await waitFor(started, '"message":"webhook accepted"');
+    expect(started.output()).toMatch(/\[ingest\] \{"level":"INFO","message":"webhook accepted"/);
+    started.child.kill('SIGINT');
+    expect(await started.exited).toBe(0);
+  });
+
+  it('does not pause targets outside this machine with --allow-outbound', async () => {
+    // Nothing is sent: only the banner is checked (tests never leave the loopback interface).
+    const started = start(['--http-port', '0', '--ws-port', '0', '--allow-outbound']);
+    await waitFor(started, 'Ctrl-C to stop.');
+    expect(started.output()).toMatch(/Target pr-agent → https:\/\/agent\.example\.com\/webhooks\n/);
+    expect(started.output()).not.toContain('PAUSED');
+    started.child.kill('SIGINT');
+    expect(await started.exited).toBe(0);
+  });
+
+  it.each([
+    [
+      ['--config', 'no/such/router.config.ts'],
+      /^error: config file not found: .*no\/such\/router\.config\.ts$/m,
+    ],
+    [['--log-format', 'xml'], /^error: --log-format must be human or json, got "xml"$/m],
+    [['--retry-delay', '0'], /^error: --retry-delay must be a positive number of seconds, got "0"$/m],
+  ])('refuses %j with a one-line error', async (args, message) => {
+    const started = start(['--http-port', '0', '--ws-port', '0', ...args]);
+    expect(await started.exited).toBe(1);
+    expect(started.output()).toMatch(message);
+    expect(started.output()).not.toMatch(/\n\s+at /); // no stack trace
   });
 
   it('fails with a one-line error naming the port when it is taken', async () => {

@@ -372,7 +372,7 @@ async function withChildStacks(
   try {
     return await scenario({
       receiver,
-      secret: defaultSourceSecret('github'),
+      secret: defaultSourceSecret({ name: 'github', provider: 'github' }),
       start: async () => {
         const child = await startChild(configFile, path.join(dir, 'data'));
         children.push(child);

@@ -1,11 +1,15 @@
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import twilio from 'twilio';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseRouterConfig, type RouterConfigInput } from '../../core/config';
 import { type Envelope, keys } from '../../core/contracts';
 import { planTopology, runtimeSources } from '../../core/plan';
 import { CLAIM_MS, type IngestDeps, type IngestRequest, ingestWebhook } from '../../lambdas/ingest/ingest';
+import { toIngestRequest } from '../../lambdas/ingest/request';
 import { claimDedupe, getDedupe, getEvent } from '../../lambdas/shared/event-store';
 import { sweepPending } from '../../lambdas/sweeper/sweeper';
 import exampleConfig from '../../router.config';
@@ -23,6 +27,15 @@ const config: RouterConfigInput = {
       generic: { signatureHeader: 'x-signature' },
       bodyHashDedupeSeconds: 60,
     },
+    // Behind a custom domain with the base path /router (the fixtures in test/unit/fixtures).
+    {
+      name: 'sms',
+      provider: 'twilio',
+      secret: { secretName: 'sms' },
+      publicUrl: 'https://hooks.example.com/router',
+    },
+    // The same, without publicUrl: the URL is rebuilt from the host and the path as received.
+    { name: 'sms-bare', provider: 'twilio', secret: { secretName: 'sms' } },
   ],
 };
 const sources = runtimeSources(planTopology(parseRouterConfig(config)).sources);
@@ -347,5 +360,69 @@ describe('ingestWebhook (dynalite + local EventBridge)', () => {
     });
     expect(response.statusCode).toBe(503);
     expect(response.body).not.toContain('arn:');
+  });
+});
+
+describe('a URL-signed provider (Twilio) behind a custom domain with a base path', () => {
+  const TWILIO_AUTH_TOKEN = 'fixture-twilio-auth-token-0001';
+  const PUBLIC_URL = 'https://hooks.example.com/router/webhooks/sms/Kq7vN2pXc9RtY4wLm8ZsB3dF6gH1jUeA';
+  const fixture = (name: string) =>
+    JSON.parse(
+      readFileSync(new URL(`../unit/fixtures/${name}.json`, import.meta.url), 'utf8'),
+    ) as APIGatewayProxyEventV2;
+  const withTwilioSecret = () => ({ ...deps, readSecrets: async () => [TWILIO_AUTH_TOKEN] });
+
+  it("the fixtures carry a signature Twilio's own library accepts for the public URL", () => {
+    const event = fixture('apigw-custom-domain-base-path-kept');
+    const params = Object.fromEntries(
+      new URLSearchParams(Buffer.from(event.body!, 'base64').toString('utf8')),
+    );
+    expect(
+      twilio.validateRequest(TWILIO_AUTH_TOKEN, event.headers['x-twilio-signature']!, PUBLIC_URL, params),
+    ).toBe(true);
+  });
+
+  it.each(['apigw-custom-domain-base-path-kept', 'apigw-custom-domain-base-path-removed'])(
+    'accepts %s: publicUrl + the route path is the URL Twilio signed',
+    async (name) => {
+      const request = toIngestRequest(fixture(name), withTwilioSecret().sources);
+      expect(request.url).toBe(PUBLIC_URL);
+      expect(request.sourceName).toBe('sms');
+      const response = await ingestWebhook(request, withTwilioSecret());
+      expect(response.statusCode, response.body).toBe(202);
+    },
+  );
+
+  it('without publicUrl, the host and the path as received make the URL: right when rawPath keeps the base path', async () => {
+    const bareUrl = PUBLIC_URL.replace('/sms/', '/sms-bare/');
+    const bare = (event: APIGatewayProxyEventV2): APIGatewayProxyEventV2 => {
+      const swap = (text: string) => text.replace('/webhooks/sms/', '/webhooks/sms-bare/');
+      const params = Object.fromEntries(
+        new URLSearchParams(Buffer.from(event.body!, 'base64').toString('utf8')),
+      );
+      return {
+        ...event,
+        routeKey: swap(event.routeKey),
+        rawPath: swap(event.rawPath),
+        headers: {
+          ...event.headers,
+          'x-twilio-signature': twilio.getExpectedTwilioSignature(TWILIO_AUTH_TOKEN, bareUrl, params),
+        },
+        requestContext: { ...event.requestContext, routeKey: swap(event.requestContext.routeKey) },
+      };
+    };
+    const kept = toIngestRequest(
+      bare(fixture('apigw-custom-domain-base-path-kept')),
+      withTwilioSecret().sources,
+    );
+    expect(kept.url).toBe(bareUrl);
+    expect((await ingestWebhook(kept, withTwilioSecret())).statusCode).toBe(202);
+    // Without the base path in rawPath the rebuilt URL misses it and the signature fails: the case publicUrl is for.
+    const removed = toIngestRequest(
+      bare(fixture('apigw-custom-domain-base-path-removed')),
+      withTwilioSecret().sources,
+    );
+    expect(removed.url).toBe('https://hooks.example.com/webhooks/sms-bare/Kq7vN2pXc9RtY4wLm8ZsB3dF6gH1jUeA');
+    expect((await ingestWebhook(removed, withTwilioSecret())).statusCode).toBe(401);
   });
 });

@@ -4,7 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusEvent } from '../../core/contracts';
 import { planTarget } from '../../core/plan';
 import { localCredentials } from '../../local/services/aws-env';
-import { busEventJson, type LocalEventBridge, startLocalEventBridge } from '../../local/services/eventbridge';
+import {
+  busEventJson,
+  compactJson,
+  type LocalEventBridge,
+  startLocalEventBridge,
+} from '../../local/services/eventbridge';
 import { sqsRuleTarget } from '../../local/services/rule-targets';
 import { createTargetQueues, type LocalSqs, startLocalSqs } from '../../local/services/sqs';
 import { httpTarget, waitFor } from './helpers';
@@ -174,11 +179,12 @@ describe('local EventBridge PutEvents', () => {
     });
   });
 
-  it('puts the exact Detail text in the SQS message (integers beyond 2^53 keep their digits)', async () => {
+  it('puts the Detail text in the SQS message, whitespace dropped as AWS may (digits and spellings kept)', async () => {
     const detail =
-      '{"n":9007199254740993,"big":123456789012345678901234567890,"f":1.0,"s":"\\u00e9","detail":{"x":[1e2]}}';
+      '{"n":9007199254740993,"big":123456789012345678901234567890,"f":1.0,"s":"\\u00e9 \\" x","detail":{"x":[1e2]}}';
+    const spaced = detail.replace('"n":', '"n" :\n  ').replace(',"f"', ',\t"f"');
     const out = await client.send(
-      new PutEventsCommand({ Entries: [entry({ Source: 'queued', Detail: `  ${detail}\n` })] }),
+      new PutEventsCommand({ Entries: [entry({ Source: 'queued', Detail: `  ${spaced}\n` })] }),
     );
     const message = await waitFor('raw message on the target queue', async () => {
       const r = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }));
@@ -210,5 +216,15 @@ describe('local EventBridge PutEvents', () => {
     expect(busEventJson({ ...event })).toBe(JSON.stringify(event));
     const replaced = { ...event, detail: { other: true } };
     expect(busEventJson(replaced)).toBe(JSON.stringify(replaced));
+  });
+});
+
+describe('compactJson', () => {
+  it('drops whitespace outside strings and keeps strings, escapes and number spellings as they are', () => {
+    expect(
+      compactJson('{ "a" : [ 1.0 , 1e3 , -0 ],\n\t"s": "x  \\" y\\\\" , "n" : 12345678901234567890 }'),
+    ).toBe('{"a":[1.0,1e3,-0],"s":"x  \\" y\\\\","n":12345678901234567890}');
+    const compact = '{"a":1}';
+    expect(compactJson(compact)).toBe(compact);
   });
 });

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { CATCH_ALL_ROUTE, sourceNameOf, toIngestRequest } from '../../lambdas/ingest/request';
+import { CATCH_ALL_ROUTE, sourceNameOf, toIngestRequest, webhookPath } from '../../lambdas/ingest/request';
 
 function event(overrides: Partial<APIGatewayProxyEventV2>): APIGatewayProxyEventV2 {
   return {
@@ -60,6 +60,23 @@ describe('toIngestRequest', () => {
       toIngestRequest(event({ routeKey: CATCH_ALL_ROUTE, rawPath: '/webhooks/stripe/x' }), new Map())
         .sourceName,
     ).toBe('stripe');
+  });
+
+  it('finds /webhooks/<source>/<token> whether or not rawPath starts with a custom domain base path', () => {
+    expect(
+      webhookPath({
+        routeKey: `POST /webhooks/github/${TOKEN}`,
+        rawPath: `/router/webhooks/github/${TOKEN}`,
+      }),
+    ).toBe(`/webhooks/github/${TOKEN}`);
+    expect(webhookPath({ routeKey: CATCH_ALL_ROUTE, rawPath: '/router/webhooks/stripe/wrong' })).toBe(
+      '/webhooks/stripe/wrong',
+    );
+    expect(webhookPath({ routeKey: CATCH_ALL_ROUTE, rawPath: '/webhooks/stripe' })).toBe('/webhooks/stripe');
+    expect(
+      toIngestRequest(event({ routeKey: CATCH_ALL_ROUTE, rawPath: '/api/v2/webhooks/linear/x' }), new Map())
+        .sourceName,
+    ).toBe('linear');
   });
 
   it('never throws on malformed escapes in the path', () => {
