@@ -70,6 +70,7 @@ const suite: BenchSuite = {
       [ENV.busName]: 'bus',
       [ENV.payloadBucket]: 'payloads',
       [ENV.retentionDays]: '30',
+      [ENV.dedupeDays]: '7',
       LAMBDA_TASK_ROOT: ingestDir,
       AWS_REGION: 'us-east-1',
     };
