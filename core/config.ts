@@ -3,11 +3,24 @@
  * The CDK stack and the local runtime both read it, through `planTopology` (core/plan.ts).
  */
 import type { z } from 'zod';
-import { array, boolean, literal, number, object, record, string, unknown, enum as zEnum } from 'zod';
-import { PROVIDERS } from './contracts';
+import {
+  array,
+  boolean,
+  discriminatedUnion,
+  literal,
+  number,
+  object,
+  record,
+  string,
+  unknown,
+  enum as zEnum,
+} from 'zod';
+import { PROVIDERS, type TargetKind } from './contracts';
+import { hostProblem } from './network';
 import { PatternError, validatePattern } from './pattern';
-import { deliveryTimeoutSeconds } from './plan';
+import { deliveryTimeoutSeconds } from './queues';
 import { DEFAULT_RETRY_ON, RETRY_POLICIES, retryScheduleProblem } from './retry';
+import { transformProblem } from './transform';
 
 const NAME_RE = /^[a-z][a-z0-9-]{0,39}$/;
 const nameSchema = string().regex(
@@ -139,12 +152,27 @@ const eventPatternSchema = record(string(), unknown()).superRefine((pattern, ctx
   }
 });
 
-export const HttpTargetSchema = object({
+export { TARGET_KINDS, type TargetKind } from './contracts';
+
+const PARTITION = 'arn:aws(?:-[a-z]+)*';
+const REGION = '[a-z]{2}(?:-[a-z]+)+-\\d';
+const ACCOUNT = '\\d{12}';
+const arn = (service: string, resource: string, example: string) =>
+  string().regex(
+    new RegExp(`^${PARTITION}:${service}:${REGION}:${ACCOUNT}:${resource}$`),
+    `must be the ARN of ${example}`,
+  );
+
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+/** Header names a target may not set: the signature, the content type and the hop-by-hop headers. */
+const RESERVED_HEADERS =
+  /^(webhook-(id|timestamp|signature)|content-(type|length)|host|connection|transfer-encoding)$/i;
+
+/** What every target has, whatever its kind. */
+const targetFields = {
   name: nameSchema,
-  kind: literal('http'),
-  url: string()
-    .url()
-    .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL'),
   /** EventBridge event pattern over the bus event (`source`, `detail-type`, `detail` = the envelope). */
   filter: eventPatternSchema,
   retry: RetryPolicySchema.default(RetryPolicySchema.parse({})),
@@ -152,21 +180,108 @@ export const HttpTargetSchema = object({
   batchSize: number().int().min(1).max(100).default(10),
   /** Most concurrent delivery invocations for this target (Lambda SQS maximum concurrency, ≥ 2). */
   concurrency: number().int().min(2).max(1000).default(5),
-  /** Timeout of one HTTP POST to the target, in seconds. */
+  /** Timeout of one call to the target (an HTTP POST, a SendMessage, an Invoke, a PutEvents), in seconds. */
   timeoutSeconds: number().int().min(1).max(60).default(10),
-  /** Standard Webhooks signing secret. Default: a secret generated for this target at deploy. */
-  signingSecret: SecretRefSchema.optional(),
-}).superRefine((target, ctx) => {
+  /**
+   * JSONata expression (https://jsonata.org) applied to the envelope; its result is what the target receives. It sees
+   * the parsed envelope (integers beyond 2^53 rounded). An evaluation error fails the delivery at once, with its
+   * reason. Try one with `npx event-router test-transform --transform … --event …`.
+   */
+  transform: string().max(10_000).optional(),
+};
+
+const targetSchemas = {
+  http: object({
+    ...targetFields,
+    kind: literal('http'),
+    url: string().url(),
+    /** Standard Webhooks signing secret. Default: a secret generated for this target at deploy. */
+    signingSecret: SecretRefSchema.optional(),
+    /**
+     * Allow `http://` (default: https only): the body and its signature would travel in clear text.
+     * @default false
+     */
+    allowInsecure: boolean().default(false),
+    /**
+     * Allow addresses that are not public — loopback, link-local (instance metadata), private, CGNAT, multicast —
+     * checked here for a literal address and at every delivery after DNS resolution (core/network.ts).
+     * @default false
+     */
+    allowPrivateNetwork: boolean().default(false),
+    /** Extra headers on every request (never the signature or content headers). */
+    headers: record(string(), string().regex(/^[\t\x20-\x7e]*$/, 'must be visible ASCII')).optional(),
+  }),
+  sqs: object({
+    ...targetFields,
+    kind: literal('sqs'),
+    /** The queue, possibly in another account (its queue policy must let this router's role send). */
+    queueArn: arn(
+      'sqs',
+      '[A-Za-z0-9_-]{1,80}(?:\\.fifo)?',
+      'an SQS queue (arn:aws:sqs:<region>:<account>:<name>)',
+    ),
+    /** The queue's customer managed KMS key, when it has one: the sender needs kms:GenerateDataKey on it. */
+    kmsKeyArn: arn('kms', 'key/[A-Za-z0-9-]+', 'a KMS key').optional(),
+  }),
+  lambda: object({
+    ...targetFields,
+    kind: literal('lambda'),
+    /** The function, possibly in another account (its resource policy must let this router's role invoke it). */
+    functionArn: arn(
+      'lambda',
+      'function:[A-Za-z0-9_-]{1,64}(?::(?:\\$LATEST|[A-Za-z0-9_-]{1,128}))?',
+      'a Lambda function (arn:aws:lambda:<region>:<account>:function:<name>[:<alias>])',
+    ),
+    /**
+     * `RequestResponse`: the target's answer decides the attempt (a function error is retried by the router's
+     * policy). `Event`: delivered once Lambda has queued it; Lambda then retries by its own settings.
+     */
+    invocationType: zEnum(['RequestResponse', 'Event']).default('RequestResponse'),
+  }),
+  eventbridge: object({
+    ...targetFields,
+    kind: literal('eventbridge'),
+    /** The bus, possibly in another account (its resource policy must let this router's role put events). */
+    eventBusArn: arn('events', 'event-bus/[A-Za-z0-9._/-]{1,256}', 'an EventBridge event bus'),
+  }),
+} as const satisfies Record<TargetKind, unknown>;
+
+export const TargetSchema = discriminatedUnion('kind', [
+  targetSchemas.http,
+  targetSchemas.sqs,
+  targetSchemas.lambda,
+  targetSchemas.eventbridge,
+]).superRefine((target, ctx) => {
   const problem = retryScheduleProblem(target.retry, deliveryTimeoutSeconds(target));
   if (problem) ctx.addIssue({ code: 'custom', path: ['retry', problem.field], message: problem.message });
+  if (target.transform !== undefined) {
+    const transform = transformProblem(target.transform);
+    if (transform) ctx.addIssue({ code: 'custom', path: ['transform'], message: transform.message });
+  }
+  if (target.kind === 'http') {
+    for (const name of Object.keys(target.headers ?? {})) {
+      const problem = !HEADER_NAME.test(name)
+        ? 'must be an HTTP header name'
+        : RESERVED_HEADERS.test(name)
+          ? 'is set by the router (signature, content or hop-by-hop header)'
+          : undefined;
+      if (problem) ctx.addIssue({ code: 'custom', path: ['headers', name], message: problem });
+    }
+    // The SSRF guard at synth: a literal address or a local name; delivery checks every resolved address again.
+    const urlProblem = hostProblem(target.url, target);
+    if (urlProblem) ctx.addIssue({ code: 'custom', path: ['url'], message: urlProblem });
+  }
 });
-export type HttpTargetConfig = z.infer<typeof HttpTargetSchema>;
-export type HttpTargetInput = z.input<typeof HttpTargetSchema>;
-export type TargetConfig = HttpTargetConfig;
+export type TargetConfig = z.infer<typeof TargetSchema>;
+export type TargetInput = z.input<typeof TargetSchema>;
+/** The config of one kind of target. */
+export type TargetConfigOf<K extends TargetKind> = Extract<TargetConfig, { kind: K }>;
+export type HttpTargetConfig = TargetConfigOf<'http'>;
+export type HttpTargetInput = Extract<TargetInput, { kind: 'http' }>;
 
 export const RouterConfigSchema = object({
   sources: array(SourceSchema).min(1, 'must list at least one source'),
-  targets: array(HttpTargetSchema).default([]),
+  targets: array(TargetSchema).default([]),
   /** Days events are kept in the store; must cover the dedupe window. */
   retentionDays: number().int().min(1).max(3650).default(30),
   /** Days a provider's delivery id is deduplicated after first sight (beyond the providers' retry windows). */

@@ -25,6 +25,14 @@ export const eventBridgeSource = (sourceName: string): string => `${EVENT_SOURCE
  * Environment variable names read by the handlers. The CDK constructs and the local runtime set them; handlers read
  * them once at module init and fail fast when one is missing.
  */
+/**
+ * The kinds of target a rule can deliver to. Each kind is one entry in a registry keyed on this union on every side
+ * (config schema in core/config.ts, plan grants in core/targets.ts, CDK resources in lib/delivery-target.ts, senders
+ * in lambdas/delivery/senders/, local equivalents in local/targets.ts): the compiler lists what a new kind needs.
+ */
+export const TARGET_KINDS = ['http', 'sqs', 'lambda', 'eventbridge'] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
+
 export const ENV = {
   tableName: 'EVENT_TABLE_NAME',
   liveTableName: 'LIVE_TABLE_NAME',
@@ -50,6 +58,8 @@ export const ENV = {
   urlTokenSecret: 'URL_TOKEN_SECRET_ID',
   /** URL of the SQS queue a delivery function consumes (backoff: it stretches a failed message's visibility). */
   queueUrl: 'ROUTER_QUEUE_URL',
+  /** URL of an SQS target's queue (derived from its ARN on AWS; the local queue locally). */
+  targetQueueUrl: 'TARGET_QUEUE_URL',
   /** URL of a delivery function's dead-letter queue (it moves a message there after its last attempt). */
   deadLetterQueueUrl: 'ROUTER_DLQ_URL',
 } as const;

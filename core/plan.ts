@@ -3,11 +3,23 @@
  * rules, queues, event sources and every function's spec (handler, memory, timeout, environment). `lib/` and
  * `local/` only turn this plan into resources. Pure: no AWS imports, no I/O.
  */
-import type { HttpTargetConfig, RouterConfig, SourceConfig } from './config';
+import type { RouterConfig, SourceConfig, TargetConfig } from './config';
 import { ENV, EVENT_SOURCE_PREFIX, eventBridgeSource } from './contracts';
 import type { EventPattern } from './pattern';
+import {
+  BROADCAST_TIMEOUT_SECONDS,
+  deliveryTimeoutSeconds,
+  INGEST_TIMEOUT_SECONDS,
+  LIVE_EVENT_MAX_AGE_SECONDS,
+  LIVE_RULE_TARGET_RETRY,
+  QUEUE_RETENTION_SECONDS,
+  RULE_TARGET_RETRY,
+  type RuleTargetPlan,
+  VISIBILITY_TIMEOUT_FACTOR,
+} from './queues';
 import { receiveLimit, SWEEP_BACKOFF } from './retry';
 import type { SweeperRuntime } from './runtime-config';
+import { kindPlanOf } from './targets';
 
 /** The handlers there are: `lambdas/<name>/handler.ts`. */
 export const HANDLERS = ['ingest', 'sweeper', 'routes', 'delivery', 'connections', 'broadcast'] as const;
@@ -31,6 +43,7 @@ export const RESOURCE_REFS = [
   'httpApi',
   'httpIntegration',
   'urlTokenSecret',
+  'targetQueueUrl',
 ] as const;
 export type ResourceRef = (typeof RESOURCE_REFS)[number];
 export type EnvValue = string | { readonly ref: ResourceRef };
@@ -62,6 +75,10 @@ export const GRANT_TARGETS = [
   'ownEventSourceMapping',
   /** The live stream's broadcast queue. */
   'broadcastQueue',
+  /** What the target is, from its config: a queue, a function or a bus ARN (core/targets.ts). */
+  'targetResource',
+  /** The customer managed KMS key of an SQS target's queue. */
+  'targetKmsKey',
   /** Actions that support no resource-level permission. */
   'any',
 ] as const;
@@ -116,25 +133,6 @@ export function resolveEnvironment(
   return out;
 }
 
-/**
- * The delivery function POSTs a batch's records in parallel, so its timeout is one HTTP timeout plus room for the
- * payload fetch, the secret read, the delivery log write and a move to the DLQ.
- */
-const DELIVERY_OVERHEAD_SECONDS = 10;
-/** AWS: the queue's visibility timeout should be at least 6 × the consumer function's timeout. */
-export const VISIBILITY_TIMEOUT_FACTOR = 6;
-/** SQS maximum retention, for target queues and DLQs: a long retry schedule must never outlive its message. */
-export const QUEUE_RETENTION_SECONDS = 14 * 24 * 3600;
-/** The broadcast function's timeout, and how old a live event may be before it is dropped. */
-const BROADCAST_TIMEOUT_SECONDS = 30;
-const LIVE_EVENT_MAX_AGE_SECONDS = 300;
-/** Ingest answers providers within seconds (Slack 3 s, GitHub 10 s). */
-export const INGEST_TIMEOUT_SECONDS = 10;
-
-/** Delivery function timeout for a target: one HTTP timeout plus room for everything else the attempt does. */
-export const deliveryTimeoutSeconds = (target: Pick<HttpTargetConfig, 'timeoutSeconds'>) =>
-  target.timeoutSeconds + DELIVERY_OVERHEAD_SECONDS;
-
 export interface Throttle {
   readonly rateLimit: number;
   readonly burstLimit: number;
@@ -148,23 +146,10 @@ export interface SourcePlan {
   readonly config: SourceConfig;
 }
 
-/**
- * How EventBridge hands events to a rule target: retries with backoff for at most this many attempts and this
- * long, then the target's DLQ (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_RetryPolicy.html:
- * 0-185 attempts, 60-86,400 s).
- */
-export interface RuleTargetPlan {
-  readonly maximumRetryAttempts: number;
-  readonly maximumEventAgeSeconds: number;
-}
-
-/** EventBridge's own maximum: a queue target that is briefly unavailable loses nothing. */
-const RULE_TARGET_RETRY: RuleTargetPlan = { maximumRetryAttempts: 185, maximumEventAgeSeconds: 86_400 };
-
 export interface TargetPlan {
   readonly name: string;
-  readonly kind: HttpTargetConfig['kind'];
-  readonly config: HttpTargetConfig;
+  readonly kind: TargetConfig['kind'];
+  readonly config: TargetConfig;
   /** Pattern of the EventBridge rule that feeds this target's queue. */
   readonly rulePattern: EventPattern;
   readonly ruleTarget: RuleTargetPlan;
@@ -254,11 +239,12 @@ export interface Topology {
 export const ALL_WEBHOOK_EVENTS: EventPattern = { source: [{ prefix: EVENT_SOURCE_PREFIX }] };
 
 /** Runtime slice of a target, serialised into its delivery function's environment. */
-export function runtimeTarget(target: HttpTargetConfig, deliveryLogDays: number) {
+export function runtimeTarget(target: TargetConfig, deliveryLogDays: number) {
   return { name: target.name, config: target, deliveryLogDays };
 }
 
-export function planTarget(target: HttpTargetConfig, deliveryLogDays: number): TargetPlan {
+export function planTarget(target: TargetConfig, deliveryLogDays: number): TargetPlan {
+  const kind = kindPlanOf(target);
   const timeoutSeconds = deliveryTimeoutSeconds(target);
   return {
     name: target.name,
@@ -290,14 +276,15 @@ export function planTarget(target: HttpTargetConfig, deliveryLogDays: number): T
         [ENV.payloadBucket]: { ref: 'payloadBucket' },
         [ENV.queueUrl]: { ref: 'queueUrl' },
         [ENV.deadLetterQueueUrl]: { ref: 'deadLetterQueueUrl' },
-        [ENV.signingSecret]: { ref: 'signingSecret' },
+        ...kind.environment(target),
       },
       runtime: { target: runtimeTarget(target, deliveryLogDays) },
       grants: [
         // Delivery log, failure records, target state.
         { actions: ['dynamodb:PutItem', 'dynamodb:Query'], on: 'eventsTable' },
         { actions: ['s3:GetObject'], on: 'payloadObjects' },
-        { actions: ['secretsmanager:GetSecretValue'], on: 'signingSecret' },
+        // What the target's kind calls (core/targets.ts).
+        ...kind.grants(target),
         // Lambda's poller uses the function's role: receive and delete; the code changes visibility (backoff).
         {
           actions: [
@@ -470,8 +457,7 @@ export function planTopology(config: RouterConfig): Topology {
       enabled: live,
       broadcastRulePattern: ALL_WEBHOOK_EVENTS,
       connectionTtlSeconds: config.liveStream.connectionTtlSeconds,
-      // A live event older than 5 minutes is no longer live: EventBridge stops trying, and the queue drops it.
-      ruleTarget: { maximumRetryAttempts: 185, maximumEventAgeSeconds: LIVE_EVENT_MAX_AGE_SECONDS },
+      ruleTarget: LIVE_RULE_TARGET_RETRY,
       queue: {
         visibilityTimeoutSeconds: BROADCAST_TIMEOUT_SECONDS * VISIBILITY_TIMEOUT_FACTOR,
         retentionSeconds: LIVE_EVENT_MAX_AGE_SECONDS,

@@ -3,7 +3,8 @@
  * read them back once at init. They were validated at synth (core/config.ts): the handlers only check that what
  * they read has the expected shape, without loading the config schemas on their cold-start path.
  */
-import type { HttpTargetConfig, SourceConfig } from './config';
+import type { SourceConfig, TargetConfig } from './config';
+import { TARGET_KINDS } from './contracts';
 
 export interface RuntimeSource {
   readonly name: string;
@@ -14,7 +15,7 @@ export interface RuntimeSource {
 
 export interface RuntimeTarget {
   readonly name: string;
-  readonly config: HttpTargetConfig;
+  readonly config: TargetConfig;
   /** Days an attempt and a failure record are kept. */
   readonly deliveryLogDays: number;
 }
@@ -62,7 +63,8 @@ export const isDeliveryRuntime = (value: unknown): value is DeliveryRuntime => {
   return (
     typeof t?.name === 'string' &&
     typeof t.deliveryLogDays === 'number' &&
-    typeof t.config?.url === 'string' &&
+    t.config !== undefined &&
+    (TARGET_KINDS as readonly unknown[]).includes(t.config.kind) &&
     typeof t.config.retry?.maxAttempts === 'number' &&
     Array.isArray(t.config.retry.retryOn)
   );

@@ -8,7 +8,10 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { type TargetPlan, VISIBILITY_TIMEOUT_FACTOR } from '../core/plan';
+import type { TargetConfigOf, TargetKind } from '../core/config';
+import type { GrantTarget, ResourceRef, TargetPlan } from '../core/plan';
+import { VISIBILITY_TIMEOUT_FACTOR } from '../core/queues';
+import { kindPlanOf, sqsQueueUrl } from '../core/targets';
 import { toCdkPattern } from './event-pattern';
 import { RouterFunction } from './router-function';
 
@@ -30,17 +33,66 @@ export interface DeliveryTargetProps {
   readonly logLevel?: string;
 }
 
+/** What a kind of target adds to its delivery function: environment values and the ARNs of its grants. */
+interface KindResources {
+  readonly refs: Partial<Record<ResourceRef, string>>;
+  readonly grantResources: Partial<Record<GrantTarget, readonly string[]>>;
+  /** The HTTP target's Standard Webhooks secret. */
+  readonly signingSecret?: ISecret;
+}
+
 /**
- * One HTTP target: EventBridge rule (the target's pattern) → SQS queue with its DLQ → delivery Lambda that POSTs
- * each event, signed per Standard Webhooks, and reports records that must come back as batch item failures. The
- * function may pause its own event source mapping (the target answered 410 Gone).
+ * Each kind's resources (core/targets.ts names its grants): an HTTP target has a signing secret, created here or
+ * imported by name; the other kinds are ARNs from the config, in this account or another.
+ */
+const KIND_RESOURCES: {
+  readonly [K in TargetKind]: (scope: Construct, target: TargetConfigOf<K>) => KindResources;
+} = {
+  http: (scope, target) => {
+    const secret = target.signingSecret
+      ? Secret.fromSecretNameV2(scope, 'SigningSecret', target.signingSecret.secretName)
+      : new Secret(scope, 'SigningSecret', {
+          description: `Standard Webhooks signing secret of target ${target.name} (receivers use whsec_<value>)`,
+          // 32 base64-alphabet characters decode to a 24-byte key, the Standard Webhooks minimum.
+          generateSecretString: { passwordLength: 32, excludePunctuation: true, includeSpace: false },
+        });
+    return {
+      // An imported secret's ARN is partial (no random suffix): pass its name, which GetSecretValue resolves.
+      refs: { signingSecret: target.signingSecret?.secretName ?? secret.secretArn },
+      grantResources: { signingSecret: [secretArnForPolicies(secret, target.signingSecret !== undefined)] },
+      signingSecret: secret,
+    };
+  },
+  sqs: (_scope, target) => ({
+    refs: { targetQueueUrl: sqsQueueUrl(target.queueArn) },
+    grantResources: {
+      targetResource: kindPlanOf(target).resourceArns(target),
+      targetKmsKey: kindPlanOf(target).kmsKeyArns(target),
+    },
+  }),
+  lambda: (_scope, target) => ({
+    refs: {},
+    grantResources: { targetResource: kindPlanOf(target).resourceArns(target) },
+  }),
+  eventbridge: (_scope, target) => ({
+    refs: {},
+    grantResources: { targetResource: kindPlanOf(target).resourceArns(target) },
+  }),
+};
+
+/**
+ * One target: EventBridge rule (the target's pattern) → SQS queue with its DLQ → delivery Lambda that hands each
+ * event to the target (per its kind: a signed HTTP POST, an SQS message, a Lambda invoke, an EventBridge event) and
+ * reports records that must come back as batch item failures. The function may pause its own event source mapping
+ * (an HTTP target answered 410 Gone, or its breaker opened).
  */
 export class DeliveryTarget extends Construct {
   public readonly rule: Rule;
   public readonly queue: Queue;
   public readonly deadLetterQueue: Queue;
   public readonly deliveryFunction: RouterFunction;
-  public readonly signingSecret: ISecret;
+  /** The Standard Webhooks signing secret of an HTTP target. */
+  public readonly signingSecret?: ISecret;
   public readonly targetName: string;
   /** The event source mapping that feeds the function; disabled while the target is paused or gone. */
   public readonly eventSource: EventSourceMapping;
@@ -85,13 +137,8 @@ export class DeliveryTarget extends Construct {
       ],
     });
 
-    this.signingSecret = target.config.signingSecret
-      ? Secret.fromSecretNameV2(this, 'SigningSecret', target.config.signingSecret.secretName)
-      : new Secret(this, 'SigningSecret', {
-          description: `Standard Webhooks signing secret of target ${target.name} (receivers use whsec_<value>)`,
-          // 32 base64-alphabet characters decode to a 24-byte key, the Standard Webhooks minimum.
-          generateSecretString: { passwordLength: 32, excludePunctuation: true, includeSpace: false },
-        });
+    const kind = resourcesOf(this, target.config);
+    this.signingSecret = kind.signingSecret;
 
     this.deliveryFunction = new RouterFunction(this, 'Delivery', {
       spec: target.function,
@@ -100,15 +147,14 @@ export class DeliveryTarget extends Construct {
         payloadBucket: props.payloadBucket.bucketName,
         queueUrl: this.queue.queueUrl,
         deadLetterQueueUrl: this.deadLetterQueue.queueUrl,
-        // An imported secret's ARN is partial (no random suffix): pass its name, which GetSecretValue resolves.
-        signingSecret: target.config.signingSecret?.secretName ?? this.signingSecret.secretArn,
+        ...kind.refs,
       },
       grantResources: {
         eventsTable: [props.table.tableArn],
         payloadObjects: [props.payloadBucket.arnForObjects('payloads/*')],
         queue: [this.queue.queueArn],
         deadLetterQueue: [this.deadLetterQueue.queueArn],
-        signingSecret: [secretArnForPolicies(this.signingSecret, target.config.signingSecret !== undefined)],
+        ...kind.grantResources,
       },
       logRetention: props.logRetention,
       logLevel: props.logLevel,
@@ -136,4 +182,11 @@ export class DeliveryTarget extends Construct {
  */
 export function secretArnForPolicies(secret: ISecret, imported: boolean): string {
   return imported ? `${secret.secretArn}-??????` : secret.secretArn;
+}
+
+function resourcesOf<K extends TargetKind>(scope: Construct, target: TargetConfigOf<K>): KindResources {
+  return (KIND_RESOURCES[target.kind as K] as (scope: Construct, target: TargetConfigOf<K>) => KindResources)(
+    scope,
+    target,
+  );
 }

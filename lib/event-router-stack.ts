@@ -109,6 +109,7 @@ export class EventRouterStack extends Stack {
       description: 'Secret holding each source\'s URL token: {"<source>": {"token": "…"}}',
     });
     for (const target of this.targets) {
+      if (!target.signingSecret) continue;
       new CfnOutput(this, `SigningSecret-${target.targetName}`, {
         value: target.signingSecret.secretArn,
         description: `Secret whose value (prefixed whsec_) verifies deliveries to ${target.targetName}`,

@@ -24,7 +24,7 @@ const USAGE = `Usage: npm start -- [options]
   --ws-port <n>       WebSocket API + @connections port (default 3001)
   --data-dir <dir>    persist DynamoDB, SQS and S3 data there (default: in memory)
   --config <path>     router config module (default: router.config.ts)
-  --demo              start a sample agent and point every target at it
+  --demo              start a sample agent and point every HTTP target at it
   --allow-outbound    deliver to targets outside this machine (default: such targets are paused, their events
                       wait in their queues)
   --retry-delay <s>   local delay before a failed delivery is retried (default 1)
@@ -133,13 +133,19 @@ async function main(): Promise<void> {
 /** Target names and signing secrets, without starting anything (the demo agent needs them first). */
 function targetSigningSecrets(config: RouterConfig): { name: string; secret: string }[] {
   const store = new LocalSecretStore();
-  return config.targets.map((t) => ({
-    name: t.name,
-    secret: store.define(
-      t.signingSecret?.secretName ?? defaultSigningSecretName(t.name),
-      defaultSigningSecret(t.name),
-    ).value,
-  }));
+  return config.targets.flatMap((t) =>
+    t.kind === 'http'
+      ? [
+          {
+            name: t.name,
+            secret: store.define(
+              t.signingSecret?.secretName ?? defaultSigningSecretName(t.name),
+              defaultSigningSecret(t.name),
+            ).value,
+          },
+        ]
+      : [],
+  );
 }
 
 function printBanner(stack: LocalStack, demo: DemoAgent | undefined, dataDir: string | undefined): void {
@@ -165,7 +171,7 @@ function printBanner(stack: LocalStack, demo: DemoAgent | undefined, dataDir: st
   for (const target of stack.config.targets) {
     const paused = stack.pausedTargets.includes(target.name);
     lines.push(
-      `  Target ${target.name} → ${target.url}${paused ? '   PAUSED: outside this machine; its events wait in its queue' : ''}`,
+      `  Target ${target.name} → ${stack.targetDescription(target.name)}${paused ? '   PAUSED: outside this machine; its events wait in its queue' : ''}`,
     );
   }
   if (stack.pausedTargets.length > 0) {

@@ -47,6 +47,7 @@ import {
 import { createTargetQueues, type LocalSqs, type QueuePair, startLocalSqs } from './services/sqs';
 import { SqsEventSource } from './services/sqs-event-source';
 import { type LocalWebSocketApi, startLocalWebSocketApi } from './services/websocket-api';
+import { type LocalTarget, type LocalTargetContext, localKindOf } from './targets';
 import {
   byKey,
   canonicalPattern,
@@ -196,6 +197,10 @@ export interface LocalStack {
   readonly queues: Readonly<Record<string, QueuePair>>;
   /** Targets paused at start because their URL is outside this machine (`outbound: 'pause'`). */
   readonly pausedTargets: readonly string[];
+  /** Where a target's events go locally (local/targets.ts). */
+  targetDescription(name: string): string;
+  /** What a target's local equivalent received (a Lambda stand-in's payloads, an external bus's events). */
+  receivedBy(name: string): readonly string[];
   readonly broadcastDeadLetterQueueUrl: string;
   /** Local functions by name: `ingest`, `connections`, `broadcast`, `sweeper`, `delivery-<target>`. */
   readonly functions: Readonly<Record<string, LocalFunction>>;
@@ -252,8 +257,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const parsed = await loadConfig(options);
   const config: RouterConfig = {
     ...parsed,
+    // An HTTP target pointed at a local agent (`--demo`, the test harness) may use http and a loopback address.
     targets: parsed.targets.map((t) =>
-      options.targetUrls?.[t.name] ? { ...t, url: options.targetUrls[t.name]! } : t,
+      t.kind === 'http' && options.targetUrls?.[t.name]
+        ? { ...t, url: options.targetUrls[t.name]!, allowInsecure: true, allowPrivateNetwork: true }
+        : t,
     ),
   };
   const topology = planTopology(config);
@@ -289,12 +297,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const source of config.sources) store.define(source.secret.secretName, defaultSourceSecret(source));
     // Empty at first: the routes function generates a random token per source, as at deploy (kept with --data-dir).
     store.defineGenerated(LOCAL_NAMES.urlTokenSecret, () => '{}');
-    const signingSecretIds = new Map<string, string>();
-    for (const target of config.targets) {
-      const name = target.signingSecret?.secretName ?? defaultSigningSecretName(target.name);
-      store.define(name, defaultSigningSecret(target.name));
-      signingSecretIds.set(target.name, name);
-    }
     store.define(LOCAL_NAMES.streamTokenSecret, DEFAULT_STREAM_TOKEN);
 
     const secretsManager: LocalSecretsManager = await startLocalSecretsManager(store, { faults });
@@ -347,6 +349,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.maxEventBytes ? { maxEntryBytes: options.maxEventBytes } : {}),
       onDeliveryFailure: (rule, event, error) =>
         log(`EventBridge gave up delivering ${event.id} to ${rule}: ${error.message}`),
+      externalBuses: topology.targets.flatMap((t) => localKindOf(t.config).externalBuses(t.config)),
     });
     cleanups.push(() => eventbridge.stop());
 
@@ -455,6 +458,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     );
     const pollers: SqsEventSource[] = [];
     const pausedTargets: string[] = [];
+    const localTargets = new Map<string, LocalTarget>();
     cleanups.push(async () => {
       await Promise.all(pollers.map((p) => p.stop()));
     });
@@ -498,14 +502,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     const routesFn = makeFunction(topology.functions.routes);
 
+    const targetContext: LocalTargetContext = { store, sqs, lambdaApi, eventbridge, log };
     for (const target of topology.targets) {
       const pair = queues[target.name]!;
+      const local = await localKindOf(target.config).setup(target.config, targetContext);
+      localTargets.set(target.name, local);
       const fn = makeFunction(
         target.function,
         {
           queueUrl: pair.queueUrl,
           deadLetterQueueUrl: pair.dlqUrl,
-          signingSecret: signingSecretIds.get(target.name)!,
+          ...local.refs,
         },
         { maxConcurrency: target.eventSource.maxConcurrency },
       );
@@ -521,7 +528,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         }),
       );
       // A target outside this machine starts paused when asked: its events wait in its queue.
-      const paused = options.outbound === 'pause' && !isLoopbackUrl(target.config.url);
+      const paused =
+        options.outbound === 'pause' && target.config.kind === 'http' && !isLoopbackUrl(target.config.url);
       if (paused) pausedTargets.push(target.name);
       const poller = new SqsEventSource({
         enabled: !paused,
@@ -593,8 +601,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         return value.trim().startsWith('[') ? ((JSON.parse(value) as string[])[0] ?? value) : value;
       },
       target: (name) => {
-        const id = signingSecretIds.get(name);
-        if (!id) throw new Error(`unknown target ${name}`);
+        const id = localTargets.get(name)?.signingSecretId;
+        if (!id) throw new Error(`target ${name} is not an HTTP target of this stack`);
         return store.get(id);
       },
       urlToken,
@@ -629,6 +637,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       payloadBucket: LOCAL_NAMES.payloadBucket,
       queues,
       pausedTargets,
+      targetDescription: (name) => localTargets.get(name)?.describe ?? '',
+      receivedBy: (name) => localTargets.get(name)?.received() ?? [],
       broadcastDeadLetterQueueUrl: broadcastQueues?.dlqUrl ?? '',
       functions,
       sqs,

@@ -1,13 +1,14 @@
 /**
- * The delivery domain: one SQS record → one signed POST of the envelope to the target, classified, logged, and then
- * retried with backoff, failed for good, or held while the target is gone. Receives its clients.
+ * The delivery domain: one SQS record → the event handed to the target by its kind's sender (a signed HTTP POST, an
+ * SQS message, a Lambda invoke, an EventBridge event; senders/), classified, logged, and then retried with backoff,
+ * failed for good, or held while the target is gone. Receives its clients.
  *
  * - Attempts are counted in the delivery log, never with ApproximateReceiveCount: receives that did not lead to an
  *   attempt (Lambda throttling, a batch cut short) do not use up the target's attempts.
- * - Classification: 2xx delivered; 410 Gone pauses the target (its queue stops being consumed, nothing is dropped);
- *   statuses in `retry.retryOn` (default 408, 409, 425, 429, 5xx), timeouts and network errors are retried; any
- *   other answer — other 4xx, 3xx (redirects are never followed) — fails at once; a message that is not an event
- *   fails at once with its reason.
+ * - Classification (the sender's result): delivered; gone (HTTP 410) pauses the target (its queue stops being
+ *   consumed, nothing is dropped); retryable failures (for HTTP the statuses in `retry.retryOn`, default 408, 409,
+ *   425, 429, 5xx; throttling, service errors, timeouts and network errors) are retried; any other failure fails at
+ *   once; a message that is not an event fails at once with its reason.
  * - A final failure is recorded durably in the event store (target, attempts, last status and error) and the
  *   message moves to the DLQ with a fresh retention.
  * - The batch never runs into the function's timeout: every step is bounded by what is left of it, so records
@@ -20,9 +21,10 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
-import { type Envelope, EVENT_ID_HEADER, envelopeProblem, FIRST_ROUND } from '../../core/contracts';
-import { isRetryableStatus, retryDelaySeconds, visibilityFor } from '../../core/retry';
+import { type Envelope, envelopeProblem, FIRST_ROUND } from '../../core/contracts';
+import { retryDelaySeconds, visibilityFor } from '../../core/retry';
 import type { RuntimeTarget } from '../../core/runtime-config';
+import type { CompiledTransform } from '../../core/transform';
 import {
   type AttemptOutcome,
   type DeliveryAttempt,
@@ -33,23 +35,23 @@ import {
   setTargetState,
 } from '../shared/event-store';
 import { rawJsonMember, spliceJsonObject } from '../shared/raw-json';
-import type { SecretReader } from '../shared/secrets';
-import { signingKey, standardWebhookHeaders } from '../shared/standard-webhooks';
+import type { Sender, SendResult } from './senders/types';
 
 /** Message attribute of a redelivered message: its delivery round (attempts restart at 1 in a new round). */
 export const ROUND_ATTRIBUTE = 'er-round';
 
 export interface DeliveryDeps {
   readonly target: RuntimeTarget;
-  readonly signingSecretId: string;
-  readonly readSecrets: SecretReader;
+  /** Hands one event to the target (senders/). */
+  readonly sender: Sender;
+  /** The target's transform, compiled (core/transform.ts). */
+  readonly transform?: CompiledTransform;
   readonly doc: DynamoDBDocumentClient;
   readonly s3: S3Client;
   readonly sqs: SQSClient;
   readonly tableName: string;
   readonly queueUrl: string;
   readonly deadLetterQueueUrl: string;
-  readonly fetch: typeof fetch;
   readonly now: () => number;
   /** Stops the target's queue from being consumed (disables the event source mapping). */
   readonly pauseConsumption: (reason: string) => Promise<void>;
@@ -71,9 +73,6 @@ export interface DeliveryObserver {
 /** Strict: a payload that is not UTF-8 is refused rather than delivered with replacement characters. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** Most of a target's answer kept in the delivery log. */
-export const RESPONSE_EXCERPT_BYTES = 1024;
-
 /** Time kept free at the end of an invocation for the writes after an attempt (log, backoff, DLQ). */
 const RESERVE_MS = 4_000;
 
@@ -85,14 +84,6 @@ export class RetryLater extends Error {
 /** A message on the target's queue that is not an event we can deliver. */
 class Unparseable extends Error {
   override name = 'Unparseable';
-}
-
-/** Seconds from a `Retry-After` header (delta-seconds or HTTP date), if valid. */
-export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
-  if (!value) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim());
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - nowMs) / 1000));
 }
 
 /** The bus event's `detail` (the envelope) as raw JSON text, and parsed for its metadata. */
@@ -115,15 +106,8 @@ export function envelopeOf(recordBody: string): { envelope: Envelope; json: stri
   return { envelope: parsed as Envelope, json };
 }
 
-/** An attempt's result before it is logged. */
-interface Tried {
-  readonly status?: number;
-  readonly error?: string;
-  readonly response?: string;
-  readonly retryAfterSeconds?: number;
-  /** False when the failure cannot heal by retrying (payload does not match its pointer, not UTF-8). */
-  readonly retryable: boolean;
-}
+/** An attempt's result before it is logged: the sender's, or a failure before the sender was called. */
+type Tried = SendResult;
 
 /**
  * One invocation's deliveries: shares the deadline and what was learnt about the target (gone) between the
@@ -245,64 +229,29 @@ export class DeliveryRun {
   }
 
   private classify(tried: Tried, attempt: number): AttemptOutcome {
-    const { retry } = this.deps.target.config;
-    if (tried.status !== undefined && tried.status >= 200 && tried.status <= 299) return 'delivered';
-    if (tried.status === 410) return 'gone';
-    const retryable =
-      tried.status === undefined ? tried.retryable : isRetryableStatus(tried.status, retry.retryOn);
-    return retryable && attempt < retry.maxAttempts ? 'retrying' : 'failed';
+    if (tried.ok) return 'delivered';
+    if (tried.gone) return 'gone';
+    return tried.retryable && attempt < this.deps.target.config.retry.maxAttempts ? 'retrying' : 'failed';
   }
 
-  /** Resolves the payload, signs and POSTs once. Never throws: every failure is an attempt's result. */
+  /** Resolves the payload and hands the event to the target once. Never throws: every failure is a result. */
   private async attempt(envelope: Envelope, envelopeJson: string): Promise<Tried> {
     const { deps } = this;
-    const { config } = deps.target;
     let body: string;
-    let keys: Buffer[];
     try {
       body = await resolveBody(envelope, envelopeJson, deps.s3, this.signal());
-      keys = (await deps.readSecrets(deps.signingSecretId)).map(signingKey);
     } catch (error) {
       const permanent = error instanceof PayloadError;
-      return { error: `before sending: ${(error as Error).message}`, retryable: !permanent };
+      return { ok: false, error: `before sending: ${(error as Error).message}`, retryable: !permanent };
     }
-    const timeoutMs = Math.min(config.timeoutSeconds * 1000, this.left());
-    const sentAt = deps.now();
-    try {
-      const response = await deps.fetch(config.url, {
-        method: 'POST',
-        redirect: 'manual',
-        signal: AbortSignal.timeout(Math.max(1, timeoutMs)),
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'EventRouter/1.0',
-          [EVENT_ID_HEADER]: envelope.id,
-          ...standardWebhookHeaders(keys, envelope.id, Math.floor(sentAt / 1000), body),
-        },
-        body,
-      });
-      const status = response.status;
-      const excerpt = await readExcerpt(response);
-      const ok = status >= 200 && status <= 299;
-      return {
-        status,
-        ...(excerpt ? { response: excerpt } : {}),
-        ...(ok ? {} : { error: `target answered ${status}` }),
-        ...(ok
-          ? {}
-          : { retryAfterSeconds: parseRetryAfter(response.headers.get('retry-after'), deps.now()) }),
-        retryable: true,
-      };
-    } catch (error) {
-      const timedOut =
-        error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-      return {
-        error: timedOut
-          ? `no answer within ${Math.round(timeoutMs / 100) / 10} s`
-          : `request failed: ${(error as Error).message}`,
-        retryable: true,
-      };
+    if (deps.transform) {
+      // The transform sees the parsed envelope, payload included; its failure is the event's, not the target's.
+      const transformed = await deps.transform.apply(JSON.parse(body));
+      if (!transformed.ok) return { ok: false, retryable: false, error: transformed.reason };
+      body = transformed.body;
     }
+    const timeoutMs = Math.min(deps.target.config.timeoutSeconds * 1000, this.left());
+    return deps.sender.send({ envelope, body, timeoutMs, now: deps.now });
   }
 
   /**
@@ -462,27 +411,4 @@ export async function resolveBody(
     throw new PayloadError(`payload ${key} is not UTF-8`);
   }
   return spliceJsonObject(envelopeJson, ['dataRef', 'data'], { data });
-}
-
-/** At most RESPONSE_EXCERPT_BYTES of a response, as text; the rest is never read. */
-async function readExcerpt(response: Response): Promise<string | undefined> {
-  const reader = response.body?.getReader();
-  if (!reader) return undefined;
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < RESPONSE_EXCERPT_BYTES) {
-      const { done, value } = await reader.read();
-      if (done || !value) break;
-      chunks.push(value);
-      size += value.length;
-    }
-  } catch {
-    // A target that resets after answering: the status is what counts.
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  if (size === 0) return undefined;
-  const bytes = Buffer.concat(chunks).subarray(0, RESPONSE_EXCERPT_BYTES);
-  return bytes.toString('utf8');
 }

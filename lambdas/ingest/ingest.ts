@@ -19,7 +19,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { monotonicFactory } from 'ulid';
 import type { Envelope, PayloadRef } from '../../core/contracts';
-import { INGEST_TIMEOUT_SECONDS } from '../../core/plan';
+import { INGEST_TIMEOUT_SECONDS } from '../../core/queues';
 import type { RuntimeSource } from '../../core/runtime-config';
 import {
   claimDedupe,

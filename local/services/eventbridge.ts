@@ -60,7 +60,16 @@ export interface LocalEventBridgeOptions {
    * `MalformedDetail`); any other status fails the whole PutEvents call (e.g. 400 ThrottlingException).
    */
   readonly faults?: FaultSwitch;
+  /**
+   * Other buses (names or ARNs, any account) that accept events: an EventBridge target's local equivalent. Events put
+   * there are kept (the last 1,000 per bus) for `externalEvents`, and reported to `onExternalEvent`.
+   */
+  readonly externalBuses?: readonly string[];
+  readonly onExternalEvent?: (bus: string, event: BusEvent<unknown>) => void;
 }
+
+/** Events kept per external bus. */
+const EXTERNAL_EVENTS_KEPT = 1_000;
 
 export interface LocalEventBridge {
   readonly endpoint: string;
@@ -68,6 +77,8 @@ export interface LocalEventBridge {
   readonly busArn: string;
   /** The rules events are matched against. */
   readonly rules: readonly LocalRuleTarget[];
+  /** Events put on an external bus (the last 1,000), oldest first. */
+  externalEvents(bus: string): readonly BusEvent<unknown>[];
   /** Resolves when every delivery started so far has finished (success, DLQ or given up). */
   drain(): Promise<void>;
   stop(): Promise<void>;
@@ -185,6 +196,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
   };
 
   const isOurBus = (name: unknown) => name === options.busName || name === busArn;
+  const external = new Map<string, BusEvent<unknown>[]>((options.externalBuses ?? []).map((b) => [b, []]));
   const isDefaultBus = (name: unknown) =>
     name === undefined ||
     name === null ||
@@ -231,7 +243,11 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
       else if (typeof entry.DetailType !== 'string' || entry.DetailType === '')
         results.push(invalid('DetailType'));
       else if (typeof entry.Detail !== 'string') results.push(invalid('Detail'));
-      else if (!isOurBus(entry.EventBusName) && !isDefaultBus(entry.EventBusName)) {
+      else if (
+        !isOurBus(entry.EventBusName) &&
+        !isDefaultBus(entry.EventBusName) &&
+        !external.has(entry.EventBusName as string)
+      ) {
         results.push({
           ErrorCode: 'ResourceNotFoundException',
           ErrorMessage: `Event bus ${String(entry.EventBusName)} does not exist.`,
@@ -265,6 +281,12 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
         results.push({ EventId: event.id });
         // Events on the default bus are accepted; no rules live there.
         if (isOurBus(entry.EventBusName)) accepted.push(event);
+        const kept = external.get(entry.EventBusName as string);
+        if (kept) {
+          kept.push(event);
+          if (kept.length > EXTERNAL_EVENTS_KEPT) kept.shift();
+          options.onExternalEvent?.(entry.EventBusName as string, event);
+        }
       }
     }
     const failed = results.filter((r) => 'ErrorCode' in r).length;
@@ -323,6 +345,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
   const port = await listenOnLoopback(server, options.port ?? 0, 'EventBridge');
   return {
     rules: options.rules,
+    externalEvents: (bus) => [...(external.get(bus) ?? [])],
     endpoint: `http://${LOOPBACK}:${port}`,
     port,
     busArn,

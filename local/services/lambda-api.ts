@@ -1,9 +1,13 @@
 /**
- * The slice of the Lambda API the router's functions call, locally: event source mappings (list, get, update
- * `Enabled`), over Lambda's REST-JSON protocol — the endpoint for `AWS_ENDPOINT_URL_LAMBDA`. A delivery function
- * whose target answered 410 Gone disables its own mapping here, and the local SQS poller stops receiving, exactly
- * as Lambda's poller does on AWS.
+ * The slice of the Lambda API the router's functions call, locally, over Lambda's REST-JSON protocol — the endpoint
+ * for `AWS_ENDPOINT_URL_LAMBDA`:
+ * - event source mappings (list, get, update `Enabled`): a delivery function whose target answered 410 Gone disables
+ *   its own mapping here, and the local SQS poller stops receiving, exactly as Lambda's poller does on AWS;
+ * - Invoke of the functions registered with `registerFunction` (a Lambda target's local stand-in): `RequestResponse`
+ *   answers 200 with the function's payload (and `X-Amz-Function-Error` when it failed), `Event` answers 202; an
+ *   unknown function is 404 ResourceNotFoundException.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { closeServer, LOOPBACK, listenOnLoopback, readBody, sendJson } from '../net';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './aws-env';
@@ -17,9 +21,17 @@ export interface LocalMapping {
   setEnabled(enabled: boolean): void;
 }
 
+/** A function Invoke reaches: its answer, or the error it failed with. */
+export type LocalInvokable = (
+  payload: Buffer,
+  invocationType: 'RequestResponse' | 'Event',
+) => Promise<{ payload: string; functionError?: 'Unhandled' | 'Handled' }>;
+
 export interface LocalLambdaApi {
   readonly endpoint: string;
   register(mapping: LocalMapping): void;
+  /** Makes a function invokable by name or ARN. */
+  registerFunction(nameOrArn: string, invoke: LocalInvokable): void;
   mappings(): readonly LocalMapping[];
   stop(): Promise<void>;
 }
@@ -45,11 +57,36 @@ const sameFunction = (given: string, name: string) =>
 
 export async function startLocalLambdaApi(): Promise<LocalLambdaApi> {
   const mappings = new Map<string, LocalMapping>();
+  const invokables = new Map<string, LocalInvokable>();
+  /** Lambda caps a synchronous request payload at 6 MB. */
+  const MAX_INVOKE_BYTES = 6 * 1024 * 1024;
   const notFound = (res: ServerResponse, message: string) =>
     sendJson(res, 404, { Type: 'User', message }, { 'x-amzn-errortype': 'ResourceNotFoundException' });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', `http://${LOOPBACK}`);
+    const invoke = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(url.pathname);
+    if (invoke && req.method === 'POST') {
+      const name = decodeURIComponent(invoke[1]!);
+      const fn = invokables.get(name);
+      const payload = await readBody(req, MAX_INVOKE_BYTES);
+      if (!fn) return notFound(res, `Function not found: ${name}`);
+      const type = req.headers['x-amz-invocation-type'] === 'Event' ? 'Event' : 'RequestResponse';
+      const out = await fn(payload, type);
+      if (type === 'Event') {
+        res.writeHead(202, { 'content-length': '0', 'x-amzn-requestid': randomUUID() }).end();
+        return;
+      }
+      res
+        .writeHead(200, {
+          'content-type': 'application/json',
+          'x-amz-executed-version': '$LATEST',
+          'x-amzn-requestid': randomUUID(),
+          ...(out.functionError ? { 'x-amz-function-error': out.functionError } : {}),
+        })
+        .end(out.payload);
+      return;
+    }
     const raw = (await readBody(req, 64 * 1024)).toString('utf8');
     const base = '/2015-03-31/event-source-mappings';
     if (!url.pathname.startsWith(base))
@@ -85,6 +122,7 @@ export async function startLocalLambdaApi(): Promise<LocalLambdaApi> {
   return {
     endpoint: `http://${LOOPBACK}:${port}`,
     register: (mapping) => void mappings.set(mapping.uuid, mapping),
+    registerFunction: (nameOrArn, invoke) => void invokables.set(nameOrArn, invoke),
     mappings: () => [...mappings.values()],
     stop: () => closeServer(server),
   };

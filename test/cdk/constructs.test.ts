@@ -55,10 +55,9 @@ describe('DeliveryTarget', () => {
 
   it('uses a named signing secret instead of generating one when the config gives it', () => {
     const { stack, table, bus, bucket } = deps();
-    const target = planTarget(
-      { ...topology.targets[0]!.config, signingSecret: { secretName: 'agents/pr' } },
-      30,
-    );
+    const http = topology.targets[0]!.config;
+    if (http.kind !== 'http') throw new Error('the example target is an HTTP target');
+    const target = planTarget({ ...http, signingSecret: { secretName: 'agents/pr' } }, 30);
     new DeliveryTarget(stack, 'Target', { target, bus, table, payloadBucket: bucket });
     Template.fromStack(stack).resourceCountIs('AWS::SecretsManager::Secret', 0);
   });

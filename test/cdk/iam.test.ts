@@ -5,6 +5,8 @@
  * 2. the synthesized policies of its role hold exactly those actions, plus writing its own logs and traces;
  * 3. no policy holds an action the plan does not name (no `grant*` families such as Scan or DescribeSecret).
  */
+
+import path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { build } from 'esbuild';
@@ -12,8 +14,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseRouterConfig } from '../../core/config';
 import { allFunctions, type FunctionSpec, planTopology } from '../../core/plan';
 import { bundleOptions } from '../../lib/bundling';
-import exampleConfig from '../../router.config';
 import { synthRouter } from '../support/cdk';
+import { allKindsConfig } from '../support/configs';
 
 /** The IAM action each SDK command needs. */
 const COMMAND_ACTIONS: Record<string, string> = {
@@ -40,6 +42,7 @@ const COMMAND_ACTIONS: Record<string, string> = {
   PutSecretValueCommand: 'secretsmanager:PutSecretValue',
   ListEventSourceMappingsCommand: 'lambda:ListEventSourceMappings',
   UpdateEventSourceMappingCommand: 'lambda:UpdateEventSourceMapping',
+  InvokeCommand: 'lambda:InvokeFunction',
   // API Gateway v2 (its IAM actions are HTTP verbs on the resource path)
   GetRoutesCommand: 'apigateway:GET',
   CreateRouteCommand: 'apigateway:POST',
@@ -62,22 +65,51 @@ const OWN_CODE = /^(lambdas|core)\/|^node_modules\/@aws-lambda-powertools\/param
 /** What Lambda's SQS poller does with the function's role: not in the code, needed all the same. */
 const POLLER_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
 
-const topology = planTopology(parseRouterConfig(exampleConfig));
+// One target of every kind: each delivery function is checked with its own kind's sender.
+const topology = planTopology(parseRouterConfig(allKindsConfig));
 const specs = allFunctions(topology);
 
 /**
- * The commands a handler's code constructs: its bundle, tree-shaken and not minified, where esbuild heads each
- * module's code with a `// <path>` comment; only the code of OWN_CODE modules is scanned.
+ * The commands a function's code constructs: its handler's bundle as deployed (ESM with code splitting, not
+ * minified), the entry chunk and every chunk it imports statically, plus — for a delivery function — the chunk of its
+ * target kind's sender (loaded with `import()`) and what that imports. Only the code of OWN_CODE modules is scanned;
+ * esbuild heads each module's code with a `// <path>` comment.
  */
-async function commandsOf(entry: string): Promise<Set<string>> {
-  const result = await build({ ...bundleOptions(entry), minify: false, sourcemap: false, splitting: false });
-  const text = (result.outputFiles ?? []).map((f) => f.text).join('\n');
+async function commandsOf(entry: string, senderKind?: string): Promise<Set<string>> {
+  const result = await build({ ...bundleOptions(entry), minify: false, sourcemap: false, metafile: true });
+  // Metafile paths are relative to the working directory; output files are absolute under the outdir ('/').
+  const outputs = Object.fromEntries(
+    Object.entries(result.metafile!.outputs).map(([p, o]) => [
+      path.resolve(p),
+      { ...o, imports: o.imports.map((i) => ({ ...i, path: path.resolve(i.path) })) },
+    ]),
+  );
+  const texts = new Map((result.outputFiles ?? []).map((f) => [f.path, f.text]));
+  const staticClosure = (start: string, into: Set<string>) => {
+    if (into.has(start)) return;
+    into.add(start);
+    for (const imported of outputs[start]?.imports ?? []) {
+      if (imported.kind === 'import-statement' && !imported.external) staticClosure(imported.path, into);
+    }
+  };
+  const loaded = new Set<string>();
+  const entryChunk = Object.keys(outputs).find((o) => o.endsWith('/index.mjs'))!;
+  staticClosure(entryChunk, loaded);
+  if (senderKind) {
+    const sender = `lambdas/delivery/senders/${senderKind}.ts`;
+    const chunk = Object.keys(outputs).find((o) => o.endsWith('.mjs') && sender in outputs[o]!.inputs);
+    if (!chunk) throw new Error(`no chunk holds ${sender}`);
+    staticClosure(chunk, loaded);
+  }
   const commands = new Set<string>();
-  for (const section of text.split(/\n(?=\/\/ \S+\n)/)) {
-    const module = /^\/\/ (\S+)\n/.exec(section)?.[1];
-    if (!module || !OWN_CODE.test(module)) continue;
-    // esbuild renames an import that collides with another module's (QueryCommand → QueryCommand2).
-    for (const match of section.matchAll(/new (\w+Command)\d*\(/g)) commands.add(match[1]!);
+  for (const output of loaded) {
+    const text = texts.get(output) ?? '';
+    for (const section of text.split(/\n(?=\/\/ \S+\n)/)) {
+      const module = /^\/\/ (\S+)\n/.exec(section)?.[1];
+      if (!module || !OWN_CODE.test(module)) continue;
+      // esbuild renames an import that collides with another module's (QueryCommand → QueryCommand2).
+      for (const match of section.matchAll(/new (\w+Command)\d*\(/g)) commands.add(match[1]!);
+    }
   }
   return commands;
 }
@@ -88,7 +120,9 @@ describe('IAM: each function is granted exactly what its code calls', () => {
   const called = new Map<string, Set<string>>();
   beforeAll(async () => {
     for (const spec of specs) {
-      const commands = await commandsOf(spec.entry);
+      const kind = (spec.runtime as { target?: { config: { kind: string } } } | undefined)?.target?.config
+        .kind;
+      const commands = await commandsOf(spec.entry, kind);
       const actions = new Set<string>();
       for (const command of commands) {
         const action = COMMAND_ACTIONS[command];
@@ -96,6 +130,10 @@ describe('IAM: each function is granted exactly what its code calls', () => {
           throw new Error(`${spec.name}: no IAM action known for ${command} (add it to the table)`);
         actions.add(action);
       }
+      // What SQS does with the sender's credentials: encrypting with the target queue's customer managed key.
+      const config = (spec.runtime as { target?: { config: { kmsKeyArn?: string } } } | undefined)?.target
+        ?.config;
+      if (config?.kmsKeyArn) for (const a of ['kms:GenerateDataKey', 'kms:Decrypt']) actions.add(a);
       // The functions Lambda polls an SQS queue for.
       if (spec.handler === 'delivery' || spec.handler === 'broadcast')
         for (const a of POLLER_ACTIONS) actions.add(a);
@@ -112,7 +150,7 @@ describe('IAM: each function is granted exactly what its code calls', () => {
 });
 
 describe('IAM: the synthesized policies hold the planned grants and nothing else', () => {
-  const { stack, template } = synthRouter();
+  const { stack, template } = synthRouter(allKindsConfig);
   /** Every role's Allow actions, by the construct path of the function it belongs to. */
   const templates = [template, ...stack.targets.map((t) => Template.fromStack(Stack.of(t)))];
 

@@ -27,6 +27,7 @@ import {
 } from '../../local/topology';
 import exampleConfig from '../../router.config';
 import { synthRouter } from '../support/cdk';
+import { allKindsConfig } from '../support/configs';
 
 type Resource = {
   Type: string;
@@ -118,12 +119,13 @@ function fromTemplates(templates: readonly Template[], assemblyDir: string): Nor
       memoryMb: fn.Properties.MemorySize,
       timeoutSeconds: fn.Properties.Timeout,
       reservedConcurrency: fn.Properties.ReservedConcurrentExecutions ?? null,
-      // A literal stays as it is; anything CloudFormation resolves (Ref, GetAtt, Join) names a resource.
+      // A literal stays as it is; anything CloudFormation resolves (Ref, GetAtt, Join) names a resource, and so does a
+      // resource written out at synth (an SQS target's queue URL, derived from its ARN).
       environment: normaliseEnvironment(
         Object.fromEntries(
           Object.entries(fn.Properties.Environment?.Variables ?? {}).map(([k, v]) => [
             k,
-            typeof v === 'string' ? v : REF,
+            typeof v === 'string' && !/^(arn:|https?:\/\/)/.test(v) ? v : REF,
           ]),
         ),
         (value) => value === REF,
@@ -327,6 +329,7 @@ describe('the synthesized CDK templates equal the plan the local stack is built 
       threeTargets,
     ],
     ['no live stream', { ...exampleConfig, liveStream: { enabled: false } }],
+    ['one target of every kind', allKindsConfig],
   ])('for %s', (_name, config) => {
     const { template, targets, assemblyDir } = synthRouter(config, 'dev', { bundle: true });
     const deployed = fromTemplates([template, ...Object.values(targets)], assemblyDir);

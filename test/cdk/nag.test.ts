@@ -8,11 +8,18 @@ import { acknowledgeNagFindings } from '../../lib/nag';
 import { STAGES } from '../../lib/stages';
 import exampleConfig from '../../router.config';
 import { testApp } from '../support/cdk';
+import { allKindsConfig } from '../support/configs';
 
 describe('cdk-nag AwsSolutions over the whole app', () => {
   it.each(Object.values(STAGES))('synthesizes the $name stage with no unacknowledged finding', (stage) => {
     const app = testApp();
     addRouter(app, stage, parseRouterConfig(exampleConfig));
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('synthesizes one target of every kind with no unacknowledged finding', () => {
+    const app = testApp();
+    addRouter(app, STAGES.prod, parseRouterConfig(allKindsConfig));
     expect(() => app.synth()).not.toThrow();
   });
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { RouterConfigInput } from '../../core/config';
 import exampleConfig from '../../router.config';
 import { synthRouter } from '../support/cdk';
+import { allKindsConfig } from '../support/configs';
 
 /** Resource whose logical id starts with a prefix (construct paths make them readable). */
 function logicalIds(resources: Record<string, unknown>, prefix: string): string[] {
@@ -250,5 +251,55 @@ describe('EventRouterStack from other configs', () => {
     synthRouter(exampleConfig, 'dev').template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Delete',
     });
+  });
+});
+
+describe('EventRouterStack with one target of every kind', () => {
+  const { template, targets } = synthRouter(allKindsConfig);
+  /** Every Allow statement of a nested target stack's policies. */
+  const statements = (name: string) =>
+    Object.values(targets[name]!.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    );
+  /** The resources an action is granted on (every statement that names it). */
+  const grant = (name: string, action: string) =>
+    statements(name)
+      .filter((s) => [s.Action].flat().includes(action))
+      .flatMap((s) => [s.Resource].flat());
+
+  it('gives only the HTTP target a signing secret (and its output)', () => {
+    targets['pr-agent']!.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    for (const name of ['orders-queue', 'triage-fn', 'partner-bus'])
+      targets[name]!.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(Object.keys(template.findOutputs('*')).filter((k) => k.startsWith('SigningSecret'))).toHaveLength(
+      1,
+    );
+  });
+
+  it('lets an SQS target send to its queue only, with its KMS key, and gives it the queue URL', () => {
+    expect(grant('orders-queue', 'sqs:SendMessage')).toEqual(
+      expect.arrayContaining(['arn:aws:sqs:eu-west-1:222222222222:orders.fifo']),
+    );
+    expect(grant('orders-queue', 'kms:GenerateDataKey')).toEqual([
+      'arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    ]);
+    targets['orders-queue']!.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          TARGET_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/222222222222/orders.fifo',
+        }),
+      },
+    });
+  });
+
+  it('lets a Lambda target invoke its function only, and an EventBridge target put on its bus only', () => {
+    expect(grant('triage-fn', 'lambda:InvokeFunction')).toEqual([
+      'arn:aws:lambda:eu-west-1:111111111111:function:triage:live',
+    ]);
+    expect(grant('partner-bus', 'events:PutEvents')).toEqual([
+      'arn:aws:events:us-east-1:333333333333:event-bus/partner',
+    ]);
+    for (const name of ['triage-fn', 'partner-bus'])
+      expect(grant(name, 'secretsmanager:GetSecretValue')).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
  * port is taken. Spawns `tsx local/main.ts` (what `npm start` runs) on random loopback ports.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,10 +24,10 @@ afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-function start(args: string[]): Started {
+function start(args: string[], env: Record<string, string> = {}): Started {
   const child = spawn(TSX, ['local/main.ts', ...args], {
     cwd: ROOT,
-    env: { ...process.env, FORCE_COLOR: '0' },
+    env: { ...process.env, FORCE_COLOR: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -60,8 +60,9 @@ function parseCurl(banner: string): { url: string; headers: Record<string, strin
 
 describe('npm start', () => {
   it('prints the URLs and a curl that is accepted, logs one line per event, then stops cleanly on Ctrl-C', async () => {
-    const tmpBefore = readdirSync(tmpdir()).filter((f) => f.startsWith('event-router-'));
-    const started = start(['--http-port', '0', '--ws-port', '0']);
+    // A temporary folder of its own: other tests running meanwhile use the system's.
+    const tmp = mkdtempSync(path.join(tmpdir(), 'start-command-'));
+    const started = start(['--http-port', '0', '--ws-port', '0'], { TMPDIR: tmp });
     await waitFor(started, 'Ctrl-C to stop.');
     expect(started.output()).toMatch(/Webhook URL \(github\): http:\/\/127\.0\.0\.1:\d+\/webhooks\/github/);
     expect(started.output()).toMatch(/WebSocket URL: +ws:\/\/127\.0\.0\.1:\d+\/live\?token=/);
@@ -96,8 +97,10 @@ describe('npm start', () => {
 
     started.child.kill('SIGINT');
     expect(await started.exited).toBe(0);
-    // The sample body lives in one file under node_modules/.cache, rewritten at each start.
-    expect(readdirSync(tmpdir()).filter((f) => f.startsWith('event-router-'))).toEqual(tmpBefore);
+    // Nothing of ours is left in the temporary folder: the sample body lives in one file under node_modules/.cache.
+    // (`tsx-<uid>` is tsx's compile cache: one folder, reused by every run.)
+    expect(readdirSync(tmp).filter((f) => !/^tsx-\d+$/.test(f))).toEqual([]);
+    rmSync(tmp, { recursive: true, force: true });
   });
 
   it('prints the raw JSON lines with --log-format json', async () => {

@@ -14,14 +14,9 @@ import { parseRouterConfig } from '../../core/config';
 import { type BusEvent, type Envelope, eventBridgeSource } from '../../core/contracts';
 import { planTarget, runtimeTarget } from '../../core/plan';
 import type { RuntimeTarget } from '../../core/runtime-config';
-import {
-  type DeliveryDeps,
-  DeliveryRun,
-  parseRetryAfter,
-  RESPONSE_EXCERPT_BYTES,
-  RetryLater,
-  ROUND_ATTRIBUTE,
-} from '../../lambdas/delivery/deliver';
+import { type DeliveryDeps, DeliveryRun, RetryLater, ROUND_ATTRIBUTE } from '../../lambdas/delivery/deliver';
+import { httpSenderWith, parseRetryAfter } from '../../lambdas/delivery/senders/http';
+import { RESPONSE_EXCERPT_BYTES } from '../../lambdas/delivery/senders/types';
 import {
   type DeliveryAttempt,
   getTargetState,
@@ -48,7 +43,16 @@ const BUCKET = 'delivery-test-payloads';
 
 beforeAll(async () => {
   [aws, sqs, target] = await Promise.all([startLocalAws(), startLocalSqs(), startHttpTarget()]);
-  const config = { ...parseRouterConfig(exampleConfig).targets[0]!, url: target.url, timeoutSeconds: 1 };
+  const example = parseRouterConfig(exampleConfig).targets[0]!;
+  if (example.kind !== 'http') throw new Error('the example target is an HTTP target');
+  // The test target listens on 127.0.0.1 over http: allowed explicitly, as the SSRF guard requires.
+  const config = {
+    ...example,
+    url: target.url,
+    timeoutSeconds: 1,
+    allowInsecure: true,
+    allowPrivateNetwork: true,
+  };
   queues = await createTargetQueues(sqs.client, 'delivery-test', planTarget(config, 30));
   runtime = runtimeTarget(config, 30);
   s3 = new S3Client({
@@ -84,17 +88,23 @@ function deps(
   over: Partial<DeliveryDeps> & { retry?: Partial<RuntimeTarget['config']['retry']> } = {},
 ): DeliveryDeps {
   const { retry, ...rest } = over;
+  const targetRuntime = {
+    ...runtime,
+    config: { ...runtime.config, retry: { ...runtime.config.retry, ...retry } },
+  } as RuntimeTarget;
+  if (targetRuntime.config.kind !== 'http') throw new Error('an HTTP target');
   return {
-    target: { ...runtime, config: { ...runtime.config, retry: { ...runtime.config.retry, ...retry } } },
-    signingSecretId: 'signing-secret',
-    readSecrets: async () => [SIGNING_SECRET],
+    target: targetRuntime,
+    sender: httpSenderWith()(targetRuntime.config, {
+      env: { SIGNING_SECRET_ID: 'signing-secret' },
+      readSecrets: async () => [SIGNING_SECRET],
+    }),
     doc: aws.doc,
     s3,
     sqs: recordingSqs(),
     tableName: aws.tableName,
     queueUrl: queues.queueUrl,
     deadLetterQueueUrl: queues.dlqUrl,
-    fetch: globalThis.fetch,
     now: Date.now,
     random: () => 0.5,
     pauseConsumption: async (reason) => void seen.paused.push(reason),

@@ -1,5 +1,5 @@
 /** Shared helpers of the local-runtime tests: bounded waits, config fixtures. */
-import { type HttpTargetConfig, type HttpTargetInput, HttpTargetSchema } from '../../core/config';
+import { type HttpTargetConfig, type HttpTargetInput, TargetSchema } from '../../core/config';
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
 export async function waitFor<T>(
@@ -24,11 +24,16 @@ export async function waitFor<T>(
   );
 }
 
+/** An HTTP target on this machine (http and loopback allowed, as the local stack allows its own agents). */
 export function httpTarget(overrides: Partial<HttpTargetInput> & { name: string }): HttpTargetConfig {
-  return HttpTargetSchema.parse({
+  const target = TargetSchema.parse({
     kind: 'http',
     url: 'http://127.0.0.1:9/hook',
     filter: { source: ['webhook.github'] },
+    allowInsecure: true,
+    allowPrivateNetwork: true,
     ...overrides,
   });
+  if (target.kind !== 'http') throw new Error('not an HTTP target');
+  return target;
 }

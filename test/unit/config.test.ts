@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRouterConfig, RouterConfigError, type RouterConfigInput } from '../../core/config';
 import exampleConfig from '../../router.config';
+import { allKindsConfig } from '../support/configs';
 
 const base = (): RouterConfigInput => structuredClone(exampleConfig);
 
@@ -49,7 +50,12 @@ describe('router config', () => {
       'sources[0].generic',
       /required/,
     ],
-    ['target URL not http', (c) => (c.targets![0]!.url = 'ftp://x.example'), 'targets[0].url', /http/],
+    [
+      'target URL not http',
+      (c) => ((c.targets![0] as { url: string }).url = 'ftp://x.example'),
+      'targets[0].url',
+      /http/,
+    ],
     ['batch size over 100', (c) => (c.targets![0]!.batchSize = 101), 'targets[0].batchSize', /100/],
     ['concurrency below 2', (c) => (c.targets![0]!.concurrency = 1), 'targets[0].concurrency', /2/],
     [
@@ -171,5 +177,98 @@ describe('router config', () => {
     expect(() => parseRouterConfig(config)).toThrowError(
       /Invalid router config:\n {2}- sources\[0\]\.name: .*\n {2}- targets\[0\]\.batchSize: /,
     );
+  });
+});
+
+describe('target kinds', () => {
+  const withTarget = (target: Record<string, unknown>) => ({
+    ...structuredClone(exampleConfig),
+    targets: [{ name: 't', filter: { source: ['webhook.github'] }, ...target }],
+  });
+
+  it('accepts one target of every kind and fills their defaults', () => {
+    const config = parseRouterConfig(allKindsConfig);
+    expect(config.targets.map((t) => t.kind)).toEqual(['http', 'sqs', 'lambda', 'eventbridge']);
+    const http = config.targets[0]!;
+    expect(http.kind === 'http' && [http.allowInsecure, http.allowPrivateNetwork]).toEqual([false, false]);
+    const fn = config.targets[2]!;
+    expect(fn.kind === 'lambda' && fn.invocationType).toBe('RequestResponse');
+  });
+
+  it.each<[string, Record<string, unknown>, string, RegExp]>([
+    ['an SQS target without a queue', { kind: 'sqs' }, 'targets[0].queueArn', /expected string/],
+    [
+      'an SQS target with a bus ARN',
+      { kind: 'sqs', queueArn: 'arn:aws:events:eu-west-1:111111111111:event-bus/x' },
+      'targets[0].queueArn',
+      /must be the ARN of an SQS queue/,
+    ],
+    [
+      'a Lambda target with a function name instead of an ARN',
+      { kind: 'lambda', functionArn: 'triage' },
+      'targets[0].functionArn',
+      /must be the ARN of a Lambda function/,
+    ],
+    [
+      'an EventBridge target with a malformed account',
+      { kind: 'eventbridge', eventBusArn: 'arn:aws:events:us-east-1:1234:event-bus/partner' },
+      'targets[0].eventBusArn',
+      /must be the ARN of an EventBridge event bus/,
+    ],
+    ['an unknown kind', { kind: 'kafka' }, 'targets[0].kind', /http|expected/],
+    [
+      'an HTTP target on instance metadata',
+      { kind: 'http', url: 'https://169.254.169.254/latest/meta-data/' },
+      'targets[0].url',
+      /169\.254\.169\.254 is a link-local address \(instance metadata\); set allowPrivateNetwork to allow it/,
+    ],
+    [
+      'an HTTP target on a private address in decimal form',
+      { kind: 'http', url: 'https://167772161/hook' },
+      'targets[0].url',
+      /10\.0\.0\.1 is a private address/,
+    ],
+    [
+      'an HTTP target over http without allowInsecure',
+      { kind: 'http', url: 'http://agent.example.com/hook' },
+      'targets[0].url',
+      /allowInsecure/,
+    ],
+    [
+      'an HTTP target on localhost',
+      { kind: 'http', url: 'https://localhost:8443/hook', allowInsecure: true },
+      'targets[0].url',
+      /localhost.*allowPrivateNetwork/,
+    ],
+    [
+      'an HTTP header the router sets',
+      { kind: 'http', url: 'https://agent.example.com/hook', headers: { 'Webhook-Signature': 'x' } },
+      'targets[0].headers.Webhook-Signature',
+      /set by the router/,
+    ],
+    [
+      'a transform that does not compile',
+      { kind: 'http', url: 'https://agent.example.com/hook', transform: '{ "a": }' },
+      'targets[0].transform',
+      /transform: .* at position \d+/,
+    ],
+  ])('rejects %s', (_name, target, path, message) => {
+    const issues = issuesOf(withTarget(target));
+    expect(issues.map((i) => i.path)).toContain(path);
+    expect(issues.find((i) => i.path === path)?.message).toMatch(message);
+  });
+
+  it('allows http and private addresses only when the target says so', () => {
+    const config = parseRouterConfig(
+      withTarget({
+        kind: 'http',
+        url: 'http://10.0.0.5:8080/hook',
+        allowInsecure: true,
+        allowPrivateNetwork: true,
+        headers: { Authorization: 'Bearer x', 'X-Team': 'payments' },
+        transform: '{ "text": type & " in " & subject }',
+      }),
+    );
+    expect(config.targets[0]).toMatchObject({ url: 'http://10.0.0.5:8080/hook', allowPrivateNetwork: true });
   });
 });

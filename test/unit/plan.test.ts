@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseRouterConfig, type RouterConfigInput } from '../../core/config';
 import { ENV } from '../../core/contracts';
-import {
-  ALL_WEBHOOK_EVENTS,
-  allFunctions,
-  planTopology,
-  resolveEnvironment,
-  VISIBILITY_TIMEOUT_FACTOR,
-} from '../../core/plan';
+import { ALL_WEBHOOK_EVENTS, allFunctions, planTopology, resolveEnvironment } from '../../core/plan';
+import { VISIBILITY_TIMEOUT_FACTOR } from '../../core/queues';
 import { RECEIVE_HEADROOM } from '../../core/retry';
 import exampleConfig from '../../router.config';
 

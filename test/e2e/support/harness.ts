@@ -24,6 +24,9 @@ export const RECORDING_TARGET = {
   name: 'all',
   kind: 'http' as const,
   url: 'http://127.0.0.1:9/replaced',
+  // The recording server listens on 127.0.0.1 over http.
+  allowInsecure: true,
+  allowPrivateNetwork: true,
   filter: MATCH_ALL,
   concurrency: 2,
   timeoutSeconds: 5,
