@@ -11,6 +11,7 @@ const RUNS: readonly (() => Promise<Outcome>)[] = [
   scenarios.dynamodbUnavailable,
   scenarios.s3Unavailable,
   scenarios.targetDown,
+  scenarios.breakerOpens,
   scenarios.targetDownForGood,
   scenarios.targetSlow,
   scenarios.targetGone,

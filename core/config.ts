@@ -12,6 +12,7 @@ import {
   object,
   record,
   string,
+  union,
   unknown,
   enum as zEnum,
 } from 'zod';
@@ -170,6 +171,25 @@ const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 const RESERVED_HEADERS =
   /^(webhook-(id|timestamp|signature)|content-(type|length)|host|connection|transfer-encoding)$/i;
 
+/**
+ * The circuit breaker of a target: after `consecutiveFailures` failed attempts in a row, or a failure ratio of at
+ * least `failureRatio` over `windowSeconds` (once `minimumAttempts` were made in it), the target stops consuming its
+ * queue — events wait there, nothing is dropped. After `openSeconds` one probe delivery is tried: success closes the
+ * breaker, failure opens it again for twice as long, at most `maxOpenSeconds`.
+ */
+export const CircuitBreakerSchema = object({
+  consecutiveFailures: number().int().min(1).max(1000).default(20),
+  failureRatio: number().gt(0).max(1).default(0.5),
+  minimumAttempts: number().int().min(1).max(100_000).default(20),
+  windowSeconds: number().int().min(10).max(3600).default(60),
+  openSeconds: number().int().min(10).max(3600).default(60),
+  maxOpenSeconds: number().int().min(10).max(86_400).default(3600),
+}).refine((b) => b.maxOpenSeconds >= b.openSeconds, {
+  message: 'maxOpenSeconds must be at least openSeconds',
+  path: ['maxOpenSeconds'],
+});
+export type CircuitBreakerConfig = z.infer<typeof CircuitBreakerSchema>;
+
 /** What every target has, whatever its kind. */
 const targetFields = {
   name: nameSchema,
@@ -188,6 +208,14 @@ const targetFields = {
    * reason. Try one with `npx event-router test-transform --transform … --event …`.
    */
   transform: string().max(10_000).optional(),
+  /** The circuit breaker (`false`: never pause on failures). */
+  circuitBreaker: union([literal(false), CircuitBreakerSchema]).prefault({}),
+  /**
+   * Most deliveries per second to this target, across all its concurrent delivery functions (a shared counter in
+   * the event store; at most 1,000: one DynamoDB partition key takes 1,000 writes per second). Unset: as fast as
+   * `concurrency` allows.
+   */
+  rateLimitPerSecond: number().int().min(1).max(1000).optional(),
 };
 
 const targetSchemas = {

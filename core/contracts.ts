@@ -218,7 +218,17 @@ export const EVENTS_TABLE = {
       name: 'gsi1',
       partitionKey: 'gsi1pk',
       sortKey: 'gsi1sk',
-      include: ['type', 'subject', 'deliveryId', 'target', 'outcome', 'status', 'attempt', 'error'],
+      include: [
+        'type',
+        'subject',
+        'deliveryId',
+        'target',
+        'outcome',
+        'status',
+        'attempt',
+        'error',
+        'latencyMs',
+      ],
     },
   ],
 } as const satisfies TableLayout;
@@ -262,6 +272,8 @@ export const keys = {
   failure: (target: string, eventId: string) => ({ pk: `FAILED#${target}`, sk: eventId }),
   failuresOf: (target: string) => `FAILED#${target}`,
   target: (name: string) => ({ pk: `TARGET#${name}`, sk: 'STATE' }),
+  /** A target's rate-limit window (one item per target; a hot key only up to its own limit). */
+  rate: (name: string) => ({ pk: `RATE#${name}`, sk: 'WINDOW' }),
 } as const;
 
 /** The delivery round of an event's first delivery; redeliveries get their own round so attempts restart at 1. */

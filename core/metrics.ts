@@ -17,6 +17,11 @@ export const METRIC = {
   deliveryRetrying: 'DeliveryRetrying',
   deliveryLatency: 'DeliveryLatency',
   targetGone: 'TargetGone',
+  /** A target's circuit breaker opened: its queue is no longer consumed until a probe succeeds. */
+  breakerOpened: 'BreakerOpened',
+  breakerClosed: 'BreakerClosed',
+  /** A delivery waited for, or was put back for, the target's rate limit. */
+  rateLimited: 'RateLimited',
   /** A ChangeMessageVisibility that implements backoff failed (the retry then comes after the queue's timeout). */
   backoffFailed: 'BackoffFailed',
   deliveryLogFailed: 'DeliveryLogFailed',

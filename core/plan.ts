@@ -146,6 +146,26 @@ export interface SourcePlan {
   readonly config: SourceConfig;
 }
 
+/**
+ * A function invoked on a schedule (asynchronously): EventBridge's retries of the invoke, Lambda's retries of a
+ * failed run, and how old a queued invoke may get. A scheduled run is never retried: the next one covers it.
+ */
+export interface ScheduledInvoke {
+  readonly everySeconds: number;
+  readonly retryAttempts: number;
+  readonly asyncRetryAttempts: number;
+  /** Lambda's minimum is 60 s. */
+  readonly maxEventAgeSeconds: number;
+}
+
+/** The breaker's probe runs every minute (EventBridge's shortest rate). */
+const PROBE_SCHEDULE: ScheduledInvoke = {
+  everySeconds: 60,
+  retryAttempts: 0,
+  asyncRetryAttempts: 0,
+  maxEventAgeSeconds: 60,
+};
+
 export interface TargetPlan {
   readonly name: string;
   readonly kind: TargetConfig['kind'];
@@ -160,6 +180,11 @@ export interface TargetPlan {
     readonly maxReceiveCount: number;
   };
   readonly dlq: { readonly retentionSeconds: number };
+  /**
+   * The breaker's probe: a schedule that invokes the delivery function with `{"probe": true}`, which lets an open
+   * breaker whose rest is over try again. Never retried (the next minute's covers it). Absent without a breaker.
+   */
+  readonly probeSchedule?: ScheduledInvoke;
   readonly eventSource: {
     readonly batchSize: number;
     readonly maxConcurrency: number;
@@ -217,12 +242,7 @@ export interface Topology {
    * EventBridge, not by Lambda (which retries a failed asynchronous invoke twice by default): the next run covers it,
    * and a retry would overlap it.
    */
-  readonly sweeperSchedule: {
-    readonly retryAttempts: number;
-    readonly asyncRetryAttempts: number;
-    /** Lambda's minimum is 60 s. */
-    readonly maxEventAgeSeconds: number;
-  };
+  readonly sweeperSchedule: ScheduledInvoke;
   readonly store: {
     readonly retentionDays: number;
     readonly dedupeDays: number;
@@ -258,6 +278,7 @@ export function planTarget(target: TargetConfig, deliveryLogDays: number): Targe
       maxReceiveCount: receiveLimit(target.retry.maxAttempts),
     },
     dlq: { retentionSeconds: QUEUE_RETENTION_SECONDS },
+    ...(target.circuitBreaker === false ? {} : { probeSchedule: PROBE_SCHEDULE }),
     eventSource: {
       batchSize: target.batchSize,
       maxConcurrency: target.concurrency,
@@ -280,8 +301,11 @@ export function planTarget(target: TargetConfig, deliveryLogDays: number): Targe
       },
       runtime: { target: runtimeTarget(target, deliveryLogDays) },
       grants: [
-        // Delivery log, failure records, target state.
-        { actions: ['dynamodb:PutItem', 'dynamodb:Query'], on: 'eventsTable' },
+        // Delivery log, failure records, target state (breaker), rate-limit window.
+        {
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+          on: 'eventsTable',
+        },
         { actions: ['s3:GetObject'], on: 'payloadObjects' },
         // What the target's kind calls (core/targets.ts).
         ...kind.grants(target),
@@ -472,7 +496,8 @@ export function planTopology(config: RouterConfig): Topology {
       connectThrottle: config.liveStream.connectThrottle,
     },
     http: { catchAllThrottle: { rateLimit: 10, burstLimit: 20 } },
-    sweeperSchedule: { retryAttempts: 0, asyncRetryAttempts: 0, maxEventAgeSeconds: 60 },
+    // The sweep interval is a stage setting (lib/stages.ts); this one is the default.
+    sweeperSchedule: { everySeconds: 60, retryAttempts: 0, asyncRetryAttempts: 0, maxEventAgeSeconds: 60 },
     store: {
       retentionDays: config.retentionDays,
       dedupeDays: config.dedupeDays,

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
-import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { type IEventBus, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -96,6 +96,8 @@ export class DeliveryTarget extends Construct {
   public readonly targetName: string;
   /** The event source mapping that feeds the function; disabled while the target is paused or gone. */
   public readonly eventSource: EventSourceMapping;
+  /** The circuit breaker's probe schedule (absent without a breaker). */
+  public readonly probeRule?: Rule;
 
   constructor(scope: Construct, id: string, props: DeliveryTargetProps) {
     super(scope, id);
@@ -171,8 +173,26 @@ export class DeliveryTarget extends Construct {
           : undefined,
       reportBatchItemFailures: true,
     });
-    // 410 Gone pauses the target: the function disables its own event source mapping.
+    // 410 Gone and the circuit breaker pause the target: the function disables (and the probe enables) its own
+    // event source mapping.
     this.deliveryFunction.grantOwnEventSourceMapping(target.function, this.eventSource.eventSourceMappingArn);
+    if (target.probeSchedule) {
+      const probe = target.probeSchedule;
+      this.probeRule = new Rule(this, 'ProbeSchedule', {
+        description: `Circuit breaker probe of target ${target.name}`,
+        schedule: Schedule.rate(Duration.seconds(probe.everySeconds)),
+        targets: [
+          new LambdaFunction(this.deliveryFunction.function, {
+            event: RuleTargetInput.fromObject({ probe: true }),
+            retryAttempts: probe.retryAttempts,
+          }),
+        ],
+      });
+      this.deliveryFunction.function.configureAsyncInvoke({
+        retryAttempts: probe.asyncRetryAttempts,
+        maxEventAge: Duration.seconds(probe.maxEventAgeSeconds),
+      });
+    }
   }
 }
 

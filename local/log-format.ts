@@ -92,6 +92,12 @@ export function humanLine(functionName: string, raw: string, quiet = false): str
       return out('FAILED', line.target, short(line.eventId), line.reason, 'recorded, message in the DLQ');
     case 'target paused: its queue is no longer consumed until resumed':
       return out('paused', line.target, line.reason);
+    case 'circuit breaker opened: the queue is paused; a probe follows':
+      return out('breaker', line.target, `open: ${str(line.reason)}`, `probe after ${str(line.reopenAt)}`);
+    case 'circuit breaker half-open: the queue is consumed again; the next delivery is the probe':
+      return out('breaker', line.target, 'half-open: probing');
+    case 'circuit breaker closed: the probe was delivered':
+      return out('breaker', line.target, 'closed');
     case 'publish failed; the sweeper will republish':
       return out(
         'pending',

@@ -458,6 +458,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     );
     const pollers: SqsEventSource[] = [];
     const pausedTargets: string[] = [];
+    /** The breakers' probe schedules, started once everything is up. */
+    const schedules: { name: string; schedule: LocalSchedule }[] = [];
+    const probeStarts: (() => () => Promise<void>)[] = [];
     const localTargets = new Map<string, LocalTarget>();
     cleanups.push(async () => {
       await Promise.all(pollers.map((p) => p.stop()));
@@ -553,6 +556,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         isEnabled: () => poller.isEnabled,
         setEnabled: (enabled) => poller.setEnabled(enabled),
       });
+      if (target.probeSchedule) {
+        const probe = new LocalSchedule({
+          function: fn,
+          event: { probe: true },
+          ...target.probeSchedule,
+          onError: (error) => log(`breaker probe of ${target.name} failed: ${error.message}`),
+        });
+        schedules.push({ name: target.function.name, schedule: probe });
+        // As fast as the local breaker rests (local/topology.ts); on AWS every minute.
+        const every = differences.retryDelays
+          ? LOCAL_DIFFERENCES.probeEverySeconds
+          : target.probeSchedule.everySeconds;
+        probeStarts.push(() => probe.start(every));
+      }
     }
 
     const sweeper = makeFunction(topology.functions.sweeper);
@@ -583,6 +600,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // What the custom resource does at deploy: each source's tokened route, with its throttle.
     await routesFn.invoke({});
     if (sweepInterval !== null) cleanups.push(schedule.start(sweepInterval));
+    for (const start of probeStarts) cleanups.push(start());
 
     const urlToken = (name: string) => {
       const token = (JSON.parse(store.get(LOCAL_NAMES.urlTokenSecret)) as Record<string, { token?: string }>)[
@@ -654,7 +672,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           expiring,
           http,
           websocket: topology.liveStream.enabled ? websocket : undefined,
-          schedules: [{ name: topology.functions.sweeper.name, schedule }],
+          schedules: [{ name: topology.functions.sweeper.name, schedule }, ...schedules],
         }),
       async drain() {
         await eventbridge.drain();
@@ -878,6 +896,8 @@ async function describeRunning(running: {
         }
       : null,
     tables: tables.filter((t) => t !== undefined),
-    schedules: running.schedules.map(({ name, schedule }) => ({ function: name, ...schedule.describe() })),
+    schedules: running.schedules
+      .map(({ name, schedule }) => ({ function: name, ...schedule.describe() }))
+      .sort(byKey((s) => s.function)),
   };
 }

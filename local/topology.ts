@@ -306,7 +306,19 @@ export function normaliseTopology(topology: Topology): NormalisedTopology {
         }
       : null,
     tables: [normaliseTable('events', EVENTS_TABLE), ...(live ? [normaliseTable('live', LIVE_TABLE)] : [])],
-    schedules: [{ function: topology.functions.sweeper.name, ...topology.sweeperSchedule }],
+    schedules: [
+      { function: topology.functions.sweeper.name, schedule: topology.sweeperSchedule },
+      ...topology.targets.flatMap((t) =>
+        t.probeSchedule ? [{ function: t.function.name, schedule: t.probeSchedule }] : [],
+      ),
+    ]
+      .map(({ function: fn, schedule }) => ({
+        function: fn,
+        retryAttempts: schedule.retryAttempts,
+        asyncRetryAttempts: schedule.asyncRetryAttempts,
+        maxEventAgeSeconds: schedule.maxEventAgeSeconds,
+      }))
+      .sort(byKey((s) => s.function)),
   };
 }
 
@@ -318,7 +330,8 @@ export interface LocalDifferenceOptions {
 
 /**
  * Where the local stack differs from AWS on purpose (local/README.md has the reasons):
- * - delivery backoff: from `--retry-delay` (default 1-2 s) rather than the configured seconds to minutes;
+ * - delivery backoff: from `--retry-delay` (default 1-2 s) rather than the configured seconds to minutes, and a
+ *   circuit breaker rests 2 s (up to 10 s) with a probe every second rather than a minute (with the same option);
  * - the sweeper's republish backoff: 0.5-2 s rather than 30 s-15 min;
  * - reserved concurrency: not emulated (there is no account-wide pool locally);
  * - IAM: not enforced (every local function may call every local service).
@@ -326,6 +339,9 @@ export interface LocalDifferenceOptions {
 export const LOCAL_DIFFERENCES = {
   sweeperBackoff: { initialMs: 500, maxMs: 2_000 },
   defaultRetryDelays: { initialDelaySeconds: 1, maxDelaySeconds: 2 },
+  /** A breaker rests 2 s (doubling to 10 s) before its probe, which the local schedule runs every second. */
+  breakerOpen: { openSeconds: 2, maxOpenSeconds: 10 },
+  probeEverySeconds: 1,
 } as const;
 
 /** A function's runtime.json as the local stack writes it. */
@@ -333,10 +349,17 @@ export function localRuntime(spec: FunctionSpec, options: LocalDifferenceOptions
   if (spec.handler === 'sweeper') return { backoff: LOCAL_DIFFERENCES.sweeperBackoff };
   if (spec.handler === 'delivery' && options.retryDelays) {
     const { target } = spec.runtime as DeliveryRuntime;
+    const { circuitBreaker } = target.config;
     return {
       target: {
         ...target,
-        config: { ...target.config, retry: { ...target.config.retry, ...options.retryDelays } },
+        config: {
+          ...target.config,
+          retry: { ...target.config.retry, ...options.retryDelays },
+          ...(circuitBreaker === false
+            ? {}
+            : { circuitBreaker: { ...circuitBreaker, ...LOCAL_DIFFERENCES.breakerOpen } }),
+        },
       },
     };
   }

@@ -27,14 +27,22 @@ import type { RuntimeTarget } from '../../core/runtime-config';
 import type { CompiledTransform } from '../../core/transform';
 import {
   type AttemptOutcome,
+  closeBreaker,
   type DeliveryAttempt,
   expiresAfterDays,
+  getTargetState,
   lastAttempt,
+  openBreaker,
   recordAttempt,
+  recordBreakerBatch,
   recordFailure,
   setTargetState,
+  type TargetStatus,
+  takeProbe,
+  takeRateToken,
 } from '../shared/event-store';
 import { rawJsonMember, spliceJsonObject } from '../shared/raw-json';
+import { batchCounts, batchMatters, breakerVerdict, openPeriodMs } from './breaker';
 import type { Sender, SendResult } from './senders/types';
 
 /** Message attribute of a redelivered message: its delivery round (attempts restart at 1 in a new round). */
@@ -55,6 +63,8 @@ export interface DeliveryDeps {
   readonly now: () => number;
   /** Stops the target's queue from being consumed (disables the event source mapping). */
   readonly pauseConsumption: (reason: string) => Promise<void>;
+  /** Waits (at most `ms`) before asking the rate limit again. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
   /** @default Math.random */
   readonly random?: () => number;
   readonly observe?: DeliveryObserver;
@@ -66,9 +76,20 @@ export interface DeliveryObserver {
   gone(eventId: string): void;
   /** A delivery failed for good (recorded, moved to the DLQ). */
   failed(eventId: string, reason: string): void;
-  /** Bookkeeping failed (attempt log, backoff, pause); the delivery outcome stands. */
-  problem(what: 'log' | 'backoff' | 'pause', error: unknown): void;
+  /** Bookkeeping failed (attempt log, backoff, pause, breaker or rate-limit store); the outcome stands. */
+  problem(what: 'log' | 'backoff' | 'pause' | 'breaker' | 'rate', error: unknown): void;
+  /** The circuit breaker opened: the queue is paused until a probe succeeds. */
+  breakerOpened?(reason: string, reopenAt: number): void;
+  /** A probe succeeded: the breaker closed. */
+  breakerClosed?(): void;
+  /** A delivery waited for the rate limit (`waitedMs`), or was put back because the wait would not fit. */
+  rateLimited?(waitedMs: number, putBack: boolean): void;
 }
+
+/** How long one probe delivery may hold the half-open breaker before another invocation may try. */
+const PROBE_LEASE_MS = 60_000;
+/** A record held back while a probe is in flight comes back after this many seconds. */
+const PROBE_WAIT_SECONDS = 10;
 
 /** Strict: a payload that is not UTF-8 is refused rather than delivered with replacement characters. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -107,14 +128,29 @@ export function envelopeOf(recordBody: string): { envelope: Envelope; json: stri
 }
 
 /** An attempt's result before it is logged: the sender's, or a failure before the sender was called. */
-type Tried = SendResult;
+type Tried = SendResult & {
+  /** The target's answer (the sender ran): counts for the circuit breaker, unlike a payload or transform problem. */
+  readonly fromTarget: boolean;
+};
+
+/** What the breaker lets a record do: be delivered, be the half-open breaker's one probe, or wait. */
+type Gate =
+  | { readonly kind: 'go' }
+  | { readonly kind: 'probe' }
+  | { readonly kind: 'hold'; readonly seconds: number };
 
 /**
- * One invocation's deliveries: shares the deadline and what was learnt about the target (gone) between the
- * records of a batch.
+ * One invocation's deliveries: shares the deadline, the target's state (breaker, gone) and what was learnt about
+ * the target between the records of a batch.
  */
 export class DeliveryRun {
   private targetGone = false;
+  private status: Promise<TargetStatus> | undefined;
+  private probeClaim: Promise<boolean> | undefined;
+  /** This run holds the half-open breaker's probe. */
+  private probing = false;
+  /** The target's answers in this run, in order (true = delivered): the breaker's input. */
+  private readonly results: boolean[] = [];
 
   constructor(
     private readonly deps: DeliveryDeps,
@@ -159,6 +195,12 @@ export class DeliveryRun {
       await this.backOff(record, 1);
       throw new RetryLater('the target is gone; paused');
     }
+    const gate = await this.gate();
+    if (gate.kind === 'hold') {
+      // The breaker is open (the queue should not even be consumed) or another invocation probes: no attempt.
+      await this.backOff(record, 1, gate.seconds);
+      throw new RetryLater('the target is resting (circuit breaker)');
+    }
     if (this.left() < 1_000) {
       await this.backOff(record, 1);
       throw new RetryLater('not enough time left in this invocation');
@@ -185,8 +227,16 @@ export class DeliveryRun {
       return;
     }
 
+    if (!(await this.withinRateLimit())) {
+      await this.backOff(record, 1, 1);
+      throw new RetryLater('rate limit: this second is spent');
+    }
     const started = deps.now();
     const tried = await this.attempt(envelope, json);
+    if (tried.fromTarget && !tried.gone) {
+      if (gate.kind === 'probe') await this.probed(tried.ok);
+      else this.results.push(tried.ok);
+    }
     const latencyMs = deps.now() - started;
     const outcome = this.classify(tried, previous + 1);
     let attempt: DeliveryAttempt = {
@@ -206,6 +256,7 @@ export class DeliveryRun {
 
     switch (attempt.outcome) {
       case 'delivered':
+        if ((await this.currentStatus()).state === 'gone') await this.resumedByHand();
         return;
       case 'gone':
         await this.pause(envelope.id);
@@ -242,16 +293,166 @@ export class DeliveryRun {
       body = await resolveBody(envelope, envelopeJson, deps.s3, this.signal());
     } catch (error) {
       const permanent = error instanceof PayloadError;
-      return { ok: false, error: `before sending: ${(error as Error).message}`, retryable: !permanent };
+      return {
+        ok: false,
+        error: `before sending: ${(error as Error).message}`,
+        retryable: !permanent,
+        fromTarget: false,
+      };
     }
     if (deps.transform) {
       // The transform sees the parsed envelope, payload included; its failure is the event's, not the target's.
       const transformed = await deps.transform.apply(JSON.parse(body));
-      if (!transformed.ok) return { ok: false, retryable: false, error: transformed.reason };
+      if (!transformed.ok)
+        return { ok: false, retryable: false, error: transformed.reason, fromTarget: false };
       body = transformed.body;
     }
     const timeoutMs = Math.min(deps.target.config.timeoutSeconds * 1000, this.left());
-    return deps.sender.send({ envelope, body, timeoutMs, now: deps.now });
+    return { ...(await deps.sender.send({ envelope, body, timeoutMs, now: deps.now })), fromTarget: true };
+  }
+
+  /** The target's state, read once per invocation; a failed read counts as active (deliveries go on). */
+  private currentStatus(): Promise<TargetStatus> {
+    const { deps } = this;
+    this.status ??= getTargetState(deps.doc, deps.tableName, deps.target.name).catch((error: unknown) => {
+      deps.observe?.problem('breaker', error);
+      return { state: 'active' as const, since: new Date(0).toISOString() };
+    });
+    return this.status;
+  }
+
+  /**
+   * What the breaker lets this record do. Open: wait until it may reopen. Half-open: the first record of the first
+   * invocation that takes the probe lease is delivered as the probe; every other record waits.
+   */
+  private async gate(): Promise<Gate> {
+    const { deps } = this;
+    if (deps.target.config.circuitBreaker === false) return { kind: 'go' };
+    const status = await this.currentStatus();
+    const now = deps.now();
+    if (status.state === 'open') {
+      return { kind: 'hold', seconds: Math.max(1, Math.ceil(((status.reopenAt ?? now) - now) / 1000)) };
+    }
+    if (status.state !== 'half-open') return { kind: 'go' };
+    if (this.probeClaim) {
+      await this.probeClaim;
+      return { kind: 'hold', seconds: PROBE_WAIT_SECONDS };
+    }
+    this.probeClaim = takeProbe(deps.doc, deps.tableName, deps.target.name, now, PROBE_LEASE_MS).catch(
+      (error: unknown) => {
+        deps.observe?.problem('breaker', error);
+        return false;
+      },
+    );
+    if (!(await this.probeClaim)) return { kind: 'hold', seconds: PROBE_WAIT_SECONDS };
+    this.probing = true;
+    return { kind: 'probe' };
+  }
+
+  /** The probe's answer: success closes the breaker; failure opens it again, for twice as long. */
+  private async probed(ok: boolean): Promise<void> {
+    const { deps } = this;
+    const breaker = deps.target.config.circuitBreaker;
+    if (breaker === false) return;
+    try {
+      if (ok) {
+        if (await closeBreaker(deps.doc, deps.tableName, deps.target.name, deps.now()))
+          deps.observe?.breakerClosed?.();
+        return;
+      }
+      const status = await this.currentStatus();
+      await this.open('the probe delivery failed', openPeriodMs(status.openCount ?? 1, breaker));
+    } catch (error) {
+      deps.observe?.problem('breaker', error);
+    }
+  }
+
+  /** Opens the breaker (if this run is the one that changes it) and pauses the queue. */
+  private async open(reason: string, periodMs: number): Promise<void> {
+    const { deps } = this;
+    const reopenAt = deps.now() + periodMs;
+    if (!(await openBreaker(deps.doc, deps.tableName, deps.target.name, reason, deps.now(), reopenAt)))
+      return;
+    deps.observe?.breakerOpened?.(reason, reopenAt);
+    try {
+      await deps.pauseConsumption(`circuit breaker: ${reason}`);
+    } catch (error) {
+      // The queue still being consumed is harmless: every record is held back until the breaker may reopen.
+      deps.observe?.problem('pause', error);
+    }
+  }
+
+  /** A target that answered 410 and was resumed by hand delivered again: it is active. */
+  private async resumedByHand(): Promise<void> {
+    const { deps } = this;
+    try {
+      await setTargetState(deps.doc, deps.tableName, deps.target.name, {
+        state: 'active',
+        since: new Date(deps.now()).toISOString(),
+      });
+      this.status = Promise.resolve({ state: 'active', since: new Date(deps.now()).toISOString() });
+    } catch (error) {
+      deps.observe?.problem('breaker', error);
+    }
+  }
+
+  /**
+   * Takes one delivery from the target's per-second budget, waiting for the next second while this invocation has
+   * time. False when the record should be put back instead. A store failure lets the delivery through.
+   */
+  private async withinRateLimit(): Promise<boolean> {
+    const { deps } = this;
+    const limit = deps.target.config.rateLimitPerSecond;
+    if (limit === undefined) return true;
+    const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const started = deps.now();
+    for (;;) {
+      try {
+        if (await takeRateToken(deps.doc, deps.tableName, deps.target.name, limit, deps.now())) {
+          if (deps.now() > started) deps.observe?.rateLimited?.(deps.now() - started, false);
+          return true;
+        }
+      } catch (error) {
+        deps.observe?.problem('rate', error);
+        return true;
+      }
+      // Until just after the next second starts, with a little jitter so waiting invocations do not collide.
+      const wait = 1000 - (deps.now() % 1000) + Math.floor((deps.random ?? Math.random)() * 20);
+      if (this.left() - wait < (deps.target.config.timeoutSeconds + 1) * 1000) {
+        deps.observe?.rateLimited?.(deps.now() - started, true);
+        return false;
+      }
+      await sleep(wait);
+    }
+  }
+
+  /**
+   * After the batch: its answers go into the breaker's counts, which may open it. Nothing is written for a batch of
+   * successes while nothing failed lately.
+   */
+  async finish(): Promise<void> {
+    const { deps } = this;
+    const breaker = deps.target.config.circuitBreaker;
+    if (breaker === false || this.probing) return;
+    const status = await this.currentStatus();
+    const now = deps.now();
+    const windowMs = breaker.windowSeconds * 1000;
+    if (status.state !== 'active' || !batchMatters(this.results, status, now, windowMs)) return;
+    try {
+      const after = await recordBreakerBatch(
+        deps.doc,
+        deps.tableName,
+        deps.target.name,
+        batchCounts(this.results),
+        now,
+        windowMs,
+        status,
+      );
+      const reason = breakerVerdict(after, breaker);
+      if (reason) await this.open(reason, openPeriodMs(after.openCount ?? 0, breaker));
+    } catch (error) {
+      deps.observe?.problem('breaker', error);
+    }
   }
 
   /**
@@ -291,6 +492,7 @@ export class DeliveryRun {
 
   /** The failed record becomes visible again after the policy's delay (within SQS's 12-hour limit). */
   private async backOff(record: SQSRecord, attempt: number, retryAfterSeconds?: number): Promise<void> {
+    // The policy's delay, or at least what the target (Retry-After) or the breaker asks for.
     const { deps } = this;
     const delay = retryDelaySeconds(deps.target.config.retry, attempt, {
       random: deps.random,

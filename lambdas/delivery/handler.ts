@@ -19,6 +19,7 @@ import { DIMENSION, METRIC } from '../../core/metrics';
 import { isDeliveryRuntime } from '../../core/runtime-config';
 import { timeouts } from '../shared/clients';
 import { requireEnv } from '../shared/env';
+import { getTargetState, halfOpenBreaker } from '../shared/event-store';
 import { logger, metrics } from '../shared/observability';
 import { readRuntime } from '../shared/runtime';
 import { type DeliveryDeps, DeliveryRun, RetryLater } from './deliver';
@@ -30,20 +31,21 @@ metrics.setDefaultDimensions({ [DIMENSION.target]: target.name });
 
 const lambda = new LambdaClient(timeouts.background);
 const functionName = requireEnv('AWS_LAMBDA_FUNCTION_NAME');
-let queueArn = '';
 
 /**
- * Disables this function's event source mapping: messages wait in the queue (none is received, none is dropped)
- * until someone resumes the target. The mapping is found by function and queue, so no id has to be wired in.
+ * Enables or disables this function's event source mapping (its one queue): disabled, messages wait in the queue —
+ * none is received, none is dropped. The mapping is found by function, so no id has to be wired in.
  */
-async function pauseConsumption(reason: string): Promise<void> {
-  const out = await lambda.send(
-    new ListEventSourceMappingsCommand({ FunctionName: functionName, EventSourceArn: queueArn }),
-  );
+async function setConsumption(enabled: boolean): Promise<void> {
+  const out = await lambda.send(new ListEventSourceMappingsCommand({ FunctionName: functionName }));
   for (const mapping of out.EventSourceMappings ?? []) {
     if (mapping.UUID)
-      await lambda.send(new UpdateEventSourceMappingCommand({ UUID: mapping.UUID, Enabled: false }));
+      await lambda.send(new UpdateEventSourceMappingCommand({ UUID: mapping.UUID, Enabled: enabled }));
   }
+}
+
+async function pauseConsumption(reason: string): Promise<void> {
+  await setConsumption(false);
   logger.warn('target paused: its queue is no longer consumed until resumed', {
     target: target.name,
     reason,
@@ -93,29 +95,63 @@ const deps: DeliveryDeps = {
       metrics.addMetric(METRIC.deliveryFailed, MetricUnit.Count, 1);
     },
     problem(what, error) {
-      logger.error(
-        what === 'backoff'
-          ? 'could not set the backoff (the retry comes after the queue visibility timeout)'
-          : what === 'pause'
-            ? 'could not pause the target'
-            : 'could not record the delivery attempt',
-        { target: target.name, error },
-      );
+      const messages = {
+        backoff: 'could not set the backoff (the retry comes after the queue visibility timeout)',
+        pause: 'could not pause the target',
+        log: 'could not record the delivery attempt',
+        breaker: 'could not read or update the circuit breaker (deliveries go on)',
+        rate: 'could not reach the rate limit counter (the delivery went ahead)',
+      } as const;
+      logger.error(messages[what], { target: target.name, error });
       metrics.addMetric(
         what === 'backoff' ? METRIC.backoffFailed : METRIC.deliveryLogFailed,
         MetricUnit.Count,
         1,
       );
     },
+    breakerOpened(reason, reopenAt) {
+      logger.error('circuit breaker opened: the queue is paused; a probe follows', {
+        target: target.name,
+        reason,
+        reopenAt: new Date(reopenAt).toISOString(),
+      });
+      metrics.addMetric(METRIC.breakerOpened, MetricUnit.Count, 1);
+    },
+    breakerClosed() {
+      logger.warn('circuit breaker closed: the probe was delivered', { target: target.name });
+      metrics.addMetric(METRIC.breakerClosed, MetricUnit.Count, 1);
+    },
+    rateLimited(waitedMs, putBack) {
+      metrics.addMetric(METRIC.rateLimited, MetricUnit.Count, 1);
+      if (putBack) logger.info('rate limit: put back for a later second', { target: target.name, waitedMs });
+    },
   },
 };
 
+/**
+ * The scheduled probe (`{"probe": true}`, every minute): an open breaker whose rest is over becomes half-open and
+ * the queue is consumed again, so that the next delivery is the probe.
+ */
+async function probe(): Promise<{ resumed: boolean }> {
+  const status = await getTargetState(deps.doc, deps.tableName, target.name);
+  if (status.state !== 'open' || (status.reopenAt ?? 0) > Date.now()) return { resumed: false };
+  if (!(await halfOpenBreaker(deps.doc, deps.tableName, target.name, Date.now()))) return { resumed: false };
+  await setConsumption(true);
+  logger.warn('circuit breaker half-open: the queue is consumed again; the next delivery is the probe', {
+    target: target.name,
+  });
+  return { resumed: true };
+}
+
 const processor = new BatchProcessor(EventType.SQS);
 
-export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+export async function handler(
+  event: SQSEvent | { probe: true },
+  context: Context,
+): Promise<SQSBatchResponse | { resumed: boolean }> {
   logger.addContext(context);
+  if (!('Records' in event)) return probe();
   const startedAt = Date.now();
-  queueArn ||= event.Records[0]?.eventSourceARN ?? '';
   const run = new DeliveryRun(deps, startedAt + context.getRemainingTimeInMillis(), startedAt);
   try {
     // All records failing is an ordinary outcome (target down), not a function error: report them all.
@@ -133,6 +169,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
       { context, throwOnFullBatchFailure: false },
     );
   } finally {
+    await run.finish();
     metrics.publishStoredMetrics();
   }
 }

@@ -12,7 +12,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { type Envelope, EVENTS_TABLE, keys, PENDING_SHARDS } from '../../core/contracts';
+import { type Envelope, EVENTS_TABLE, INDEX_SHARDS, keys, PENDING_SHARDS } from '../../core/contracts';
 import { decodeEnvelope, encodeEnvelope } from './codec';
 
 const TTL = EVENTS_TABLE.ttlAttribute;
@@ -496,9 +496,8 @@ export async function recordAttempt(
         TableName: tableName,
         Item: {
           ...keys.attempt(attempt.eventId, attempt.target, attempt.round, attempt.attempt),
-          ...(attempt.outcome === 'delivered'
-            ? {}
-            : keys.byTarget(attempt.target, attempt.eventId, attempt.at)),
+          // Every attempt is also listed by target (gsi1, newest first): one index write per attempt.
+          ...keys.byTarget(attempt.target, attempt.eventId, attempt.at),
           ...attempt,
           [TTL]: expiresAt,
         },
@@ -524,6 +523,65 @@ export async function listAttempts(
   return (out.Items ?? []).map(
     ({ pk: _pk, sk: _sk, gsi1pk: _g, gsi1sk: _s, [TTL]: _t, ...rest }) => rest,
   ) as DeliveryAttempt[];
+}
+
+/** One attempt as the by-target index holds it (the response excerpt stays on the attempt itself). */
+export type TargetAttempt = Omit<DeliveryAttempt, 'response'>;
+
+/**
+ * A target's latest attempts, newest first, across the index's shards (`TARGET#<target>#<0-3>`): each shard is read
+ * newest first, and the pages are merged. `before` (an ISO time) pages further back.
+ */
+export async function listTargetAttempts(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  target: string,
+  options: { limit?: number; before?: string } = {},
+): Promise<TargetAttempt[]> {
+  const limit = options.limit ?? 50;
+  const index = EVENTS_TABLE.indexes[0];
+  const pages = await Promise.all(
+    Array.from({ length: INDEX_SHARDS }, (_, shard) =>
+      doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: index.name,
+          KeyConditionExpression: options.before ? '#pk = :pk AND #sk < :before' : '#pk = :pk',
+          // DynamoDB refuses a name the expression does not use.
+          ExpressionAttributeNames: {
+            '#pk': index.partitionKey,
+            ...(options.before ? { '#sk': index.sortKey } : {}),
+          },
+          ExpressionAttributeValues: {
+            ':pk': keys.byTargetPartition(target, shard),
+            ...(options.before ? { ':before': options.before } : {}),
+          },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      ),
+    ),
+  );
+  return pages
+    .flatMap((page) => page.Items ?? [])
+    .sort((a, b) => String(b[index.sortKey]).localeCompare(String(a[index.sortKey])))
+    .slice(0, limit)
+    .map((item) => {
+      // The event id and round are in the table keys (`DELIVERY#<id>`, `<target>#<round>#<n>`), the time in the
+      // index sort key (`<at>#<id>`).
+      const [round = ''] = String(item.sk).split('#').slice(-2);
+      return {
+        eventId: String(item.pk).slice('DELIVERY#'.length),
+        target: String(item.target),
+        round,
+        attempt: Number(item.attempt),
+        at: String(item[index.sortKey]).split('#')[0] ?? '',
+        outcome: item.outcome as AttemptOutcome,
+        ...(item.status !== undefined ? { status: Number(item.status) } : {}),
+        ...(item.error !== undefined ? { error: String(item.error) } : {}),
+        latencyMs: Number(item.latencyMs ?? 0),
+      };
+    });
 }
 
 export interface DeliveryFailure {
@@ -572,13 +630,31 @@ export async function listFailures(
   return (out.Items ?? []).map(({ pk: _pk, sk: _sk, [TTL]: _t, ...rest }) => rest) as DeliveryFailure[];
 }
 
-export type TargetState = 'active' | 'paused' | 'gone';
+/**
+ * A target's state: `active`; `open` (its circuit breaker opened: its queue is not consumed until `reopenAt`, then
+ * `half-open` lets one probe delivery through); `gone` (it answered 410: resumed by hand only).
+ */
+export type TargetState = 'active' | 'open' | 'half-open' | 'gone';
 
 export interface TargetStatus {
   readonly state: TargetState;
   readonly reason?: string;
   readonly since: string;
+  /** Failed attempts in a row (the breaker's first trigger). */
+  readonly consecutiveFailures?: number;
+  /** The breaker's window: its start (epoch ms), its attempts and failures. */
+  readonly windowStart?: number;
+  readonly windowAttempts?: number;
+  readonly windowFailures?: number;
+  /** Epoch ms after which an open breaker lets a probe through. */
+  readonly reopenAt?: number;
+  /** How often the breaker opened since it last closed (the open period doubles each time). */
+  readonly openCount?: number;
+  /** Epoch ms until which a probe delivery is in flight (one at a time). */
+  readonly probeUntil?: number;
 }
+
+const ACTIVE: TargetStatus = { state: 'active', since: new Date(0).toISOString() };
 
 export async function setTargetState(
   doc: DynamoDBDocumentClient,
@@ -597,10 +673,252 @@ export async function getTargetState(
   target: string,
 ): Promise<TargetStatus> {
   const out = await doc.send(new GetCommand({ TableName: tableName, Key: keys.target(target) }));
-  if (!out.Item) return { state: 'active', since: new Date(0).toISOString() };
-  return {
-    state: out.Item.state as TargetState,
-    ...(typeof out.Item.reason === 'string' ? { reason: out.Item.reason } : {}),
-    since: String(out.Item.since),
-  };
+  if (!out.Item) return ACTIVE;
+  const { pk: _pk, sk: _sk, target: _target, ...status } = out.Item;
+  return status as TargetStatus;
+}
+
+/** What one delivery batch adds to the breaker's counts. */
+export interface BreakerBatch {
+  readonly attempts: number;
+  readonly failures: number;
+  /** Failed attempts after the batch's last success, when it had one (the run of failures restarts there). */
+  readonly failuresSinceSuccess: number | undefined;
+}
+
+/**
+ * Adds a batch to the breaker's counts and returns the state after it. The window restarts when it has passed.
+ * Concurrent batches may interleave: the counts are approximate by a batch or two, which a breaker tolerates.
+ */
+export async function recordBreakerBatch(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  target: string,
+  batch: BreakerBatch,
+  nowMs: number,
+  windowMs: number,
+  current: TargetStatus,
+): Promise<TargetStatus> {
+  const restart = current.windowStart === undefined || current.windowStart + windowMs <= nowMs;
+  const consecutive =
+    batch.failuresSinceSuccess === undefined
+      ? '#consecutive = if_not_exists(#consecutive, :zero) + :failures'
+      : '#consecutive = :since';
+  const window = restart
+    ? '#windowStart = :now, #windowAttempts = :attempts, #windowFailures = :failures'
+    : '#windowAttempts = if_not_exists(#windowAttempts, :zero) + :attempts, #windowFailures = if_not_exists(#windowFailures, :zero) + :failures';
+  const out = await doc.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: keys.target(target),
+      UpdateExpression: `SET #target = :target, #state = if_not_exists(#state, :active), #since = if_not_exists(#since, :epoch), ${consecutive}, ${window}`,
+      ExpressionAttributeNames: {
+        '#target': 'target',
+        '#state': 'state',
+        '#since': 'since',
+        '#consecutive': 'consecutiveFailures',
+        '#windowAttempts': 'windowAttempts',
+        '#windowFailures': 'windowFailures',
+        ...(restart ? { '#windowStart': 'windowStart' } : {}),
+      },
+      ExpressionAttributeValues: {
+        ':target': target,
+        ':active': 'active',
+        ':epoch': ACTIVE.since,
+        ':zero': 0,
+        ':attempts': batch.attempts,
+        ':failures': batch.failures,
+        ...(batch.failuresSinceSuccess === undefined ? {} : { ':since': batch.failuresSinceSuccess }),
+        ...(restart ? { ':now': nowMs } : {}),
+      },
+      ReturnValues: 'ALL_NEW',
+    }),
+  );
+  const { pk: _pk, sk: _sk, target: _target, ...status } = out.Attributes ?? {};
+  return status as TargetStatus;
+}
+
+/**
+ * Opens the breaker (from `active` or `half-open`, never over `gone`) until `reopenAt`. Only the caller whose write
+ * made the change gets true: it alone pauses the queue and reports it.
+ */
+export async function openBreaker(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  target: string,
+  reason: string,
+  nowMs: number,
+  reopenAt: number,
+): Promise<boolean> {
+  return conditional(() =>
+    doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.target(target),
+        UpdateExpression:
+          'SET #target = :target, #state = :open, #reason = :reason, #since = :since, #reopenAt = :reopenAt, #openCount = if_not_exists(#openCount, :zero) + :one REMOVE #probeUntil',
+        ConditionExpression: 'attribute_not_exists(#state) OR #state IN (:active, :halfOpen)',
+        ExpressionAttributeNames: {
+          '#target': 'target',
+          '#state': 'state',
+          '#reason': 'reason',
+          '#since': 'since',
+          '#reopenAt': 'reopenAt',
+          '#openCount': 'openCount',
+          '#probeUntil': 'probeUntil',
+        },
+        ExpressionAttributeValues: {
+          ':target': target,
+          ':open': 'open',
+          ':active': 'active',
+          ':halfOpen': 'half-open',
+          ':reason': reason.slice(0, 500),
+          ':since': new Date(nowMs).toISOString(),
+          ':reopenAt': reopenAt,
+          ':zero': 0,
+          ':one': 1,
+        },
+      }),
+    ),
+  );
+}
+
+/** An open breaker whose time is up becomes half-open; true when this call made the change. */
+export async function halfOpenBreaker(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  target: string,
+  nowMs: number,
+): Promise<boolean> {
+  return conditional(() =>
+    doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.target(target),
+        UpdateExpression: 'SET #state = :halfOpen, #since = :since',
+        ConditionExpression: '#state = :open AND #reopenAt <= :now',
+        ExpressionAttributeNames: { '#state': 'state', '#since': 'since', '#reopenAt': 'reopenAt' },
+        ExpressionAttributeValues: {
+          ':halfOpen': 'half-open',
+          ':open': 'open',
+          ':now': nowMs,
+          ':since': new Date(nowMs).toISOString(),
+        },
+      }),
+    ),
+  );
+}
+
+/** Takes the one probe of a half-open breaker for `leaseMs`; false when another invocation holds it. */
+export async function takeProbe(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  target: string,
+  nowMs: number,
+  leaseMs: number,
+): Promise<boolean> {
+  return conditional(() =>
+    doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.target(target),
+        UpdateExpression: 'SET #probeUntil = :until',
+        ConditionExpression:
+          '#state = :halfOpen AND (attribute_not_exists(#probeUntil) OR #probeUntil < :now)',
+        ExpressionAttributeNames: { '#state': 'state', '#probeUntil': 'probeUntil' },
+        ExpressionAttributeValues: { ':halfOpen': 'half-open', ':now': nowMs, ':until': nowMs + leaseMs },
+      }),
+    ),
+  );
+}
+
+/** A probe succeeded: the breaker closes, its counts start over. True when this call made the change. */
+export async function closeBreaker(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  target: string,
+  nowMs: number,
+): Promise<boolean> {
+  return conditional(() =>
+    doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.target(target),
+        UpdateExpression:
+          'SET #state = :active, #since = :since, #consecutive = :zero, #windowAttempts = :zero, #windowFailures = :zero, #windowStart = :now REMOVE #reopenAt, #probeUntil, #openCount, #reason',
+        ConditionExpression: '#state = :halfOpen',
+        ExpressionAttributeNames: {
+          '#state': 'state',
+          '#since': 'since',
+          '#consecutive': 'consecutiveFailures',
+          '#windowAttempts': 'windowAttempts',
+          '#windowFailures': 'windowFailures',
+          '#windowStart': 'windowStart',
+          '#reopenAt': 'reopenAt',
+          '#probeUntil': 'probeUntil',
+          '#openCount': 'openCount',
+          '#reason': 'reason',
+        },
+        ExpressionAttributeValues: {
+          ':active': 'active',
+          ':halfOpen': 'half-open',
+          ':zero': 0,
+          ':now': nowMs,
+          ':since': new Date(nowMs).toISOString(),
+        },
+      }),
+    ),
+  );
+}
+
+// ─── rate limit ──────────────────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Takes one delivery from a target's per-second budget, shared by all its concurrent delivery functions: a counter
+ * per one-second window (`RATE#<target>`). False when this second's budget is spent. One conditional write per
+ * delivery; a new second's first caller starts the window over.
+ */
+export async function takeRateToken(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  target: string,
+  limitPerSecond: number,
+  nowMs: number,
+): Promise<boolean> {
+  const second = Math.floor(nowMs / 1000);
+  const key = keys.rate(target);
+  const names = { '#second': 'second', '#count': 'count' };
+  const increment = () =>
+    conditional(() =>
+      doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: key,
+          UpdateExpression: 'SET #count = #count + :one',
+          ConditionExpression: '#second = :second AND #count < :limit',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':second': second, ':one': 1, ':limit': limitPerSecond },
+        }),
+      ),
+    );
+  const startWindow = () =>
+    conditional(() =>
+      doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: key,
+          UpdateExpression: 'SET #second = :second, #count = :one, #ttl = :ttl',
+          ConditionExpression: 'attribute_not_exists(#second) OR #second < :second',
+          ExpressionAttributeNames: { ...names, '#ttl': TTL },
+          ExpressionAttributeValues: { ':second': second, ':one': 1, ':ttl': second + 3600 },
+        }),
+      ),
+    );
+  // This second's window, one more within the budget; else start this second's window. When another caller
+  // started it between the two writes, this second's window exists now: ask it again.
+  for (let i = 0; i < 2; i++) {
+    if (await increment()) return true;
+    if (await startWindow()) return true;
+  }
+  return false;
 }

@@ -37,6 +37,7 @@ describe('EventStore', () => {
               'status',
               'attempt',
               'error',
+              'latencyMs',
             ],
           },
         }),

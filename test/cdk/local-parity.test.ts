@@ -93,13 +93,16 @@ function fromTemplates(templates: readonly Template[], assemblyDir: string): Nor
     if (!p) throw new Error(`no construct path for ${id}`);
     return p;
   };
-  const functionsById = new Map<string, string>();
+  /** A function's plan name by its logical id, per template (nested stacks reuse logical ids). */
+  const functionsById = new Map<Resources, Map<string, string>>();
+  const functionName_ = (resources: Resources, id: string) => functionsById.get(resources)?.get(id);
 
   const functions: NormalisedFunction[] = [];
   for (const [id, fn, resources] of ofType('AWS::Lambda::Function')) {
     const name = functionName(pathOf(resources, id));
     if (!name) continue; // CDK's own helpers (auto-delete of the dev bucket)
-    functionsById.set(id, name);
+    if (!functionsById.has(resources)) functionsById.set(resources, new Map());
+    functionsById.get(resources)!.set(id, name);
     const assetDir = path.join(assemblyDir, fn.Metadata!['aws:asset:path']!);
     const runtimeFile = path.join(assetDir, 'runtime.json');
     const roleId = getAttId(fn.Properties.Role);
@@ -138,7 +141,7 @@ function fromTemplates(templates: readonly Template[], assemblyDir: string): Nor
   const functionOf = (resources: Resources, value: unknown): string => {
     const id = typeof value === 'object' && value && 'Ref' in value ? refId(value) : getAttId(value);
     const name =
-      functionName(pathOf(resources, id).replace(/Resource$/, 'Function/')) ?? functionsById.get(id);
+      functionName(pathOf(resources, id).replace(/Resource$/, 'Function/')) ?? functionName_(resources, id);
     if (!name) throw new Error(`no function for ${id}`);
     return name;
   };
@@ -239,7 +242,7 @@ function fromTemplates(templates: readonly Template[], assemblyDir: string): Nor
         RetryPolicy?: { MaximumRetryAttempts: number };
       }[];
       const fnId = getAttId(target!.Arn);
-      const name = functionsById.get(fnId)!;
+      const name = functionName_(resources, fnId)!;
       const invokeConfig = Object.values(resources).find(
         (c) => c.Type === 'AWS::Lambda::EventInvokeConfig' && refId(c.Properties.FunctionName) === fnId,
       );
@@ -276,7 +279,7 @@ function fromTemplates(templates: readonly Template[], assemblyDir: string): Nor
         }
       : null,
     tables: tables.sort(byKey((t) => t.role)),
-    schedules,
+    schedules: schedules.sort(byKey((s) => s.function)),
   };
 }
 
@@ -342,9 +345,13 @@ describe('the synthesized CDK templates equal the plan the local stack is built 
     expect(deployed.rules).toHaveLength(parsed.targets.length + (live ? 1 : 0));
     expect(deployed.http.sourceRoutes).toHaveLength(parsed.sources.length);
     expect(deployed.tables).toHaveLength(live ? 2 : 1);
-    expect(deployed.schedules).toEqual([
-      { function: 'sweeper', retryAttempts: 0, asyncRetryAttempts: 0, maxEventAgeSeconds: 60 },
-    ]);
+    // The sweeper and each target's breaker probe: scheduled, never retried.
+    expect(deployed.schedules).toHaveLength(
+      1 + parsed.targets.filter((t) => t.circuitBreaker !== false).length,
+    );
+    for (const s of deployed.schedules) {
+      expect(s).toMatchObject({ retryAttempts: 0, asyncRetryAttempts: 0, maxEventAgeSeconds: 60 });
+    }
     for (const fn of deployed.functions) expect(fn.actions.length, fn.name).toBeGreaterThan(4);
   });
 });

@@ -3,7 +3,9 @@
  * `--allow-outbound`) a target outside 127.0.0.1 starts paused; its events are kept in its queue, untouched.
  */
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAttempts } from '../../lambdas/shared/event-store';
 import { samplePullRequestOpened } from '../../local/sample-webhook';
 import { isLoopbackUrl, type LocalStack, startLocalStack } from '../../local/stack';
 import { waitFor } from '../local/helpers';
@@ -74,9 +76,19 @@ describe('outbound deliveries from the local stack', () => {
         ).Attributes?.ApproximateNumberOfMessages,
       );
     await waitFor('the event in the paused queue', async () => (await depth()) === 1, 5_000);
-    // Two poll intervals later it is still there, never received: the delivery function never ran.
+    // Two poll intervals later it is still there, never received: its event source mapping is disabled, and no
+    // delivery was attempted (the delivery log of the event is empty).
     await new Promise((r) => setTimeout(r, 2_500));
     expect(await depth()).toBe(1);
-    expect(stack.functions['delivery-internet']!.invocations).toBe(0);
+    expect(
+      stack.lambdaApi
+        .mappings()
+        .find((m) => m.uuid === 'local-internet')
+        ?.isEnabled(),
+    ).toBe(false);
+    const { id } = (await response.json()) as { id: string };
+    expect(
+      await listAttempts(DynamoDBDocumentClient.from(stack.dynamodb.client), stack.tableName, id),
+    ).toEqual([]);
   });
 });

@@ -187,6 +187,31 @@ export const targetDown = () =>
     return h.tally('target-down', accepted);
   });
 
+/**
+ * The target is down long enough to open its circuit breaker (3 failures in a row): its queue is paused, events wait
+ * there without spending attempts; once the target is back a probe closes the breaker and every event is delivered.
+ */
+export const breakerOpens = () =>
+  withHarness(
+    async (h) => {
+      await h.receiver.down();
+      const accepted = await h.send(20);
+      const mapping = h.stack.lambdaApi.mappings()[0]!;
+      const deadline = Date.now() + 20_000;
+      while (mapping.isEnabled() && Date.now() < deadline) await sleep(100);
+      if (mapping.isEnabled()) throw new Error('the breaker did not pause the queue');
+      await sleep(1_500);
+      await h.receiver.up();
+      const outcome = await h.tally('breaker-opens', accepted);
+      // The probe found the target back: the breaker closed and the queue is consumed again.
+      if (!mapping.isEnabled()) throw new Error('the queue was not resumed after the target came back');
+      return outcome;
+    },
+    undefined,
+    // Ten attempts per event: without the breaker, 20 events would make up to 200 requests to a dead target.
+    { retry: { maxAttempts: 10 }, circuitBreaker: { consecutiveFailures: 3 } },
+  );
+
 /** The target stays down past the last attempt: every event is recorded as failed, none is lost. */
 export const targetDownForGood = () =>
   withHarness(

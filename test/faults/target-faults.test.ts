@@ -24,6 +24,15 @@ describe('a misbehaving target', () => {
     });
   });
 
+  it('down long enough to open its circuit breaker: the queue pauses, then a probe resumes it; all delivered', async () => {
+    expect(await run(scenarios.breakerOpens)).toMatchObject({
+      accepted: 20,
+      delivered: 20,
+      failed: 0,
+      lost: 0,
+    });
+  });
+
   it('down for good: every event is recorded as failed after its last attempt', async () => {
     expect(await run(scenarios.targetDownForGood)).toMatchObject({ accepted: 10, failed: 10, lost: 0 });
   });

@@ -22,6 +22,7 @@ import {
   getTargetState,
   listAttempts,
   listFailures,
+  listTargetAttempts,
   recordAttempt,
 } from '../../lambdas/shared/event-store';
 import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
@@ -222,6 +223,38 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
         response: 'thanks',
       }),
     ]);
+  });
+
+  it('lists every attempt by target too, newest first (the delivery log by target)', async () => {
+    target.script({ status: 200, headers: {} });
+    const first = envelope();
+    await run().deliver(await recordOf(first));
+    target.script({ status: 503, headers: {} });
+    const second = envelope();
+    await expect(run().deliver(await recordOf(second))).rejects.toBeInstanceOf(RetryLater);
+    const latest = await listTargetAttempts(aws.doc, aws.tableName, 'pr-agent', { limit: 2 });
+    expect(latest).toEqual([
+      expect.objectContaining({
+        eventId: second.id,
+        round: '0',
+        attempt: 1,
+        outcome: 'retrying',
+        status: 503,
+      }),
+      expect.objectContaining({
+        eventId: first.id,
+        round: '0',
+        attempt: 1,
+        outcome: 'delivered',
+        status: 200,
+      }),
+    ]);
+    expect(latest[0]!.latencyMs).toBeGreaterThanOrEqual(0);
+    const older = await listTargetAttempts(aws.doc, aws.tableName, 'pr-agent', {
+      limit: 1,
+      before: latest[0]!.at,
+    });
+    expect(older[0]?.eventId).not.toBe(second.id);
   });
 
   it('keeps at most 1 KB of what the target answered', async () => {
