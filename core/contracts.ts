@@ -17,6 +17,16 @@ export const PROVIDERS = [
 ] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
+/**
+ * Who produced an envelope: a provider's webhook, or `internal` — an event published through the management API
+ * (source `internal.<name>`), stored, routed and streamed exactly like a webhook.
+ */
+export const ENVELOPE_PROVIDERS = [...PROVIDERS, 'internal'] as const;
+export type EnvelopeProvider = (typeof ENVELOPE_PROVIDERS)[number];
+
+/** The envelope source of an internal event. */
+export const internalSource = (name: string) => `internal.${name}`;
+
 /** Prefix of the EventBridge `Source` of every event we publish: `webhook.<source name>`. */
 export const EVENT_SOURCE_PREFIX = 'webhook.';
 export const eventBridgeSource = (sourceName: string): string => `${EVENT_SOURCE_PREFIX}${sourceName}`;
@@ -58,6 +68,10 @@ export const ENV = {
   urlTokenSecret: 'URL_TOKEN_SECRET_ID',
   /** URL of the SQS queue a delivery function consumes (backoff: it stretches a failed message's visibility). */
   queueUrl: 'ROUTER_QUEUE_URL',
+  /** Prefix of every target's queue names (the stack name; core/queues.ts). */
+  queuePrefix: 'QUEUE_NAME_PREFIX',
+  /** Secret whose value signs the management API's paging cursors. */
+  cursorKeySecret: 'CURSOR_KEY_SECRET_ID',
   /** URL of an SQS target's queue (derived from its ARN on AWS; the local queue locally). */
   targetQueueUrl: 'TARGET_QUEUE_URL',
   /** URL of a delivery function's dead-letter queue (it moves a message there after its last attempt). */
@@ -105,9 +119,9 @@ export interface PayloadRef {
 export interface Envelope {
   /** Time-sortable unique id (ULID) assigned at ingest. */
   readonly id: string;
-  /** Name of the configured source the webhook arrived on. */
+  /** Name of the configured source the webhook arrived on; `internal.<name>` for an event published by an operator. */
   readonly source: string;
-  readonly provider: ProviderName;
+  readonly provider: EnvelopeProvider;
   /** Provider event type, dotted: `pull_request.opened`, `invoice.paid`, `message`. */
   readonly type: string;
   /** The provider's own delivery id, when the provider sends one. */
@@ -136,7 +150,8 @@ export function envelopeProblem(value: unknown): string | undefined {
   for (const field of ['source', 'provider', 'type', 'receivedAt'] as const) {
     if (typeof e[field] !== 'string' || e[field] === '') return `envelope.${field} is missing`;
   }
-  if (!(PROVIDERS as readonly string[]).includes(e.provider as string)) return 'envelope.provider is unknown';
+  if (!(ENVELOPE_PROVIDERS as readonly string[]).includes(e.provider as string))
+    return 'envelope.provider is unknown';
   for (const field of ['deliveryId', 'providerTime', 'subject'] as const) {
     if (e[field] !== null && typeof e[field] !== 'string')
       return `envelope.${field} must be a string or null`;
@@ -272,6 +287,8 @@ export const keys = {
   failure: (target: string, eventId: string) => ({ pk: `FAILED#${target}`, sk: eventId }),
   failuresOf: (target: string) => `FAILED#${target}`,
   target: (name: string) => ({ pk: `TARGET#${name}`, sk: 'STATE' }),
+  /** A replay or redrive job of the management API and its progress. */
+  job: (id: string) => ({ pk: `JOB#${id}`, sk: 'JOB' }),
   /** A target's rate-limit window (one item per target; a hot key only up to its own limit). */
   rate: (name: string) => ({ pk: `RATE#${name}`, sk: 'WINDOW' }),
 } as const;

@@ -5,6 +5,7 @@
  */
 import type { RouterConfig, SourceConfig, TargetConfig } from './config';
 import { ENV, EVENT_SOURCE_PREFIX, eventBridgeSource } from './contracts';
+import { ROUTES } from './management';
 import type { EventPattern } from './pattern';
 import {
   BROADCAST_TIMEOUT_SECONDS,
@@ -18,11 +19,23 @@ import {
   VISIBILITY_TIMEOUT_FACTOR,
 } from './queues';
 import { receiveLimit, SWEEP_BACKOFF } from './retry';
-import type { SweeperRuntime } from './runtime-config';
+import type { ManagementRuntime, SweeperRuntime } from './runtime-config';
 import { kindPlanOf } from './targets';
+import { VERSION } from './version';
+
+/** The management function's timeout: a job's chunk runs this long at most (Lambda allows 900 s). */
+export const MANAGEMENT_TIMEOUT_SECONDS = 300;
 
 /** The handlers there are: `lambdas/<name>/handler.ts`. */
-export const HANDLERS = ['ingest', 'sweeper', 'routes', 'delivery', 'connections', 'broadcast'] as const;
+export const HANDLERS = [
+  'ingest',
+  'sweeper',
+  'routes',
+  'delivery',
+  'connections',
+  'broadcast',
+  'management',
+] as const;
 export type HandlerName = (typeof HANDLERS)[number];
 export const handlerEntry = (handler: HandlerName) => `lambdas/${handler}/handler.ts`;
 
@@ -44,6 +57,9 @@ export const RESOURCE_REFS = [
   'httpIntegration',
   'urlTokenSecret',
   'targetQueueUrl',
+  /** Prefix of every target's queue names (core/queues.ts). */
+  'queuePrefix',
+  'cursorKeySecret',
 ] as const;
 export type ResourceRef = (typeof RESOURCE_REFS)[number];
 export type EnvValue = string | { readonly ref: ResourceRef };
@@ -55,6 +71,8 @@ export type EnvValue = string | { readonly ref: ResourceRef };
  */
 export const GRANT_TARGETS = [
   'eventsTable',
+  /** The events table's secondary indexes (events by source, deliveries by target). */
+  'eventsTableIndexes',
   'liveTable',
   'bus',
   /** Objects under the payload bucket's `payloads/`. */
@@ -79,6 +97,17 @@ export const GRANT_TARGETS = [
   'targetResource',
   /** The customer managed KMS key of an SQS target's queue. */
   'targetKmsKey',
+  /** Every target's queue and DLQ: the queues named `<queue prefix>-*` (core/queues.ts). */
+  'targetQueues',
+  /**
+   * This account's event source mappings in this region: a mapping's ARN ends in a UUID generated at deploy, which no
+   * name pattern can narrow.
+   */
+  'eventSourceMappings',
+  /** The function itself (a job hands its next chunk to a fresh invocation). */
+  'ownFunction',
+  /** The secret whose value signs the management API's paging cursors. */
+  'cursorKeySecret',
   /** Actions that support no resource-level permission. */
   'any',
 ] as const;
@@ -202,9 +231,13 @@ export interface Topology {
     readonly sweeper: FunctionSpec;
     /** Keeps each source's tokened route in line with its URL-token secret (deploy, rotation). */
     readonly routes: FunctionSpec;
+    /** The management API (`/v1`, `/health`) and its replay and redrive jobs. */
+    readonly management: FunctionSpec;
     readonly connections?: FunctionSpec;
     readonly broadcast?: FunctionSpec;
   };
+  /** The management API's routes on the HTTP API, every one of them integrated with the management function. */
+  readonly management: { readonly routes: readonly ManagementRoutePlan[] };
   readonly bus: { readonly archiveRetentionDays: number; readonly archivePattern: EventPattern };
   readonly liveStream: {
     readonly enabled: boolean;
@@ -254,6 +287,28 @@ export interface Topology {
     readonly payloadRetentionDays: number | undefined;
   };
 }
+
+/**
+ * A route of the management API. `AWS_IAM`: the caller signs with SigV4 and API Gateway checks that its identity may
+ * `execute-api:Invoke` the route before the function runs. `operator` routes change something (the operator policy);
+ * the others read (the reader policy).
+ */
+export interface ManagementRoutePlan {
+  readonly routeKey: string;
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly authorization: 'AWS_IAM' | 'NONE';
+  readonly operator: boolean;
+}
+
+/** Every route of core/management.ts: `/v1/…` behind IAM authorization; `GET /health` open (status and version). */
+export const MANAGEMENT_ROUTES: readonly ManagementRoutePlan[] = ROUTES.map((route) => ({
+  routeKey: `${route.method} ${route.path}`,
+  method: route.method,
+  path: route.path,
+  authorization: route.path.startsWith('/v1/') ? 'AWS_IAM' : 'NONE',
+  operator: route.operator,
+}));
 
 /** Every event the ingest handler publishes: the broadcast rule and the archive take all of them. */
 export const ALL_WEBHOOK_EVENTS: EventPattern = { source: [{ prefix: EVENT_SOURCE_PREFIX }] };
@@ -426,6 +481,7 @@ export function planTopology(config: RouterConfig): Topology {
           },
         ],
       },
+      management: managementFunction(config),
       ...(live
         ? {
             connections: {
@@ -496,6 +552,7 @@ export function planTopology(config: RouterConfig): Topology {
       connectThrottle: config.liveStream.connectThrottle,
     },
     http: { catchAllThrottle: { rateLimit: 10, burstLimit: 20 } },
+    management: { routes: MANAGEMENT_ROUTES },
     // The sweep interval is a stage setting (lib/stages.ts); this one is the default.
     sweeperSchedule: { everySeconds: 60, retryAttempts: 0, asyncRetryAttempts: 0, maxEventAgeSeconds: 60 },
     store: {
@@ -521,8 +578,80 @@ export function allFunctions(topology: Topology): FunctionSpec[] {
     f.ingest,
     f.sweeper,
     f.routes,
+    f.management,
     ...(f.connections ? [f.connections] : []),
     ...(f.broadcast ? [f.broadcast] : []),
     ...topology.targets.map((t) => t.function),
   ];
+}
+
+/** The management function: the API's requests, and the chunks of its replay and redrive jobs. */
+function managementFunction(config: RouterConfig): FunctionSpec {
+  const runtime: ManagementRuntime = {
+    targets: config.targets.map((t) => ({
+      name: t.name,
+      kind: t.kind,
+      endpoint: kindPlanOf(t).describe(t),
+      filter: t.filter as Record<string, unknown>,
+    })),
+    retentionDays: config.retentionDays,
+    dedupeDays: config.dedupeDays,
+    version: VERSION,
+  };
+  return {
+    name: 'management',
+    handler: 'management',
+    entry: handlerEntry('management'),
+    description: 'Management API (/v1): events, deliveries, publish, replay, targets, redrive',
+    serviceName: 'management',
+    memoryMb: 512,
+    // A request answers within API Gateway's 30 s; a job's chunk runs for up to this long, then hands over.
+    timeoutSeconds: MANAGEMENT_TIMEOUT_SECONDS,
+    environment: {
+      [ENV.tableName]: { ref: 'eventsTable' },
+      [ENV.busName]: { ref: 'bus' },
+      [ENV.payloadBucket]: { ref: 'payloadBucket' },
+      [ENV.queuePrefix]: { ref: 'queuePrefix' },
+      [ENV.cursorKeySecret]: { ref: 'cursorKeySecret' },
+    },
+    runtime,
+    grants: [
+      // Events (by day and by source), the delivery log, failure records, target states, jobs, internal events.
+      {
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:Query',
+        ],
+        on: 'eventsTable',
+      },
+      { actions: ['dynamodb:Query'], on: 'eventsTableIndexes' },
+      // Internal events are published like webhooks; /v1/health checks that the bus exists.
+      { actions: ['events:PutEvents', 'events:DescribeEventBus'], on: 'bus' },
+      // Payloads by pointer: resolved for GET /v1/events/{id}, written for large internal events.
+      { actions: ['s3:GetObject', 's3:PutObject'], on: 'payloadObjects' },
+      // Queues by name; depths; redeliver, replay and redrive send; redrive reads and deletes DLQ messages.
+      {
+        actions: [
+          'sqs:GetQueueUrl',
+          'sqs:GetQueueAttributes',
+          'sqs:SendMessage',
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+          'sqs:ChangeMessageVisibility',
+        ],
+        on: 'targetQueues',
+      },
+      // Pause and resume: the mapping that feeds a target's delivery function, found by its queue's ARN.
+      { actions: ['lambda:ListEventSourceMappings'], on: 'any' },
+      { actions: ['lambda:UpdateEventSourceMapping'], on: 'eventSourceMappings' },
+      // A job's next chunk runs in a fresh invocation of this function.
+      { actions: ['lambda:InvokeFunction'], on: 'ownFunction' },
+      { actions: ['secretsmanager:GetSecretValue'], on: 'cursorKeySecret' },
+      // The age of a queue's oldest message is a CloudWatch metric (GetMetricData has no resource-level permission).
+      { actions: ['cloudwatch:GetMetricData'], on: 'any' },
+    ],
+  };
 }

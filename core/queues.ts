@@ -52,3 +52,16 @@ export const LIVE_RULE_TARGET_RETRY: RuleTargetPlan = {
   maximumRetryAttempts: 185,
   maximumEventAgeSeconds: LIVE_EVENT_MAX_AGE_SECONDS,
 };
+
+/** SQS: a queue name is at most 80 characters (letters, digits, `-`, `_`). */
+export const MAX_QUEUE_NAME_LENGTH = 80;
+
+/**
+ * A target's queue and DLQ names: `<prefix>-<target>` and `<prefix>-<target>-dlq` (the prefix is the stack name on
+ * AWS, `event-router-local` locally). Named, not generated, so that the management API finds a target's queues
+ * from its name alone (GetQueueUrl), whatever the number of targets.
+ */
+export function targetQueueNames(prefix: string, target: string): { queueName: string; dlqName: string } {
+  const queueName = `${prefix}-${target}`;
+  return { queueName, dlqName: `${queueName}-dlq` };
+}

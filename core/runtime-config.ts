@@ -79,3 +79,33 @@ export const isSweeperRuntime = (value: unknown): value is SweeperRuntime => {
     b.maxMs >= b.initialMs
   );
 };
+
+/** What the management function knows of each target (its queues are found by name: core/queues.ts). */
+export interface ManagementTarget {
+  readonly name: string;
+  readonly kind: string;
+  /** Where its events go (a URL, a queue, a function, a bus), for listings. */
+  readonly endpoint: string;
+  readonly filter: Record<string, unknown>;
+}
+
+/** The runtime config of the management function. */
+export interface ManagementRuntime {
+  readonly targets: readonly ManagementTarget[];
+  readonly retentionDays: number;
+  readonly dedupeDays: number;
+  readonly version: string;
+}
+
+export const isManagementRuntime = (value: unknown): value is ManagementRuntime => {
+  const v = value as Partial<ManagementRuntime> | null;
+  return (
+    Array.isArray(v?.targets) &&
+    v.targets.every(
+      (t: Partial<ManagementTarget>) => typeof t?.name === 'string' && typeof t.filter === 'object',
+    ) &&
+    typeof v.retentionDays === 'number' &&
+    typeof v.dedupeDays === 'number' &&
+    typeof v.version === 'string'
+  );
+};

@@ -327,9 +327,11 @@ export class DeliveryRun {
    */
   private async gate(): Promise<Gate> {
     const { deps } = this;
-    if (deps.target.config.circuitBreaker === false) return { kind: 'go' };
     const status = await this.currentStatus();
     const now = deps.now();
+    // Paused by an operator: nothing is attempted until it is resumed (which also enables the queue again).
+    if (status.state === 'paused') return { kind: 'hold', seconds: 60 };
+    if (deps.target.config.circuitBreaker === false) return { kind: 'go' };
     if (status.state === 'open') {
       return { kind: 'hold', seconds: Math.max(1, Math.ceil(((status.reopenAt ?? now) - now) / 1000)) };
     }

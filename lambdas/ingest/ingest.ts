@@ -248,9 +248,8 @@ export async function ingestWebhook(request: IngestRequest, deps: IngestDeps): P
   if (admission.kind === 'answer') return answer(admission);
 
   try {
-    const event = await offloadIfLarge(admission, deps);
-    const outcome = await storeAndPublish(
-      event,
+    const outcome = await acceptEvent(
+      admission,
       { source: source.name, dedupeKey: admission.dedupe.key },
       admission.dedupe,
       nowMs,
@@ -266,6 +265,34 @@ export async function ingestWebhook(request: IngestRequest, deps: IngestDeps): P
   }
 }
 
+/** What storing and publishing an accepted event needs: ingest's dependencies without the sources and secrets. */
+export type AcceptDeps = Pick<
+  IngestDeps,
+  | 'doc'
+  | 'eventBridge'
+  | 's3'
+  | 'tableName'
+  | 'busName'
+  | 'payloadBucket'
+  | 'retentionDays'
+  | 'now'
+  | 'observe'
+>;
+
+/**
+ * The path every accepted event takes, a webhook or an internal event published through the management API: its
+ * payload to S3 when it is too large to travel inline, then stored and published once (see storeAndPublish).
+ */
+export async function acceptEvent(
+  admitted: { event: SerializedEvent; dataJson: string | undefined; mustOffload: boolean },
+  key: DedupeKey,
+  dedupe: Dedupe,
+  nowMs: number,
+  deps: AcceptDeps,
+): Promise<{ event: SerializedEvent; duplicate: boolean }> {
+  return storeAndPublish(await offloadIfLarge(admitted, deps), key, dedupe, nowMs, deps);
+}
+
 /**
  * Stores the event under its dedupe key and publishes it — or, for a duplicate, makes sure the first copy is stored
  * and will be published. Resolves once the event is durably stored and either on the bus or marked for the
@@ -276,7 +303,7 @@ async function storeAndPublish(
   key: DedupeKey,
   dedupe: Dedupe,
   nowMs: number,
-  deps: IngestDeps,
+  deps: AcceptDeps,
 ): Promise<{ event: SerializedEvent; duplicate: boolean }> {
   const expiresAt = expiresAfterDays(nowMs, deps.retentionDays);
   const claimUntil = nowMs + CLAIM_MS;
@@ -337,7 +364,7 @@ async function publishOrMark(
   event: SerializedEvent,
   key: DedupeKey,
   expiresAt: number,
-  deps: IngestDeps,
+  deps: AcceptDeps,
 ): Promise<void> {
   let failure: unknown;
   try {
@@ -392,7 +419,7 @@ export function serializeEnvelope(envelope: Envelope, dataJson: string | undefin
  */
 async function offloadIfLarge(
   admitted: { event: SerializedEvent; dataJson: string | undefined; mustOffload: boolean },
-  deps: IngestDeps,
+  deps: AcceptDeps,
 ): Promise<SerializedEvent> {
   const { json, envelope } = admitted.event;
   // A UTF-16 code unit is at most 3 UTF-8 bytes: most events are inline without counting their bytes.

@@ -631,10 +631,11 @@ export async function listFailures(
 }
 
 /**
- * A target's state: `active`; `open` (its circuit breaker opened: its queue is not consumed until `reopenAt`, then
- * `half-open` lets one probe delivery through); `gone` (it answered 410: resumed by hand only).
+ * A target's state: `active`; `paused` (by an operator: resumed by hand only); `open` (its circuit breaker opened:
+ * its queue is not consumed until `reopenAt`, then `half-open` lets one probe delivery through); `gone` (it answered
+ * 410: resumed by hand only).
  */
-export type TargetState = 'active' | 'open' | 'half-open' | 'gone';
+export type TargetState = 'active' | 'paused' | 'open' | 'half-open' | 'gone';
 
 export interface TargetStatus {
   readonly state: TargetState;

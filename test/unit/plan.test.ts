@@ -59,12 +59,21 @@ describe('planTopology', () => {
 
   it('plans every function once, with unique names, and only the live functions when the live stream is on', () => {
     const names = allFunctions(topology).map((f) => f.name);
-    expect(names).toEqual(['ingest', 'sweeper', 'routes', 'connections', 'broadcast', 'delivery-pr-agent']);
+    expect(names).toEqual([
+      'ingest',
+      'sweeper',
+      'routes',
+      'management',
+      'connections',
+      'broadcast',
+      'delivery-pr-agent',
+    ]);
     const off = planTopology(parseRouterConfig({ ...exampleConfig, liveStream: { enabled: false } }));
     expect(allFunctions(off).map((f) => f.name)).toEqual([
       'ingest',
       'sweeper',
       'routes',
+      'management',
       'delivery-pr-agent',
     ]);
   });

@@ -1,0 +1,80 @@
+/**
+ * Management Lambda: the `/v1` API (and `/health`) of the HTTP API, and the continuation of its jobs (invoked
+ * asynchronously by itself with `{"job": "<id>"}`).
+ */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { ENV } from '../../core/contracts';
+import { isManagementRuntime } from '../../core/runtime-config';
+import { timeouts } from '../shared/clients';
+import { requireEnv } from '../shared/env';
+import { logger } from '../shared/observability';
+import { readRuntime } from '../shared/runtime';
+import { createSecretReader } from '../shared/secrets';
+import { createApi } from './api';
+import { cursorCodec } from './cursor';
+import type { ManagementDeps } from './deps';
+import { runJob } from './jobs';
+
+const runtime = readRuntime(isManagementRuntime);
+const lambda = new LambdaClient(timeouts.background);
+const functionName = requireEnv('AWS_LAMBDA_FUNCTION_NAME');
+const readSecrets = createSecretReader(new SecretsManagerClient(timeouts.request));
+const cursorSecret = requireEnv(ENV.cursorKeySecret);
+
+const deps: ManagementDeps = {
+  runtime,
+  doc: DynamoDBDocumentClient.from(new DynamoDBClient(timeouts.background), {
+    marshallOptions: { removeUndefinedValues: true },
+  }),
+  eventBridge: new EventBridgeClient(timeouts.background),
+  s3: new S3Client(timeouts.background),
+  sqs: new SQSClient(timeouts.background),
+  lambda,
+  cloudwatch: new CloudWatchClient(timeouts.background),
+  tableName: requireEnv(ENV.tableName),
+  busName: requireEnv(ENV.busName),
+  payloadBucket: requireEnv(ENV.payloadBucket),
+  queuePrefix: requireEnv(ENV.queuePrefix),
+  region: requireEnv('AWS_REGION'),
+  cursors: cursorCodec(async () => Buffer.from((await readSecrets(cursorSecret))[0] ?? '', 'utf8')),
+  continueJob: async (job) => {
+    await lambda.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: 'Event',
+        Payload: Buffer.from(JSON.stringify({ job })),
+      }),
+    );
+  },
+  now: Date.now,
+};
+
+const api = createApi(deps, (error) => logger.error('management request failed', { error }));
+
+/** Time kept free at the end of a job's chunk to save its progress and hand over. */
+const JOB_RESERVE_MS = 15_000;
+
+export async function handler(event: APIGatewayProxyEventV2 | { job: string }, context: Context) {
+  logger.addContext(context);
+  if ('job' in event) {
+    await runJob(deps, event.job, Date.now() + context.getRemainingTimeInMillis() - JOB_RESERVE_MS);
+    return { job: event.job };
+  }
+  const response = await api.resolve(event, context);
+  logger.info('management request', {
+    method: event.requestContext.http.method,
+    path: event.rawPath,
+    status: response.statusCode,
+    caller: (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam
+      ?.userArn,
+  });
+  return response;
+}
