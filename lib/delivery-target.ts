@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
@@ -10,7 +10,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { TargetConfigOf, TargetKind } from '../core/config';
 import type { GrantTarget, ResourceRef, TargetPlan } from '../core/plan';
-import { VISIBILITY_TIMEOUT_FACTOR } from '../core/queues';
+import { MAX_QUEUE_NAME_LENGTH, targetQueueNames, VISIBILITY_TIMEOUT_FACTOR } from '../core/queues';
 import { kindPlanOf, sqsQueueUrl } from '../core/targets';
 import { toCdkPattern } from './event-pattern';
 import { RouterFunction } from './router-function';
@@ -23,6 +23,12 @@ export interface DeliveryTargetProps {
   readonly table: ITable;
   /** Bucket holding payloads that travel by pointer; the delivery function resolves them. */
   readonly payloadBucket: IBucket;
+  /**
+   * Prefix of the queue names, `<prefix>-<target>` and `<prefix>-<target>-dlq` (core/queues.ts): the management
+   * API finds a target's queues by name.
+   * @default the name of the top-level stack (a nested stack's own name is generated at deploy)
+   */
+  readonly queuePrefix?: string;
   /**
    * @default RetentionDays.ONE_MONTH
    */
@@ -111,12 +117,23 @@ export class DeliveryTarget extends Construct {
       );
     }
 
+    let root = Stack.of(this);
+    while (root.nestedStackParent) root = root.nestedStackParent;
+    const names = targetQueueNames(props.queuePrefix ?? root.stackName, target.name);
+    if (names.dlqName.length > MAX_QUEUE_NAME_LENGTH) {
+      throw new Error(
+        `${this.node.path}: queue name ${names.dlqName} is ${names.dlqName.length} characters; SQS allows ` +
+          `${MAX_QUEUE_NAME_LENGTH} (shorten the stack name or the target name)`,
+      );
+    }
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      queueName: names.dlqName,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.seconds(target.dlq.retentionSeconds),
     });
     this.queue = new Queue(this, 'Queue', {
+      queueName: names.queueName,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       visibilityTimeout: Duration.seconds(target.queue.visibilityTimeoutSeconds),

@@ -7,6 +7,7 @@ import { DeliveryTarget } from './delivery-target';
 import { EventBus } from './event-bus';
 import { EventStore } from './event-store';
 import { LiveStream } from './live-stream';
+import { ManagementApi } from './management-api';
 import type { StageConfig } from './stages';
 import { WebhookIngest } from './webhook-ingest';
 
@@ -31,6 +32,7 @@ export class EventRouterStack extends Stack {
   public readonly ingest: WebhookIngest;
   public readonly targets: readonly DeliveryTarget[];
   public readonly liveStream?: LiveStream;
+  public readonly management: ManagementApi;
   public readonly dashboard: RouterDashboard;
 
   constructor(scope: Construct, id: string, props: EventRouterStackProps) {
@@ -71,10 +73,21 @@ export class EventRouterStack extends Stack {
             bus: this.eventBus.bus,
             table: this.store.table,
             payloadBucket: this.store.payloadBucket,
+            queuePrefix: this.stackName,
             ...logs,
           },
         ),
     );
+    this.management = new ManagementApi(this, 'Management', {
+      api: this.ingest.api,
+      spec: this.topology.functions.management,
+      routes: this.topology.management.routes,
+      table: this.store.table,
+      bus: this.eventBus.bus,
+      payloadBucket: this.store.payloadBucket,
+      queuePrefix: this.stackName,
+      ...logs,
+    });
     const { connections, broadcast } = this.topology.functions;
     if (this.topology.liveStream.enabled && connections && broadcast) {
       this.liveStream = new LiveStream(this, 'LiveStream', {
@@ -103,6 +116,19 @@ export class EventRouterStack extends Stack {
     new CfnOutput(this, 'WebhookBaseUrl', {
       value: `${this.ingest.baseUrl}/webhooks/`,
       description: "A source's URL: <this><source>/<its token in the UrlTokenSecret>",
+    });
+    new CfnOutput(this, 'ManagementApiUrl', {
+      value: this.ingest.baseUrl,
+      description:
+        'Management API (/v1, IAM authorization: sign with SigV4); the event-router CLI reads this output',
+    });
+    new CfnOutput(this, 'ManagementReaderPolicy', {
+      value: this.management.readerPolicy.managedPolicyArn,
+      description: 'Managed policy that may call every GET /v1 route',
+    });
+    new CfnOutput(this, 'ManagementOperatorPolicy', {
+      value: this.management.operatorPolicy.managedPolicyArn,
+      description: 'Managed policy that may call every /v1 route',
     });
     new CfnOutput(this, 'UrlTokenSecret', {
       value: this.ingest.urlTokenSecret.secretName,

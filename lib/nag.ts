@@ -1,6 +1,7 @@
 import { type CfnElement, Names, Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import type { EventRouterStack } from './event-router-stack';
+import { routeId } from './management-api';
 import { RouterFunction } from './router-function';
 
 export interface NagAcknowledgment {
@@ -35,7 +36,8 @@ export function acknowledgeNagFindings(stack: EventRouterStack): { scope: string
       fn.node.findChild('Unscoped'),
       'AwsSolutions-IAM5[Resource::*]',
       'This policy holds only actions that support no resource-level permission: X-Ray PutTraceSegments/' +
-        'PutTelemetryRecords (active tracing) and, for a delivery function, lambda:ListEventSourceMappings.',
+        'PutTelemetryRecords (active tracing); for a delivery function and the management function ' +
+        'lambda:ListEventSourceMappings; for the management function cloudwatch:GetMetricData.',
     );
   }
 
@@ -131,6 +133,53 @@ export function acknowledgeNagFindings(stack: EventRouterStack): { scope: string
         'array of secrets, all of which sign while receivers switch.',
     );
   }
+  const management = stack.management;
+  const managementFn = management.managementFunction;
+  ack(
+    managementFn,
+    `AwsSolutions-IAM5[Resource::${arnOf(stack.store.payloadBucket)}/payloads/*]`,
+    payloadsReason,
+  );
+  ack(
+    managementFn,
+    `AwsSolutions-IAM5[Resource::${arnOf(stack.store.table)}/index/*]`,
+    "Query on the events table's indexes (events by source, deliveries by target); scoped to this table.",
+  );
+  ack(
+    managementFn,
+    `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:${stack.stackName}-*]`,
+    "Every target's queue and DLQ is named <stack name>-<target>[-dlq] and lives in a nested stack of its own; " +
+      'the API finds them by name. Scoped to queues named after this stack.',
+  );
+  ack(
+    managementFn,
+    'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:event-source-mapping:*]',
+    "Pause and resume enable a target's event source mapping, whose ARN ends in a UUID generated at deploy; only " +
+      'UpdateEventSourceMapping is granted on it.',
+  );
+  const apiArn = `arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(stack.ingest.api)}>/$default`;
+  for (const route of stack.topology.management.routes) {
+    if (route.authorization !== 'AWS_IAM' || !route.path.includes('{')) continue;
+    const resource = `AwsSolutions-IAM5[Resource::${apiArn}/${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}]`;
+    const reason = `The route ${route.routeKey} has a path parameter; the grant names that route alone.`;
+    ack(management.operatorPolicy, resource, reason);
+    if (!route.operator) ack(management.readerPolicy, resource, reason);
+  }
+  for (const route of stack.topology.management.routes) {
+    if (route.authorization !== 'NONE') continue;
+    ack(
+      management.node.findChild(routeId(route)),
+      'AwsSolutions-APIG4',
+      `${route.routeKey} answers status and version only, for load balancers and uptime checks; every /v1 route ` +
+        'has IAM authorization.',
+    );
+  }
+  ack(
+    management.cursorKey,
+    'AwsSolutions-SMG4',
+    'The cursor key only signs paging cursors: replace its value (put-secret-value) to rotate; cursors in use ' +
+      'then answer 400 and the client starts its listing again.',
+  );
   ack(
     stack.store.payloadBucket,
     'AwsSolutions-S1',

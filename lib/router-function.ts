@@ -35,8 +35,8 @@ export interface RouterFunctionProps {
   /** Names of the resources the spec's environment refers to (`{ ref }` values). */
   readonly refs: Partial<Record<ResourceRef, string>>;
   /**
-   * ARNs of what the spec's grants are on. Grants on `any` need none; grants on `ownEventSourceMapping` are applied
-   * by `grantOwnEventSourceMapping` once the mapping exists.
+   * ARNs of what the spec's grants are on. Grants on `any` and `ownFunction` need none; grants on
+   * `ownEventSourceMapping` are applied by `grantOwnEventSourceMapping` once the mapping exists.
    */
   readonly grantResources?: Partial<Record<GrantTarget, readonly string[]>>;
   /**
@@ -138,7 +138,7 @@ export class RouterFunction extends Construct {
       }),
     ];
     for (const grant of spec.grants) {
-      if (grant.on === 'ownEventSourceMapping') continue;
+      if (grant.on === 'ownEventSourceMapping' || grant.on === 'ownFunction') continue;
       if (grant.on === 'any') {
         unscoped.push(new PolicyStatement({ actions: [...grant.actions], resources: ['*'] }));
         continue;
@@ -149,6 +149,15 @@ export class RouterFunction extends Construct {
       role.addToPolicy(new PolicyStatement({ actions: [...grant.actions], resources: [...resources] }));
     }
     new Policy(this, 'Unscoped', { roles: [role], statements: unscoped });
+    // Grants on the function itself go to a policy of their own: the function depends on its role's default policy,
+    // which therefore cannot name the function's ARN.
+    const own = spec.grants.filter((g) => g.on === 'ownFunction').flatMap((g) => g.actions);
+    if (own.length > 0) {
+      new Policy(this, 'OwnFunction', {
+        roles: [role],
+        statements: [new PolicyStatement({ actions: own, resources: [this.function.functionArn] })],
+      });
+    }
   }
 
   /**

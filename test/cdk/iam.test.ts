@@ -34,9 +34,16 @@ const COMMAND_ACTIONS: Record<string, string> = {
   BatchWriteCommand: 'dynamodb:BatchWriteItem',
   // EventBridge, S3, SQS, Secrets Manager, Lambda
   PutEventsCommand: 'events:PutEvents',
+  DescribeEventBusCommand: 'events:DescribeEventBus',
   PutObjectCommand: 's3:PutObject',
   GetObjectCommand: 's3:GetObject',
   SendMessageCommand: 'sqs:SendMessage',
+  GetQueueUrlCommand: 'sqs:GetQueueUrl',
+  GetQueueAttributesCommand: 'sqs:GetQueueAttributes',
+  ReceiveMessageCommand: 'sqs:ReceiveMessage',
+  DeleteMessageCommand: 'sqs:DeleteMessage',
+  // CloudWatch
+  GetMetricDataCommand: 'cloudwatch:GetMetricData',
   ChangeMessageVisibilityCommand: 'sqs:ChangeMessageVisibility',
   GetSecretValueCommand: 'secretsmanager:GetSecretValue',
   PutSecretValueCommand: 'secretsmanager:PutSecretValue',
@@ -188,6 +195,7 @@ function constructOf(spec: FunctionSpec): string {
     ingest: 'Ingest/Ingest',
     sweeper: 'Ingest/Sweeper',
     routes: 'Ingest/Routes',
+    management: 'Management/Function',
     connections: 'LiveStream/Connections',
     broadcast: 'LiveStream/Broadcast',
   };

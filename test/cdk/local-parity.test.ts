@@ -6,12 +6,14 @@
  * source mappings, HTTP and WebSocket routes and throttles, tables and schedules. test/e2e/pipeline.test.ts asserts
  * that the running local stack describes the same, with exactly the documented local differences.
  */
+
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { parseRouterConfig, type RouterConfigInput } from '../../core/config';
+import { ENV } from '../../core/contracts';
 import { HANDLERS, handlerEntry, planTopology } from '../../core/plan';
 import type { SourcesRuntime } from '../../core/runtime-config';
 import { bundleHandlerSync } from '../../lib/bundling';
@@ -54,6 +56,7 @@ function functionName(constructPath: string): string | undefined {
     [/\/Ingest\/Ingest\/Function\//, 'ingest'],
     [/\/Ingest\/Sweeper\/Function\//, 'sweeper'],
     [/\/Ingest\/Routes\/Function\//, 'routes'],
+    [/\/Management\/Function\/Function\//, 'management'],
     [/\/LiveStream\/Connections\/Function\//, 'connections'],
     [/\/LiveStream\/Broadcast\/Function\//, 'broadcast'],
   ];
@@ -128,7 +131,8 @@ function fromTemplates(templates: readonly Template[], assemblyDir: string): Nor
         Object.fromEntries(
           Object.entries(fn.Properties.Environment?.Variables ?? {}).map(([k, v]) => [
             k,
-            typeof v === 'string' && !/^(arn:|https?:\/\/)/.test(v) ? v : REF,
+            // The queue name prefix is the stack's name, written out at synth.
+            typeof v === 'string' && !/^(arn:|https?:\/\/)/.test(v) && k !== ENV.queuePrefix ? v : REF,
           ]),
         ),
         (value) => value === REF,
@@ -206,7 +210,25 @@ function fromTemplates(templates: readonly Template[], assemblyDir: string): Nor
     burstLimit: settings.ThrottlingBurstLimit,
   });
   const httpApi = apiId('HTTP');
-  expect(routesOf(httpApi)).toEqual(['$default']);
+  // The catch-all and the management API's routes (the source routes are made at deploy).
+  const httpRoutes = ofType('AWS::ApiGatewayV2::Route').filter(
+    ([, r]) => refId(r.Properties.ApiId) === httpApi,
+  );
+  const integrationFunction = (route: Resource, resources: Resources) => {
+    const target = JSON.stringify(route.Properties.Target);
+    const integrationId = /"Ref":"([^"]+)"/.exec(target)?.[1];
+    const integration = integrationId ? resources[integrationId] : undefined;
+    if (!integration) throw new Error(`route ${route.Properties.RouteKey} has no integration`);
+    return functionOf(resources, integration.Properties.IntegrationUri);
+  };
+  const managementRoutes = httpRoutes
+    .filter(([, r]) => r.Properties.RouteKey !== '$default')
+    .map(([, r, resources]) => ({
+      routeKey: r.Properties.RouteKey as string,
+      function: integrationFunction(r, resources),
+      authorization: (r.Properties.AuthorizationType ?? 'NONE') as 'NONE' | 'AWS_IAM',
+    }));
+  expect(httpRoutes.map(([, r]) => r.Properties.RouteKey)).toContain('$default');
   const httpStage = stageOf(httpApi)!;
   expect(httpStage.RouteSettings).toBeUndefined();
   const routesRuntime = functions.find((f) => f.name === 'routes')!.runtime as SourcesRuntime;
@@ -268,6 +290,7 @@ function fromTemplates(templates: readonly Template[], assemblyDir: string): Nor
           throttle: { rateLimit: s.config.rateLimitPerSecond, burstLimit: s.config.burstLimit },
         }))
         .sort(byKey((r) => r.routeKey)),
+      managementRoutes: managementRoutes.sort(byKey((r) => r.routeKey)),
     },
     websocket: wsStage
       ? {
@@ -341,9 +364,14 @@ describe('the synthesized CDK templates equal the plan the local stack is built 
     // What the comparison covers, so that an empty side cannot pass.
     const parsed = parseRouterConfig(config);
     const live = parsed.liveStream.enabled;
-    expect(deployed.functions).toHaveLength(3 + (live ? 2 : 0) + parsed.targets.length);
+    expect(deployed.functions).toHaveLength(4 + (live ? 2 : 0) + parsed.targets.length);
     expect(deployed.rules).toHaveLength(parsed.targets.length + (live ? 1 : 0));
     expect(deployed.http.sourceRoutes).toHaveLength(parsed.sources.length);
+    expect(deployed.http.managementRoutes.length).toBeGreaterThanOrEqual(15);
+    for (const route of deployed.http.managementRoutes) {
+      expect(route.function).toBe('management');
+      expect(route.authorization, route.routeKey).toBe(route.routeKey === 'GET /health' ? 'NONE' : 'AWS_IAM');
+    }
     expect(deployed.tables).toHaveLength(live ? 2 : 1);
     // The sweeper and each target's breaker probe: scheduled, never retried.
     expect(deployed.schedules).toHaveLength(

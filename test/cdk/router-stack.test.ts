@@ -194,8 +194,8 @@ describe('EventRouterStack with the example config', () => {
     }
   });
 
-  it('generates a signing secret per target, the URL tokens and the stream token, and outputs them', () => {
-    template.resourceCountIs('AWS::SecretsManager::Secret', 2);
+  it('generates a signing secret per target, the URL tokens, the stream token and the cursor key, and outputs them', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 3);
     prAgent.resourceCountIs('AWS::SecretsManager::Secret', 1);
     const outputs = template.findOutputs('*');
     expect(Object.keys(outputs)).toEqual(
