@@ -14,8 +14,10 @@ import { type DemoAgent, startDemoAgent } from './demo-agent';
 import { type LogFormat, localLogSink } from './log-format';
 import { PortInUseError } from './net';
 import { sampleCurl } from './sample-webhook';
+import { LOCAL_REGION, localCredentials } from './services/aws-env';
 import { defaultSigningSecret, defaultSigningSecretName, LocalSecretStore } from './services/secrets';
 import { ConfigLoadError, LOCAL_NAMES, type LocalStack, loadConfigFile, startLocalStack } from './stack';
+import { localStackState, removeLocalState, writeLocalState } from './state';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -90,6 +92,7 @@ async function main(): Promise<void> {
     console.log(`\n${signal}: stopping…`);
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
+    removeLocalState();
     await stack?.stop();
     await demo?.stop();
     process.exit(0);
@@ -127,6 +130,9 @@ async function main(): Promise<void> {
     logLevel: logLevel as 'DEBUG' | 'INFO' | 'WARN' | 'ERROR',
     functionLogs: localLogSink(logFormat as LogFormat, { quiet: values.quiet }),
   });
+  // Where the CLI (`npx event-router …`) finds this stack and its local credentials.
+  writeLocalState(localStackState(stack));
+  process.on('exit', () => removeLocalState());
   printBanner(stack, demo, values['data-dir'] ? path.resolve(values['data-dir']) : undefined);
 }
 
@@ -161,6 +167,11 @@ function printBanner(stack: LocalStack, demo: DemoAgent | undefined, dataDir: st
     `  WebSocket URL:  ${stack.websocketUrl}?token=${encodeURIComponent(stack.secrets.streamToken)}`,
   );
   lines.push(`  @connections:   ${stack.managementUrl}`);
+  lines.push(
+    `  Management API: ${stack.http.url}/v1 (SigV4, access key ${localCredentials.accessKeyId}, secret key ` +
+      `${localCredentials.secretAccessKey}, region ${LOCAL_REGION}, service execute-api)`,
+    '                  npx event-router events list   (the CLI signs for you: see `npx event-router --help`)',
+  );
   const e = stack.endpoints;
   lines.push(
     '',

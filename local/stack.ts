@@ -4,6 +4,7 @@
  * environment exactly as the CDK constructs do — SDK clients reach the local services through
  * `AWS_ENDPOINT_URL_<SERVICE>` only.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -29,6 +30,7 @@ import { FaultSwitch } from './faults';
 import { bundleHandlers } from './lambda/bundle';
 import { LocalFunction, type LogSink, prefixedConsoleSink } from './lambda/local-function';
 import { awsEnvironment, LOCAL_REGION, type LocalEndpoints, localCredentials } from './services/aws-env';
+import { startLocalCloudWatch } from './services/cloudwatch';
 import { ensureTable, expireItems, type LocalDynamo, startLocalDynamo } from './services/dynamodb';
 import { type LocalEventBridge, type LocalRuleTarget, startLocalEventBridge } from './services/eventbridge';
 import { LOCAL_HTTP_API_ID, type LocalHttpApi, startLocalHttpApi } from './services/http-api';
@@ -36,8 +38,6 @@ import { type LocalLambdaApi, startLocalLambdaApi } from './services/lambda-api'
 import { sqsRuleTarget } from './services/rule-targets';
 import { LocalSchedule } from './services/schedule';
 import {
-  defaultSigningSecret,
-  defaultSigningSecretName,
   defaultSourceSecret,
   type LocalSecret,
   LocalSecretStore,
@@ -70,6 +70,7 @@ export const LOCAL_NAMES = {
   payloadBucket: 'event-router-local-payloads',
   queuePrefix: 'event-router-local',
   streamTokenSecret: 'event-router/local/stream-token',
+  cursorKeySecret: 'event-router/local/cursor-key',
   stage: 'live',
 } as const;
 
@@ -298,6 +299,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Empty at first: the routes function generates a random token per source, as at deploy (kept with --data-dir).
     store.defineGenerated(LOCAL_NAMES.urlTokenSecret, () => '{}');
     store.define(LOCAL_NAMES.streamTokenSecret, DEFAULT_STREAM_TOKEN);
+    // Signs the management API's paging cursors; random per data directory, as at deploy.
+    store.defineGenerated(LOCAL_NAMES.cursorKeySecret, () => randomBytes(32).toString('base64url'));
 
     const secretsManager: LocalSecretsManager = await startLocalSecretsManager(store, { faults });
     cleanups.push(() => secretsManager.stop());
@@ -338,6 +341,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       : undefined;
     const lambdaApi = await startLocalLambdaApi();
     cleanups.push(() => lambdaApi.stop());
+    const cloudwatch = await startLocalCloudWatch({
+      oldestMessageAge: (queue) => sqs.oldestMessageAge(queue),
+    });
+    cleanups.push(() => cloudwatch.stop());
 
     // The EventBridge endpoint must exist before the functions' env is built; its rules need the functions.
     // Rules are bound late through this indirection.
@@ -355,8 +362,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     // The APIs before the functions: the functions' environment holds their endpoints; their integrations are
     // bound once the functions exist.
-    const late: Partial<Record<'ingest' | 'connections', LocalFunction>> = {};
-    const lateInvoker = (name: 'ingest' | 'connections') => ({
+    const late: Partial<Record<'ingest' | 'connections' | 'management', LocalFunction>> = {};
+    const lateInvoker = (name: 'ingest' | 'connections' | 'management') => ({
       invoke: (event: unknown) => {
         const fn = late[name];
         if (!fn) return Promise.reject(new Error(`${name} function not ready`));
@@ -379,8 +386,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const http: LocalHttpApi = await startLocalHttpApi({
       port: options.httpPort ?? 0,
       function: lateInvoker('ingest'),
-      // Only the catch-all at first: the routes function creates each source's tokened route, as on AWS.
-      routes: ['$default'],
+      functionName: topology.functions.ingest.name,
+      // The catch-all and the management API's routes at first: the routes function creates each source's tokened
+      // route, as on AWS.
+      routes: [
+        '$default',
+        ...topology.management.routes.map((route) => ({
+          routeKey: route.routeKey,
+          integration: { name: topology.functions.management.name, invoker: lateInvoker('management') },
+          authorization: route.authorization,
+        })),
+      ],
+      // The `/v1` routes accept requests signed with the local credentials (the banner prints them).
+      iam: { credentials: [localCredentials], region: LOCAL_REGION },
       defaultThrottle: topology.http.catchAllThrottle,
       onError: (error) => log(`HTTP API: ${error.message}`),
     });
@@ -394,6 +412,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       s3: sqs.endpoint,
       lambda: lambdaApi.endpoint,
       apigatewayv2: http.controlEndpoint,
+      cloudwatch: cloudwatch.endpoint,
     };
 
     const bundles = await bundling;
@@ -504,6 +523,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       );
     }
     const routesFn = makeFunction(topology.functions.routes);
+    // Several at once: a replay's chunk runs for minutes while the API keeps answering (Lambda runs them side by side).
+    const management = makeFunction(
+      topology.functions.management,
+      { queuePrefix: LOCAL_NAMES.queuePrefix, cursorKeySecret: LOCAL_NAMES.cursorKeySecret },
+      { maxConcurrency: 3 },
+    );
+    late.management = management;
+    // A job hands its next chunk to a fresh invocation of itself (Invoke, InvocationType Event).
+    lambdaApi.registerFunction(management.name, async (payload, type) => {
+      const event = JSON.parse(payload.toString('utf8')) as unknown;
+      if (type === 'Event') {
+        management.invokeAsync(event);
+        return { payload: '' };
+      }
+      return { payload: JSON.stringify((await management.invoke(event)) ?? null) };
+    });
 
     const targetContext: LocalTargetContext = { store, sqs, lambdaApi, eventbridge, log };
     for (const target of topology.targets) {
@@ -884,6 +919,10 @@ async function describeRunning(running: {
             ? [{ routeKey: sourceRoutePattern(match[1]!), throttle: { ...running.http.throttleOf(key)! } }]
             : [];
         })
+        .sort(byKey((r) => r.routeKey)),
+      managementRoutes: running.http
+        .describeRoutes()
+        .filter((r) => r.routeKey !== '$default' && !sourceRoute.test(r.routeKey))
         .sort(byKey((r) => r.routeKey)),
     },
     websocket: ws

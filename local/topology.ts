@@ -79,6 +79,12 @@ export interface NormalisedHttpApi {
   readonly catchAll: { readonly routeKey: string; readonly throttle: Throttle };
   /** Each source's tokened route (the token written `{token}`) and its route throttle. */
   readonly sourceRoutes: readonly { readonly routeKey: string; readonly throttle: Throttle }[];
+  /** The management API's routes: the function each invokes and its authorization. */
+  readonly managementRoutes: readonly {
+    readonly routeKey: string;
+    readonly function: string;
+    readonly authorization: 'NONE' | 'AWS_IAM';
+  }[];
 }
 
 export interface NormalisedWebSocketApi {
@@ -233,6 +239,7 @@ export function normaliseTopology(topology: Topology): NormalisedTopology {
     topology.functions.ingest,
     topology.functions.sweeper,
     topology.functions.routes,
+    topology.functions.management,
     ...(live && connections && broadcast ? [connections, broadcast] : []),
     ...topology.targets.map((t) => t.function),
   ];
@@ -295,6 +302,13 @@ export function normaliseTopology(topology: Topology): NormalisedTopology {
         .map((s) => ({
           routeKey: sourceRoutePattern(s.name),
           throttle: { rateLimit: s.config.rateLimitPerSecond, burstLimit: s.config.burstLimit },
+        }))
+        .sort(byKey((r) => r.routeKey)),
+      managementRoutes: topology.management.routes
+        .map((r) => ({
+          routeKey: r.routeKey,
+          function: topology.functions.management.name,
+          authorization: r.authorization,
         }))
         .sort(byKey((r) => r.routeKey)),
     },

@@ -15,6 +15,7 @@ export interface LocalEndpoints {
   readonly s3: string;
   readonly lambda: string;
   readonly apigatewayv2: string;
+  readonly cloudwatch: string;
 }
 
 /** The AWS part of every local function's environment. */
@@ -35,6 +36,7 @@ export function awsEnvironment(
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda,
     AWS_ENDPOINT_URL_APIGATEWAYV2: endpoints.apigatewayv2,
+    AWS_ENDPOINT_URL_CLOUDWATCH: endpoints.cloudwatch,
     // Keeps SDK clients from looking for ~/.aws config or instance metadata.
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -331,7 +331,29 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
         return;
       }
       if (target === 'AWSEvents.PutEvents') await putEvents(body, res);
-      else
+      else if (target === 'AWSEvents.DescribeEventBus') {
+        // The management API's health check: this bus, or an external bus a target names.
+        const name = (body as { Name?: unknown } | null)?.Name;
+        if (isOurBus(name) || isDefaultBus(name)) {
+          const ours = isOurBus(name);
+          sendJson(
+            res,
+            200,
+            {
+              Name: ours ? options.busName : 'default',
+              Arn: ours ? busArn : `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/default`,
+            },
+            {},
+            'application/x-amz-json-1.1',
+          );
+        } else
+          sendAwsJsonError(
+            res,
+            400,
+            'ResourceNotFoundException',
+            `Event bus ${String(name)} does not exist.`,
+          );
+      } else
         sendAwsJsonError(
           res,
           400,

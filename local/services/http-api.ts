@@ -26,6 +26,18 @@ import {
   traceId,
 } from './apigateway-common';
 import { LOCAL_ACCOUNT } from './aws-env';
+import { type Credentials, SIGV4_MESSAGES, verifyRequest } from './sigv4';
+
+/** A request's headers, lower-cased, repeated ones joined by "," (as SigV4 canonicalises them). */
+function lowerCaseHeaders(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = Object.create(null);
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!.toLowerCase();
+    const value = req.rawHeaders[i + 1]!;
+    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+  }
+  return headers;
+}
 
 /** API Gateway's request payload limit. */
 export const MAX_HTTP_API_BODY_BYTES = 10 * 1024 * 1024;
@@ -36,11 +48,24 @@ export interface HttpInvoker {
 
 export type { ThrottleSettings };
 
+/** A route with its own integration and authorization (the management API's routes). */
+export interface LocalRouteSpec {
+  readonly routeKey: string;
+  /** The function it invokes, by name. @default the API's `function` */
+  readonly integration?: { readonly name: string; readonly invoker: HttpInvoker };
+  /** `AWS_IAM`: the request must be SigV4-signed with one of `iam.credentials` (see ./sigv4.ts). @default 'NONE' */
+  readonly authorization?: 'NONE' | 'AWS_IAM';
+}
+
 export interface LocalHttpApiOptions {
-  /** The integration of every route. */
+  /** The integration of routes that name none (the routes function's, `$default`). */
   readonly function: HttpInvoker;
-  /** Route keys at start, e.g. `$default`, `POST /webhooks/{source}`, `ANY /v1/{proxy+}`. @default ['$default'] */
-  readonly routes?: readonly string[];
+  /** Name of `function`, as `describeRoutes` reports it. @default 'ingest' */
+  readonly functionName?: string;
+  /** Routes at start, e.g. `$default`, `POST /webhooks/{source}`, `ANY /v1/{proxy+}`. @default ['$default'] */
+  readonly routes?: readonly (string | LocalRouteSpec)[];
+  /** The identities `AWS_IAM` routes accept, and the region they must be signed for. */
+  readonly iam?: { readonly credentials: readonly Credentials[]; readonly region: string };
   /** Throttle of routes without route settings (the stage default); undefined = unthrottled. */
   readonly defaultThrottle?: ThrottleSettings;
   /** @default 0 (random) */
@@ -62,6 +87,8 @@ export interface LocalHttpApi {
   routeKeys(): string[];
   /** Throttle of a route now (its route settings, else the stage default). */
   throttleOf(routeKey: string): ThrottleSettings | undefined;
+  /** Every route now: its integration's function and its authorization. */
+  describeRoutes(): { routeKey: string; function: string; authorization: 'NONE' | 'AWS_IAM' }[];
   stop(): Promise<void>;
 }
 
@@ -70,6 +97,8 @@ export const LOCAL_HTTP_API_ID = 'localhttp';
 
 interface Route {
   readonly routeKey: string;
+  readonly integration?: { readonly name: string; readonly invoker: HttpInvoker };
+  readonly authorization?: 'NONE' | 'AWS_IAM';
   readonly method: string;
   readonly segments: readonly string[];
   readonly literalCount: number;
@@ -252,14 +281,16 @@ export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<L
   const routes = new Map<string, { id: string; route: Route }>();
   const routeSettings = new Map<string, ThrottleSettings>();
   let nextRouteId = 1;
-  const addRoute = (routeKey: string) => {
+  const addRoute = (spec: string | LocalRouteSpec) => {
+    const { routeKey, ...extra } = typeof spec === 'string' ? { routeKey: spec } : spec;
     const existing = routes.get(routeKey);
     if (existing) return existing.id;
     const id = `r${(nextRouteId++).toString(36)}`;
-    routes.set(routeKey, { id, route: parseRoute(routeKey) });
+    const parsed = parseRoute(routeKey);
+    routes.set(routeKey, { id, route: parsed === DEFAULT_ROUTE ? DEFAULT_ROUTE : { ...parsed, ...extra } });
     return id;
   };
-  for (const key of options.routes ?? ['$default']) addRoute(key);
+  for (const spec of options.routes ?? ['$default']) addRoute(spec);
   // API Gateway: the most specific path wins; a method beats ANY; `$default` only when nothing else matched.
   const ordered = () =>
     [...routes.values()]
@@ -320,10 +351,45 @@ export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<L
       }
       throw error;
     }
+    let caller: string | undefined;
+    if (route.authorization === 'AWS_IAM') {
+      // Checked before the function runs and after throttling, as API Gateway does.
+      const verified = options.iam
+        ? await verifyRequest(
+            {
+              method,
+              url: new URL(req.url ?? '/', `http://${req.headers.host ?? domainName}`),
+              headers: lowerCaseHeaders(req),
+              body,
+            },
+            options.iam.credentials,
+            options.iam.region,
+          )
+        : ({ ok: false, message: SIGV4_MESSAGES.missing } as const);
+      if (!verified.ok) {
+        sendJson(res, 403, { message: verified.message });
+        return 403;
+      }
+      caller = verified.accessKeyId;
+    }
     const event = toHttpApiEvent(req, body, route.routeKey, params, domainName);
+    if (caller !== undefined) {
+      // What HTTP API puts in the event for an IAM-authorized request.
+      (event.requestContext as unknown as { authorizer: unknown }).authorizer = {
+        iam: {
+          accessKey: caller,
+          accountId: LOCAL_ACCOUNT,
+          callerId: caller,
+          cognitoIdentity: null,
+          principalOrgId: null,
+          userArn: `arn:aws:iam::${LOCAL_ACCOUNT}:user/${caller}`,
+          userId: caller,
+        },
+      };
+    }
     let result: unknown;
     try {
-      result = await options.function.invoke(event);
+      result = await (route.integration?.invoker ?? options.function).invoke(event);
     } catch (error) {
       if (invokeTooLarge(error)) {
         // The body is under the HTTP API's 10 MB but the event exceeds Lambda's 6 MB invoke limit. AWS documents no
@@ -476,6 +542,14 @@ export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<L
     controlEndpoint: `http://${LOOPBACK}:${controlPort}`,
     routeKeys: () => [...routes.keys()].sort(),
     throttleOf,
+    describeRoutes: () =>
+      [...routes.values()]
+        .map(({ route }) => ({
+          routeKey: route.routeKey,
+          function: route.integration?.name ?? options.functionName ?? 'ingest',
+          authorization: route.authorization ?? 'NONE',
+        }))
+        .sort((a, b) => (a.routeKey < b.routeKey ? -1 : a.routeKey > b.routeKey ? 1 : 0)),
     async stop() {
       await closeServer(control);
       await closeServer(server);

@@ -64,6 +64,11 @@ export interface LocalSqs {
    * faults, visibility, redrive and long polling as over HTTP, minus SDK serialisation, SigV4 and two socket trips.
    */
   readonly direct: SqsSender;
+  /**
+   * Seconds since the oldest message still in a queue (visible, in flight or delayed) was enqueued, or null when it
+   * is empty or unknown: what CloudWatch reports as ApproximateAgeOfOldestMessage.
+   */
+  oldestMessageAge(queueName: string): number | null;
   stop(): Promise<void>;
 }
 
@@ -126,6 +131,13 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
     port,
     client,
     direct: directSender(sqs, options.faults),
+    oldestMessageAge(queueName) {
+      const queue = store.getQueue(queueName);
+      if (!queue || queue.messages.size === 0) return null;
+      let oldest = Number.POSITIVE_INFINITY;
+      for (const message of queue.messages.values()) oldest = Math.min(oldest, message.enqueuedAt);
+      return Math.max(0, Math.floor(((options.now ?? Date.now)() - oldest) / 1000));
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -262,10 +274,8 @@ function sdkOutput(output: Record<string, any>): Record<string, any> {
 }
 
 /** Queue names per target; the DLQ is `<queue>-dlq`. */
-export function targetQueueNames(prefix: string, target: string): { queueName: string; dlqName: string } {
-  const queueName = `${prefix}-${target}`;
-  return { queueName, dlqName: `${queueName}-dlq` };
-}
+
+import { targetQueueNames } from '../../core/queues';
 
 async function queueArn(client: SQSClient, queueUrl: string): Promise<string> {
   const out = await client.send(

@@ -166,6 +166,7 @@ describe('Event Router end to end (real handlers, local services)', () => {
       'delivery-flaky',
       'delivery-good',
       'ingest',
+      'management',
       'routes',
       'sweeper',
     ]);
