@@ -30,6 +30,7 @@ import {
 } from '../core/plan';
 import { bundleHandler, FUNCTION_NODE_OPTIONS, functionCode, REPO_ROOT } from '../lib/bundling';
 import exampleConfig from '../router.config';
+import { deployedEnvironment } from './deployed';
 import { median, pairedSummary, round } from './stats';
 import type { BenchFigure, BenchSuite } from './types';
 
@@ -87,33 +88,6 @@ async function floorCode(clients: readonly ClientName[]): Promise<string> {
   ];
   writeFileSync(file, lines.join('\n'));
   return functionCode(await bundleHandler(file), undefined);
-}
-
-/** The environment a function is deployed with (lib/router-function.ts), its resources named by placeholders. */
-function deployedEnvironment(spec: FunctionSpec, codeDir: string): NodeJS.ProcessEnv {
-  const refs = Object.fromEntries(
-    RESOURCE_REFS.map((ref) => [
-      ref,
-      ref === 'websocketEndpoint' ? 'https://abc.execute-api.us-east-1.amazonaws.com/prod' : `bench-${ref}`,
-    ]),
-  );
-  return {
-    PATH: process.env.PATH,
-    NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
-    POWERTOOLS_SERVICE_NAME: spec.serviceName,
-    POWERTOOLS_METRICS_NAMESPACE: 'EventRouter',
-    POWERTOOLS_LOG_LEVEL: 'INFO',
-    ...resolveEnvironment(spec, refs),
-    AWS_REGION: 'us-east-1',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench',
-    AWS_LAMBDA_FUNCTION_NAME: spec.name,
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
-    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    LAMBDA_TASK_ROOT: codeDir,
-  };
 }
 
 /**
