@@ -15,12 +15,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { monotonicFactory } from 'ulid';
 import type { Envelope, PayloadRef } from '../../core/contracts';
 import { INGEST_TIMEOUT_SECONDS } from '../../core/queues';
 import type { RuntimeSource } from '../../core/runtime-config';
+import type { DynamoClient } from '../shared/dynamo';
 import {
   claimDedupe,
   type DedupeKey,
@@ -67,9 +67,10 @@ export interface IngestRequest extends WebhookRequest {
 export interface IngestDeps {
   readonly sources: ReadonlyMap<string, RuntimeSource>;
   readonly readSecrets: SecretReader;
-  readonly doc: DynamoDBDocumentClient;
+  readonly doc: DynamoClient;
   readonly eventBridge: EventBridgeClient;
-  readonly s3: S3Client;
+  /** Only for payloads over the inline limit (the handler loads it on first use). */
+  readonly s3: Pick<S3Client, 'send'>;
   readonly tableName: string;
   readonly busName: string;
   readonly payloadBucket: string;
@@ -406,6 +407,7 @@ async function offloadIfLarge(
     bytes: body.length,
     sha256: sha256Hex(body),
   };
+  const { PutObjectCommand } = await import('../shared/aws/s3');
   await deps.s3.send(
     new PutObjectCommand({
       Bucket: ref.bucket,
