@@ -21,13 +21,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseRouterConfig } from '../core/config';
-import {
-  allFunctions,
-  type FunctionSpec,
-  planTopology,
-  RESOURCE_REFS,
-  resolveEnvironment,
-} from '../core/plan';
+import { allFunctions, type FunctionSpec, planTopology } from '../core/plan';
 import { bundleHandler, FUNCTION_NODE_OPTIONS, functionCode, REPO_ROOT } from '../lib/bundling';
 import exampleConfig from '../router.config';
 import { deployedEnvironment } from './deployed';

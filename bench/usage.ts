@@ -6,7 +6,7 @@
 
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -164,6 +164,7 @@ export async function measureUsage(
       const harness: HarnessSpec = { ...options, resultFile, fixtures: fixtures[name] };
       writeFileSync(specFile, JSON.stringify(harness));
       await runChild(code, deployedEnvironment(spec, code), specFile);
+      if (!existsSync(resultFile)) throw new Error(`the ${name} bench child wrote no result`);
       out[name] = { ...(JSON.parse(readFileSync(resultFile, 'utf8')) as HarnessResult), spec };
     }
     return out;

@@ -10,9 +10,9 @@
  * wrote to stdout (its log lines). The parent (bench/cpu.bench.ts) passes a JSON spec file and reads the result
  * file; stdout stays the function's own.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { HttpRequest, HttpResponse } from '@smithy/types';
 import type { Context } from 'aws-lambda';
 
@@ -108,7 +108,8 @@ export type EntryFactory<E> = (fixtures: Record<string, unknown>) => BenchEntry<
  * another script (an A/B comparison of two builds in one process) only exports its factory.
  */
 export async function runIfMain<E>(moduleUrl: string, factory: EntryFactory<E>): Promise<void> {
-  if (!process.argv[1] || pathToFileURL(process.argv[1]).href !== moduleUrl) return;
+  // Real paths: node_modules may be a symbolic link, and import.meta.url is the resolved file.
+  if (!process.argv[1] || realpathSync(process.argv[1]) !== realpathSync(fileURLToPath(moduleUrl))) return;
   const file = process.argv[2];
   if (!file) throw new Error('usage: node <bench bundle> <spec.json>');
   const spec = JSON.parse(readFileSync(file, 'utf8')) as HarnessSpec;
