@@ -39,6 +39,8 @@ export interface UsageOptions {
   readonly rounds: number;
   readonly batch: number;
   readonly warmup: number;
+  /** Connections the broadcast function pushes each event to. @default BENCH_CONNECTIONS */
+  readonly connections?: number;
 }
 
 export interface FunctionUsage extends HarnessResult {
@@ -149,7 +151,9 @@ export async function measureUsage(
       },
       broadcast: {
         event: sqsEvent(envelope.json, envelope.type, 'broadcast'),
-        connections: Array.from({ length: BENCH_CONNECTIONS }, (_, i) => connectionItem(i)),
+        connections: Array.from({ length: options.connections ?? BENCH_CONNECTIONS }, (_, i) =>
+          connectionItem(i),
+        ),
       },
     };
     const out = { ingest: undefined, delivery: undefined, broadcast: undefined } as Record<
@@ -161,7 +165,8 @@ export async function measureUsage(
       const code = functionCode(await bundleHandler(`bench/cpu/${name}.entry.ts`), spec.runtime);
       const resultFile = path.join(work, `${name}.result.json`);
       const specFile = path.join(work, `${name}.spec.json`);
-      const harness: HarnessSpec = { ...options, resultFile, fixtures: fixtures[name] };
+      const { rounds, batch, warmup } = options;
+      const harness: HarnessSpec = { rounds, batch, warmup, resultFile, fixtures: fixtures[name] };
       writeFileSync(specFile, JSON.stringify(harness));
       await runChild(code, deployedEnvironment(spec, code), specFile);
       if (!existsSync(resultFile)) throw new Error(`the ${name} bench child wrote no result`);

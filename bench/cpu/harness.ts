@@ -44,6 +44,8 @@ export interface HarnessResult {
   /** Bytes and lines the function wrote to stdout during one warm invocation. */
   readonly logBytes: number;
   readonly logLines: number;
+  /** Of those, the bytes of EMF metric lines (the local stack turns metrics off; the cost model takes these). */
+  readonly metricBytes: number;
   readonly rssMb: number;
 }
 
@@ -173,12 +175,15 @@ export async function runHarness<E>(spec: HarnessSpec, entry: BenchEntry<E>): Pr
   let counting = false;
   let logBytes = 0;
   let logLines = 0;
+  let metricBytes = 0;
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     if (counting) {
       const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
       logBytes += Buffer.byteLength(text);
       logLines += text.split('\n').length - 1;
+      for (const line of text.split('\n'))
+        if (line.includes('"_aws"')) metricBytes += Buffer.byteLength(line) + 1;
     }
     return (write as (c: unknown, ...r: unknown[]) => boolean)(chunk, ...rest);
   }) as typeof process.stdout.write;
@@ -229,6 +234,7 @@ export async function runHarness<E>(spec: HarnessSpec, entry: BenchEntry<E>): Pr
     requests,
     logBytes,
     logLines,
+    metricBytes,
     rssMb: process.memoryUsage().rss / 1024 / 1024,
   };
   writeFileSync(spec.resultFile, JSON.stringify(result));
