@@ -24,7 +24,7 @@ export interface MeasuredFunction {
   /** Powertools logger lines per invocation (each carries the X-Ray trace id on Lambda; EMF lines do not). */
   readonly loggerLines: number;
   readonly memoryMb: number;
-  readonly tracing: 'Active' | 'PassThrough';
+  readonly tracing: 'Active' | 'PassThrough' | 'off';
 }
 
 export interface Measured {
@@ -63,6 +63,16 @@ export interface Workload {
   readonly secrets: number;
   readonly polledQueues: number;
   readonly customMetrics: number;
+  /**
+   * Levers the model can price that the code does not pull (bench/cost.ts lists them): X-Ray off for some functions,
+   * no archive, no broadcast while no agent is connected, no events-by-source index.
+   */
+  readonly levers?: {
+    readonly tracingOff?: readonly Flow[];
+    readonly noArchive?: boolean;
+    readonly noBroadcastWithoutAgents?: boolean;
+    readonly noEventIndex?: boolean;
+  };
 }
 
 /** The reference workload of the issue: a 21 KB GitHub pull_request webhook to one HTTP target, no agent. */
@@ -164,7 +174,7 @@ function keyOf(item: Wire): string {
 }
 
 /** Write and read units of a function's DynamoDB requests, from their bodies. */
-function dynamoUse(requests: readonly RecordedRequest[]): DynamoUse {
+function dynamoUse(requests: readonly RecordedRequest[], eventIndex = true): DynamoUse {
   const index = EVENTS_TABLE.indexes[0];
   const known = new Map<string, number>();
   let writeUnits = 0;
@@ -190,7 +200,7 @@ function dynamoUse(requests: readonly RecordedRequest[]): DynamoUse {
       if (kind === 'event') eventItemBytes = bytes;
       stored.push({ kind, bytes: bytes + 100 });
       writes.push(`PutItem ${pk.split('#')[0]} ${bytes} B = ${wru} WRU`);
-      if (body.Item[index.partitionKey] && body.Item[index.sortKey]) {
+      if (body.Item[index.partitionKey] && body.Item[index.sortKey] && (eventIndex || kind !== 'event')) {
         // The index entry: the table's and the index's keys plus the projected attributes the item has.
         const projected = ['pk', 'sk', index.partitionKey, index.sortKey, ...index.include];
         const entry: Wire = {};
@@ -251,10 +261,11 @@ export function costModel(measured: Measured, workload: Workload): CostModel {
   };
   const perSecond = workload.webhooksPerMonth / (MONTH_DAYS * 86_400);
   const f = measured.functions;
+  const broadcasts = !(workload.levers?.noBroadcastWithoutAgents && workload.agents === 0);
   const invocations: Record<Flow, number> = {
     ingest: 1,
     delivery: 1 / workload.batch,
-    broadcast: 1 / workload.batch,
+    broadcast: broadcasts ? 1 / workload.batch : 0,
   };
 
   // API Gateway: one request per webhook (metered per 512 KB).
@@ -284,6 +295,7 @@ export function costModel(measured: Measured, workload: Workload): CostModel {
   if (workload.agents > 0) io.broadcast += workload.latencyMs.postToConnection;
   io.delivery += workload.latencyMs.target;
   for (const name of ['ingest', 'delivery', 'broadcast'] as const) {
+    if (invocations[name] === 0) continue;
     const fn = f[name];
     const cpuShare = Math.min(1, fn.memoryMb / 1769);
     // An invocation handles its messages one after the other, CPU at the memory's share of a vCPU plus the waits;
@@ -311,7 +323,11 @@ export function costModel(measured: Measured, workload: Workload): CostModel {
   }
 
   // DynamoDB: measured from the requests' bodies.
-  const dynamo = { ingest: dynamoUse(f.ingest.requests), delivery: dynamoUse(f.delivery.requests) };
+  const levers = workload.levers ?? {};
+  const dynamo = {
+    ingest: dynamoUse(f.ingest.requests, !levers.noEventIndex),
+    delivery: dynamoUse(f.delivery.requests),
+  };
   const broadcastDynamo = dynamoUse(f.broadcast.requests);
   for (const [name, use] of Object.entries(dynamo)) {
     add({
@@ -326,8 +342,8 @@ export function costModel(measured: Measured, workload: Workload): CostModel {
   }
   const readUnits =
     dynamo.ingest.readUnits +
-    dynamo.delivery.readUnits / workload.batch +
-    broadcastDynamo.readUnits / workload.batch;
+    dynamo.delivery.readUnits * invocations.delivery +
+    broadcastDynamo.readUnits * invocations.broadcast;
   add({
     group: 'flow',
     service: 'DynamoDB',
@@ -357,15 +373,16 @@ export function costModel(measured: Measured, workload: Workload): CostModel {
     dollars: units(entryBytes, 64 * 1024) * PRICES.eventBridgeEvent.value,
     basis: `one ${(entryBytes / 1024).toFixed(1)} KB entry; rule matches and delivery to the two queues are free`,
   });
-  add({
-    group: 'flow',
-    service: 'EventBridge',
-    item: 'archive (processing)',
-    units: entryBytes / GB,
-    unit: 'GB',
-    dollars: (entryBytes / GB) * PRICES.eventBridgeArchiveGb.value,
-    basis: 'every event is archived for replay (archiveRetentionDays, default 30)',
-  });
+  if (!levers.noArchive)
+    add({
+      group: 'flow',
+      service: 'EventBridge',
+      item: 'archive (processing)',
+      units: entryBytes / GB,
+      unit: 'GB',
+      dollars: (entryBytes / GB) * PRICES.eventBridgeArchiveGb.value,
+      basis: 'every event is archived for replay (archiveRetentionDays, default 30)',
+    });
 
   // SQS: per queue, EventBridge's send plus the poller's receive and delete per batch.
   const chunks = units(measured.queueMessageBytes, 64 * 1024);
@@ -379,16 +396,17 @@ export function costModel(measured: Measured, workload: Workload): CostModel {
     dollars: sqsPerQueue * PRICES.sqsRequest.value,
     basis: `${(measured.queueMessageBytes / 1024).toFixed(1)} KB message = ${chunks} request; receive and delete per batch of ${workload.batch}`,
   });
-  add({
-    group: 'flow',
-    service: 'SQS',
-    item: 'broadcast queue: send, receive, delete',
-    units: sqsPerQueue,
-    unit: 'requests',
-    dollars: sqsPerQueue * PRICES.sqsRequest.value,
-    basis:
-      'every event goes to the live stream, agents connected or not (skipping it with no agent is left to the agents issue)',
-  });
+  if (broadcasts)
+    add({
+      group: 'flow',
+      service: 'SQS',
+      item: 'broadcast queue: send, receive, delete',
+      units: sqsPerQueue,
+      unit: 'requests',
+      dollars: sqsPerQueue * PRICES.sqsRequest.value,
+      basis:
+        'every event goes to the live stream, agents connected or not (skipping it with no agent is left to the agents issue)',
+    });
 
   // WebSocket messages per agent (32 KB increments) and their transfer out.
   const messageBytes = measured.deliveredBodyBytes + '{"kind":"event","event":}'.length;
@@ -407,10 +425,16 @@ export function costModel(measured: Measured, workload: Workload): CostModel {
   // CloudWatch Logs: the functions' lines (measured), Lambda's own, the HTTP API's access log.
   let logBytes = measured.accessLogBytes;
   const logParts: string[] = [`access log ${measured.accessLogBytes} B`];
+  const tracing = (name: Flow) => (levers.tracingOff?.includes(name) ? 'off' : f[name].tracing);
   for (const name of ['ingest', 'delivery', 'broadcast'] as const) {
+    if (invocations[name] === 0) continue;
     const fn = f[name];
     const traced =
-      fn.tracing === 'Active' ? sampledFraction(perSecond * invocations[name]) : sampledFraction(perSecond);
+      tracing(name) === 'off'
+        ? 0
+        : tracing(name) === 'Active'
+          ? sampledFraction(perSecond * invocations[name])
+          : sampledFraction(perSecond);
     const perInvocation =
       fn.logBytes + fn.loggerLines * TRACE_ID_FIELD_BYTES + PLATFORM_LOG_BYTES + traced * XRAY_REPORT_BYTES;
     logBytes += perInvocation * invocations[name];
@@ -434,10 +458,12 @@ export function costModel(measured: Measured, workload: Workload): CostModel {
   const traceParts: string[] = [];
   const ingestSampled = sampledFraction(perSecond);
   for (const name of ['ingest', 'delivery', 'broadcast'] as const) {
+    if (invocations[name] === 0) continue;
     const rate = perSecond * invocations[name];
-    const fraction = f[name].tracing === 'Active' ? sampledFraction(rate) : ingestSampled;
+    const mode = tracing(name);
+    const fraction = mode === 'off' ? 0 : mode === 'Active' ? sampledFraction(rate) : ingestSampled;
     traces += fraction * invocations[name];
-    traceParts.push(`${name} ${f[name].tracing} ${(fraction * 100).toFixed(0)} %`);
+    traceParts.push(`${name} ${mode} ${(fraction * 100).toFixed(0)} %`);
   }
   add({
     group: 'flow',
@@ -508,16 +534,17 @@ export function costModel(measured: Measured, workload: Workload): CostModel {
     dollars: (storedBytes / GB) * (PRICES.dynamoStorage.value + PRICES.dynamoPitr.value),
     basis: `kept ${workload.retentionDays} / ${workload.dedupeDays} / ${workload.deliveryLogDays} days; storage $${PRICES.dynamoStorage.value} + point-in-time recovery $${PRICES.dynamoPitr.value} per GB-month`,
   });
-  add({
-    group: 'held data',
-    service: 'EventBridge',
-    item: 'archive storage',
-    units: (entryBytes / GB) * months(workload.archiveRetentionDays),
-    unit: 'GB-month',
-    dollars:
-      (entryBytes / GB) * months(workload.archiveRetentionDays) * PRICES.eventBridgeArchiveStorage.value,
-    basis: `kept ${workload.archiveRetentionDays} days`,
-  });
+  if (!levers.noArchive)
+    add({
+      group: 'held data',
+      service: 'EventBridge',
+      item: 'archive storage',
+      units: (entryBytes / GB) * months(workload.archiveRetentionDays),
+      unit: 'GB-month',
+      dollars:
+        (entryBytes / GB) * months(workload.archiveRetentionDays) * PRICES.eventBridgeArchiveStorage.value,
+      basis: `kept ${workload.archiveRetentionDays} days`,
+    });
   add({
     group: 'held data',
     service: 'CloudWatch Logs',
@@ -598,4 +625,38 @@ export function costTable(model: CostModel): string {
     `| | | **all-in** | | **${money(model.total)}** | |`,
     `| | | **without data transfer out** | | **${money(model.withoutDto)}** | |`,
   ].join('\n');
+}
+
+/** What each lever the code does not pull would save, and all of them together (same measurements). */
+export function leverTable(
+  measured: Measured,
+  workload: Workload,
+): { lever: string; total: number; saves: number }[] {
+  const base = costModel(measured, workload).total;
+  const levers: [string, NonNullable<Workload['levers']>][] = [
+    [
+      'X-Ray tracing off on delivery and broadcast (ingest keeps it)',
+      { tracingOff: ['delivery', 'broadcast'] },
+    ],
+    ['X-Ray tracing off', { tracingOff: ['ingest', 'delivery', 'broadcast'] }],
+    ['no EventBridge archive (the event store keeps events for replay)', { noArchive: true }],
+    [
+      'no broadcast while no agent is connected (left to the agents issue)',
+      { noBroadcastWithoutAgents: true },
+    ],
+    ['no events-by-source index (nothing queries it yet)', { noEventIndex: true }],
+    [
+      'all of the above',
+      {
+        tracingOff: ['ingest', 'delivery', 'broadcast'],
+        noArchive: true,
+        noBroadcastWithoutAgents: true,
+        noEventIndex: true,
+      },
+    ],
+  ];
+  return levers.map(([lever, l]) => {
+    const total = costModel(measured, { ...workload, levers: l }).total;
+    return { lever, total, saves: base - total };
+  });
 }

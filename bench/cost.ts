@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { measureCost } from './cost-measure';
-import { costModel, costTable, REFERENCE_WORKLOAD } from './cost-model';
+import { costModel, costTable, leverTable, REFERENCE_WORKLOAD } from './cost-model';
 import { PEERS, PRICES } from './prices';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -45,6 +45,19 @@ const workload = {
 };
 const model = costModel(measured, workload);
 process.stdout.write(`${costTable(model)}\n\n`);
+process.stdout.write(
+  'Levers the code does not pull, priced on the same measurements:\n\n| lever | all-in $ / million | saves |\n| --- | --- | --- |\n',
+);
+for (const l of leverTable(measured, workload))
+  process.stdout.write(`| ${l.lever} | ${l.total.toFixed(2)} | ${l.saves.toFixed(2)} |\n`);
+process.stdout.write('\nBy volume (all-in / without data transfer out, $ per million):\n');
+for (const perMonthVolume of [1e6, 1e7, 1e8]) {
+  const m = costModel(measured, { ...workload, webhooksPerMonth: perMonthVolume });
+  process.stdout.write(
+    `- ${perMonthVolume / 1e6} M a month: ${m.total.toFixed(2)} / ${m.withoutDto.toFixed(2)}\n`,
+  );
+}
+process.stdout.write('\n');
 process.stdout.write(`Measured: ${note}.\n`);
 process.stdout.write(
   `Peers: Hookdeck $${PEERS.hookdeck.perMillion}/M list ($${PEERS.hookdeck.atVolume}/M at volume), Svix $${PEERS.svix.perMillion}/M.\n\nPrices (us-east-1):\n`,
