@@ -47,7 +47,7 @@ if (unmatched.length > 0) {
   process.exit(2);
 }
 
-type Recorded = BenchFigure & { suite: string; measuredAt: string };
+type Recorded = BenchFigure & { suite: string; measuredAt: string; loadAverage: number };
 const resultsPath = path.join(here, 'results.json');
 const previous: Recorded[] = existsSync(resultsPath)
   ? JSON.parse(readFileSync(resultsPath, 'utf8')).figures
@@ -59,8 +59,10 @@ for (const file of files) {
   ran.add(suite.name);
   process.stdout.write(`▶ ${suite.name}\n`);
   const measuredAt = new Date().toISOString();
+  // The machine may be shared: its 1-minute load average when the suite started, next to each of its figures.
+  const loadAverage = Number(os.loadavg()[0]!.toFixed(2));
   for (const measured of await suite.run()) {
-    const figure: Recorded = { ...measured, suite: suite.name, measuredAt };
+    const figure: Recorded = { ...measured, suite: suite.name, measuredAt, loadAverage };
     if (figure.floor !== undefined && figure.ratio === undefined && figure.floor !== 0) {
       figure.ratio = Number((figure.value / figure.floor).toFixed(3));
     }
