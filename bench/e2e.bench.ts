@@ -1,20 +1,22 @@
 /**
- * The whole local pipeline (`startLocalStack`, the real handlers, all on 127.0.0.1):
+ * The whole local pipeline (`startLocalStack`, the real handlers, all on 127.0.0.1), with the reference GitHub
+ * `pull_request` webhook (a realistic payload from @octokit/webhooks-examples, a unique `X-GitHub-Delivery` each):
  *
- * 1. sustained: signed GitHub `pull_request` webhooks (one realistic payload from @octokit/webhooks-examples, a
- *    unique `X-GitHub-Delivery` each) posted with bounded concurrency for a fixed time; every 202's event id must
- *    then reach the local HTTP target exactly once (matched by `webhook-id`) within a bounded wait. Reports
- *    accepted/s, delivered/s (first send → last delivery) and the loss (accepted but never delivered) as figures.
- * 2. latency: a fixed moderate rate (25/s) for long enough to have 1,000 webhooks; per webhook the send time, the
- *    target receipt and the message at each WebSocket client (10 clients subscribed with `?token=&pattern=`), matched
- *    by event id; p50 and the tail of each — p99 from 1,000 samples, else p95 (bench/stats.ts). Clients that miss a
- *    message count as lost.
- * The WebSocket clients stay connected through the sustained phase (broadcast works while ingest is saturated), and
- * what they missed there is reported too.
+ * 0. warm-up: 20 webhooks through the whole pipeline (first SDK calls, JIT); then 10 WebSocket clients connect
+ *    (`?token=&pattern=`) and stay connected through both phases.
+ * 1. latency: a fixed moderate rate (25/s) for long enough to have 1,000 webhooks; per webhook the send time, the
+ *    target receipt and the message at each WebSocket client, matched by event id; p50 and the tail of each — p99
+ *    from 1,000 samples, else p95 (bench/stats.ts). Messages a client missed count as lost. First, so that no backlog
+ *    of the sustained phase is measured.
+ * 2. sustained: posted with bounded concurrency for a fixed time, the clients still connected (broadcast works while
+ *    ingest is saturated); every 202's event id must then reach the local HTTP target exactly once (matched by
+ *    `webhook-id`) within a bounded wait. Reports accepted/s, delivered/s (first send → last delivery), the loss
+ *    (accepted but never delivered) and what the clients missed.
  *
+ * The machine may be shared: each phase's note gives the 1-minute load average before and after it.
  * Every loop is bounded in count and in time; the stack and the receivers are stopped at the end.
  * `BENCH_E2E_SECONDS` / `BENCH_E2E_CONCURRENCY` / `BENCH_E2E_RATE` / `BENCH_E2E_LATENCY_SECONDS` /
- * `BENCH_E2E_CLIENTS` override the defaults (for profiling runs).
+ * `BENCH_E2E_CLIENTS` / `BENCH_E2E_INGEST_ENVS` / `BENCH_E2E_TARGET_ENVS` override the defaults (for profiling runs).
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { Agent, createServer, request, type Server } from 'node:http';
@@ -48,6 +50,8 @@ const LATENCY_MS = num('BENCH_E2E_LATENCY_SECONDS', 42) * 1000;
 const LATENCY_SETTLE_MS = 5_000;
 /** WebSocket clients connected during both phases. */
 const CLIENTS = num('BENCH_E2E_CLIENTS', 10);
+/** A webhook send that has no answer by then counts as failed (status 0): no send waits forever. */
+const SEND_TIMEOUT_MS = 30_000;
 const SECRET = 'bench-github-secret';
 const PATTERN = { source: ['webhook.github'], 'detail-type': [{ prefix: 'pull_request.' }] };
 
@@ -131,6 +135,7 @@ function sender(url: string, body: Buffer, concurrency: number): Sender {
             res.on('error', () => resolve({ status: 0, sentAt }));
           },
         );
+        req.setTimeout(SEND_TIMEOUT_MS, () => req.destroy(new Error('no answer in time')));
         req.on('error', () => resolve({ status: 0, sentAt }));
         req.end(body);
       });
@@ -171,6 +176,8 @@ async function until(done: () => boolean, timeoutMs: number): Promise<boolean> {
 }
 
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
+/** The 1-minute load average (the machine may be shared with other work). */
+const load = () => os.loadavg()[0]!.toFixed(2);
 
 const suite: BenchSuite = {
   name: 'e2e',
@@ -244,6 +251,7 @@ const suite: BenchSuite = {
       const sentAt = new Map<string, number>();
       const inFlight: Promise<void>[] = [];
       const count = Math.round((LATENCY_RATE * LATENCY_MS) / 1000);
+      const latencyLoad = [load()];
       const l0 = performance.now();
       for (let i = 0; i < count; i++) {
         const due = l0 + (i * 1000) / LATENCY_RATE;
@@ -257,6 +265,7 @@ const suite: BenchSuite = {
       }
       await Promise.all(inFlight);
       paced.close();
+      latencyLoad.push(load());
       const latencyAccepted = [...sentAt.keys()];
       await until(
         () => latencyAccepted.every((id) => receiver.count.has(id) && clients.every((c) => c.at.has(id))),
@@ -273,7 +282,7 @@ const suite: BenchSuite = {
       const targetTail = tail(toTarget);
       const socketTail = tail(toSocket);
       const latencyNote = (n: number, what: string) =>
-        `${n} samples: ${latencyAccepted.length} of ${count} webhooks accepted at ${LATENCY_RATE}/s for ${LATENCY_MS / 1000} s, ${CLIENTS} WebSocket clients connected; send → ${what}`;
+        `${n} samples: ${latencyAccepted.length} of ${count} webhooks accepted at ${LATENCY_RATE}/s for ${LATENCY_MS / 1000} s, ${CLIENTS} WebSocket clients connected; send → ${what}; load average ${latencyLoad.join(' → ')} on ${os.cpus().length} cores`;
       const sorted = (v: number[]) => [...v].sort((a, b) => a - b);
       figures.push(
         {
@@ -315,6 +324,7 @@ const suite: BenchSuite = {
       const accepted = new Set<string>();
       const statuses = new Map<number, number>();
       let sent = 0;
+      const sustainedLoad = [load()];
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       const sendUntil = t0 + SUSTAINED_MS;
@@ -330,6 +340,7 @@ const suite: BenchSuite = {
       };
       await Promise.all(Array.from({ length: CONCURRENCY }, lane));
       sustained.close();
+      sustainedLoad.push(load());
       const sendSeconds = (lastAnswerAt - t0) / 1000;
       const allDelivered = () => {
         for (const id of accepted) if (!receiver.count.has(id)) return false;
@@ -362,7 +373,7 @@ const suite: BenchSuite = {
           value: Math.round(accepted.size / sendSeconds),
           unit: 'webhooks/s',
           goal: { value: 1000, better: 'higher' },
-          note: `${accepted.size} of ${sent} webhooks answered 202 in ${sendSeconds.toFixed(1)} s, ${CONCURRENCY} in flight, ${body.length} B pull_request.opened, ${INGEST_CONCURRENCY} ingest and ${TARGET_CONCURRENCY} delivery environments (answers: ${statusNote})`,
+          note: `${accepted.size} of ${sent} webhooks answered 202 in ${sendSeconds.toFixed(1)} s, ${CONCURRENCY} in flight, ${body.length} B pull_request.opened, ${INGEST_CONCURRENCY} ingest and ${TARGET_CONCURRENCY} delivery environments, ${CLIENTS} WebSocket clients connected (answers: ${statusNote}); load average ${sustainedLoad.join(' → ')}`,
         },
         {
           name: 'e2e.sustained.delivered_per_second',

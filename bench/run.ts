@@ -27,7 +27,7 @@ if (args.includes('--help') || args.includes('-h')) {
       `suites: ${available.map(suiteOf).join(', ')}`,
       '',
       'Environment: BENCH_E2E_SECONDS, BENCH_E2E_CONCURRENCY, BENCH_E2E_RATE, BENCH_E2E_LATENCY_SECONDS,',
-      'BENCH_E2E_CLIENTS (e2e); BENCH_ROUNDS (cold-start and cpu rounds). `npm run cost` prints the cost model.',
+      'BENCH_E2E_CLIENTS, BENCH_E2E_INGEST_ENVS, BENCH_E2E_TARGET_ENVS (e2e); BENCH_ROUNDS (cold-start and cpu rounds). `npm run cost` prints the cost model.',
       '',
     ].join('\n'),
   );
