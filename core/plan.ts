@@ -118,6 +118,31 @@ export interface Grant {
   readonly on: GrantTarget;
 }
 
+/**
+ * Memory of each function, chosen from measurements (bench/cpu.bench.ts, bench/cost-model.ts). Lambda gives a
+ * function CPU in proportion to its memory (1,769 MB = one vCPU) and bills memory × time, so for a function that
+ * mostly waits on calls the smallest size whose CPU stretch stays small beside its waits is the cheapest. Measured
+ * for the reference webhook: ingest ~1-3 ms CPU and ~80 ms of CPU at init, ~30 ms waiting on DynamoDB and EventBridge;
+ * delivery ~2 ms CPU, ~60 ms waiting (mostly the target); resident memory ~120 MB each.
+ * - ingest 512 MB (0.29 vCPU): the webhook's answer waits ~5-10 ms more on CPU and a cold start ~0.3 s, for 40 % less
+ *   per webhook than at 1,024 MB; providers wait seconds (Slack 3 s), so not lower.
+ * - delivery, connections, sweeper 256 MB: background work, where a slower cold start or CPU stretch costs nothing a
+ *   sender waits on; 256 MB keeps twice the measured resident memory (payloads over 100 KB come from S3).
+ * - broadcast 1,024 MB: its CPU grows with the connections it pushes to (an SDK call each), not with the webhook.
+ * - routes 256 MB: runs at deploy.
+ * - management 512 MB: an operator's request pages through up to 100 events and a job chunk sends for minutes;
+ *   nothing a webhook sender waits on, but a person does (not measured by the bench's CPU suite).
+ */
+export const MEMORY_MB = {
+  ingest: 512,
+  delivery: 256,
+  connections: 256,
+  sweeper: 256,
+  broadcast: 1024,
+  routes: 256,
+  management: 512,
+} as const satisfies Record<HandlerName, number>;
+
 /** The handler setting of every function: the bundle's `index.mjs`, export `handler` (lib/bundling.ts). */
 export const LAMBDA_HANDLER = 'index.handler';
 
@@ -345,7 +370,7 @@ export function planTarget(target: TargetConfig, deliveryLogDays: number): Targe
       entry: handlerEntry('delivery'),
       description: `Delivers events to target ${target.name}`,
       serviceName: 'delivery',
-      memoryMb: 512,
+      memoryMb: MEMORY_MB.delivery,
       timeoutSeconds,
       environment: {
         [ENV.tableName]: { ref: 'eventsTable' },
@@ -405,7 +430,7 @@ export function planTopology(config: RouterConfig): Topology {
         entry: handlerEntry('ingest'),
         description: 'Verifies, deduplicates, stores and publishes webhooks',
         serviceName: 'ingest',
-        memoryMb: 1024,
+        memoryMb: MEMORY_MB.ingest,
         timeoutSeconds: INGEST_TIMEOUT_SECONDS,
         ...(config.ingestReservedConcurrency === undefined
           ? {}
@@ -432,7 +457,7 @@ export function planTopology(config: RouterConfig): Topology {
         entry: handlerEntry('sweeper'),
         description: 'Republishes accepted events whose publish failed',
         serviceName: 'sweeper',
-        memoryMb: 512,
+        memoryMb: MEMORY_MB.sweeper,
         timeoutSeconds: 60,
         // No reserved concurrency (an account with the starting quota of 10 refuses any reservation). Overlapping
         // sweeps are safe: an event is published under its publish claim while its dedupe record lives; past that
@@ -462,7 +487,7 @@ export function planTopology(config: RouterConfig): Topology {
         entry: handlerEntry('routes'),
         description: "Creates each source's tokened webhook route; rotates URL tokens",
         serviceName: 'routes',
-        memoryMb: 256,
+        memoryMb: MEMORY_MB.routes,
         timeoutSeconds: 120,
         environment: {
           [ENV.httpApiId]: { ref: 'httpApi' },
@@ -490,7 +515,7 @@ export function planTopology(config: RouterConfig): Topology {
               entry: handlerEntry('connections'),
               description: 'WebSocket $connect / $disconnect / actions',
               serviceName: 'connections',
-              memoryMb: 512,
+              memoryMb: MEMORY_MB.connections,
               timeoutSeconds: 10,
               environment: {
                 [ENV.liveTableName]: { ref: 'liveTable' },
@@ -513,7 +538,7 @@ export function planTopology(config: RouterConfig): Topology {
               entry: handlerEntry('broadcast'),
               description: 'Pushes events to subscribed WebSocket connections',
               serviceName: 'broadcast',
-              memoryMb: 1024,
+              memoryMb: MEMORY_MB.broadcast,
               timeoutSeconds: BROADCAST_TIMEOUT_SECONDS,
               environment: {
                 [ENV.liveTableName]: { ref: 'liveTable' },
@@ -604,7 +629,7 @@ function managementFunction(config: RouterConfig): FunctionSpec {
     entry: handlerEntry('management'),
     description: 'Management API (/v1): events, deliveries, publish, replay, targets, redrive',
     serviceName: 'management',
-    memoryMb: 512,
+    memoryMb: MEMORY_MB.management,
     // A request answers within API Gateway's 30 s; a job's chunk runs for up to this long, then hands over.
     timeoutSeconds: MANAGEMENT_TIMEOUT_SECONDS,
     environment: {

@@ -26,6 +26,11 @@ const CACHE = path.join(REPO_ROOT, 'node_modules', '.cache', 'event-router');
 export const RUNTIME_FILE = 'runtime.json';
 /** The handler setting of every function: `index.mjs`, export `handler`. */
 export const HANDLER = LAMBDA_HANDLER;
+/**
+ * `NODE_OPTIONS` of every deployed function: stack traces through the linked source maps. Exported so that the
+ * cold-start bench runs the bundles with exactly the deployed flags.
+ */
+export const FUNCTION_NODE_OPTIONS = '--enable-source-maps';
 
 /** esbuild options of every handler bundle. */
 export function bundleOptions(entry: string): BuildOptions {

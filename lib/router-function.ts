@@ -13,7 +13,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../core/metrics';
 import { type FunctionSpec, type GrantTarget, type ResourceRef, resolveEnvironment } from '../core/plan';
-import { bundleHandlerSync, functionCode, HANDLER, REPO_ROOT } from './bundling';
+import { bundleHandlerSync, FUNCTION_NODE_OPTIONS, functionCode, HANDLER, REPO_ROOT } from './bundling';
 
 /**
  * The Lambda runtime of every function: the latest Node.js that aws-cdk-lib offers (cdk-nag L1 asks for it too).
@@ -84,7 +84,7 @@ export class RouterFunction extends Construct {
       throw new Error(`${this.node.path}: memorySize must be 128-10240 MB, got ${memorySize}`);
     }
     const environment = {
-      NODE_OPTIONS: '--enable-source-maps',
+      NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
       POWERTOOLS_SERVICE_NAME: spec.serviceName,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',

@@ -7,13 +7,13 @@ import {
   type ApiGatewayManagementApiClient,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BusEvent } from '../../core/contracts';
 import { PatternIndex } from '../../core/pattern';
+import type { DynamoClient } from '../shared/dynamo';
 import { deleteGoneConnection, listConnections } from '../shared/live-store';
 
 export interface BroadcastDeps {
-  readonly doc: DynamoDBDocumentClient;
+  readonly doc: DynamoClient;
   readonly management: ApiGatewayManagementApiClient;
   readonly tableName: string;
   readonly now: () => number;

@@ -5,22 +5,20 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { type BusEvent, ENV } from '../../core/contracts';
 import { METRIC } from '../../core/metrics';
-import { timeouts } from '../shared/clients';
+import { cachedMiddleware, timeouts } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { logger, metrics } from '../shared/observability';
 import { rawJsonMember } from '../shared/raw-json';
 import { type BroadcastDeps, broadcastEvent, SubscriptionIndex, syncSubscriptions } from './broadcast';
 
 const deps: BroadcastDeps = {
-  doc: DynamoDBDocumentClient.from(new DynamoDBClient(timeouts.request)),
-  management: new ApiGatewayManagementApiClient({
-    ...timeouts.request,
-    endpoint: requireEnv(ENV.websocketEndpoint),
-  }),
+  doc: new DynamoDBClient(cachedMiddleware(timeouts.request)),
+  management: new ApiGatewayManagementApiClient(
+    cachedMiddleware({ ...timeouts.request, endpoint: requireEnv(ENV.websocketEndpoint) }),
+  ),
   tableName: requireEnv(ENV.liveTableName),
   now: Date.now,
   concurrency: 25,

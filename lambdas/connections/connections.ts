@@ -8,9 +8,9 @@ import {
   type ApiGatewayManagementApiClient,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PatternError, validatePattern } from '../../core/pattern';
 import { ALL_WEBHOOK_EVENTS } from '../../core/plan';
+import type { DynamoClient } from '../shared/dynamo';
 import { deleteConnection, putConnection, refreshConnection, updateSubscription } from '../shared/live-store';
 
 /** Client → server WebSocket actions (routed by `$request.body.action`). */
@@ -31,7 +31,7 @@ export function parseClientAction(message: unknown): ClientAction | undefined {
 }
 
 export interface ConnectionDeps {
-  readonly doc: DynamoDBDocumentClient;
+  readonly doc: DynamoClient;
   /** Active access tokens (several during rotation). */
   readonly accessTokens: () => Promise<readonly string[]>;
   readonly management: ApiGatewayManagementApiClient;

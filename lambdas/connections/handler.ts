@@ -3,27 +3,32 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { ENV } from '../../core/contracts';
 import { METRIC } from '../../core/metrics';
-import { timeouts } from '../shared/clients';
+import { cachedMiddleware, lazyClient, timeouts } from '../shared/clients';
 import { requireEnv, requirePositiveIntEnv } from '../shared/env';
 import { logger, metrics } from '../shared/observability';
 import { createSecretReader } from '../shared/secrets';
 import { type ConnectionDeps, handleConnectionEvent } from './connections';
 
-const readSecrets = createSecretReader(new SecretsManagerClient(timeouts.request));
+// The token secret is read on a connect and cached for minutes: its client loads then, not at init.
+const readSecrets = createSecretReader(
+  lazyClient(
+    async () =>
+      new (await import('../shared/aws/secrets-manager')).SecretsManagerClient(
+        cachedMiddleware(timeouts.request),
+      ),
+  ),
+);
 const tokenSecretId = requireEnv(ENV.streamTokenSecret);
 
 const deps: ConnectionDeps = {
-  doc: DynamoDBDocumentClient.from(new DynamoDBClient(timeouts.request)),
+  doc: new DynamoDBClient(cachedMiddleware(timeouts.request)),
   accessTokens: () => readSecrets(tokenSecretId),
-  management: new ApiGatewayManagementApiClient({
-    ...timeouts.request,
-    endpoint: requireEnv(ENV.websocketEndpoint),
-  }),
+  management: new ApiGatewayManagementApiClient(
+    cachedMiddleware({ ...timeouts.request, endpoint: requireEnv(ENV.websocketEndpoint) }),
+  ),
   tableName: requireEnv(ENV.liveTableName),
   connectionTtlSeconds: requirePositiveIntEnv(ENV.connectionTtlSeconds),
   now: Date.now,

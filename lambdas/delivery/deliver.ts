@@ -17,14 +17,14 @@
  * The envelope is forwarded as the raw JSON text it travelled as (see raw-json.ts), never parsed and re-serialised.
  */
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { type Envelope, envelopeProblem, FIRST_ROUND } from '../../core/contracts';
 import { retryDelaySeconds, visibilityFor } from '../../core/retry';
 import type { RuntimeTarget } from '../../core/runtime-config';
 import type { CompiledTransform } from '../../core/transform';
+import type { DynamoClient } from '../shared/dynamo';
 import {
   type AttemptOutcome,
   closeBreaker,
@@ -54,9 +54,11 @@ export interface DeliveryDeps {
   readonly sender: Sender;
   /** The target's transform, compiled (core/transform.ts). */
   readonly transform?: CompiledTransform;
-  readonly doc: DynamoDBDocumentClient;
-  readonly s3: S3Client;
-  readonly sqs: SQSClient;
+  readonly doc: DynamoClient;
+  /** Only for payloads that travelled by pointer (the handler loads it on first use). */
+  readonly s3: Pick<S3Client, 'send'>;
+  /** Only on failures: backoff and the dead-letter queue (the handler loads it on first use). */
+  readonly sqs: Pick<SQSClient, 'send'>;
   readonly tableName: string;
   readonly queueUrl: string;
   readonly deadLetterQueueUrl: string;
@@ -501,6 +503,7 @@ export class DeliveryRun {
       retryAfterSeconds,
     });
     try {
+      const { ChangeMessageVisibilityCommand } = await import('../shared/aws/sqs');
       await deps.sqs.send(
         new ChangeMessageVisibilityCommand({
           QueueUrl: deps.queueUrl,
@@ -562,6 +565,7 @@ export class DeliveryRun {
         expiresAfterDays(deps.now(), deps.target.deliveryLogDays),
       );
       const text = (value: string) => ({ DataType: 'String', StringValue: value });
+      const { SendMessageCommand } = await import('../shared/aws/sqs');
       await deps.sqs.send(
         new SendMessageCommand({
           QueueUrl: deps.deadLetterQueueUrl,
@@ -597,11 +601,12 @@ class PayloadError extends Error {
 export async function resolveBody(
   envelope: Envelope,
   envelopeJson: string,
-  s3: S3Client,
+  s3: Pick<S3Client, 'send'>,
   signal?: AbortSignal,
 ): Promise<string> {
   if (!envelope.dataRef) return envelopeJson;
   const { bucket, key, bytes, sha256 } = envelope.dataRef;
+  const { GetObjectCommand } = await import('../shared/aws/s3');
   const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
   const payload = await out.Body?.transformToByteArray();
   if (payload === undefined || payload.length === 0) throw new PayloadError(`payload ${key} is empty`);

@@ -5,19 +5,11 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  LambdaClient,
-  ListEventSourceMappingsCommand,
-  UpdateEventSourceMappingCommand,
-} from '@aws-sdk/client-lambda';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ENV } from '../../core/contracts';
 import { DIMENSION, METRIC } from '../../core/metrics';
 import { isDeliveryRuntime } from '../../core/runtime-config';
-import { timeouts } from '../shared/clients';
+import { cachedMiddleware, lazyClient, timeouts } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { getTargetState, halfOpenBreaker } from '../shared/event-store';
 import { logger, metrics } from '../shared/observability';
@@ -29,7 +21,11 @@ const { target } = readRuntime(isDeliveryRuntime);
 // Default dimensions survive publishStoredMetrics (plain dimensions are cleared after every flush).
 metrics.setDefaultDimensions({ [DIMENSION.target]: target.name });
 
-const lambda = new LambdaClient(timeouts.background);
+// Lambda, S3 and SQS are called only when a target is paused or resumed, for a payload over the inline limit, and on
+// a failed delivery: each loads on first use, not at init (bench/cold-start.bench.ts).
+const lambda = lazyClient(
+  async () => new (await import('../shared/aws/lambda')).LambdaClient(timeouts.background),
+);
 const functionName = requireEnv('AWS_LAMBDA_FUNCTION_NAME');
 
 /**
@@ -37,6 +33,9 @@ const functionName = requireEnv('AWS_LAMBDA_FUNCTION_NAME');
  * none is received, none is dropped. The mapping is found by function, so no id has to be wired in.
  */
 async function setConsumption(enabled: boolean): Promise<void> {
+  const { ListEventSourceMappingsCommand, UpdateEventSourceMappingCommand } = await import(
+    '../shared/aws/lambda'
+  );
   const out = await lambda.send(new ListEventSourceMappingsCommand({ FunctionName: functionName }));
   for (const mapping of out.EventSourceMappings ?? []) {
     if (mapping.UUID)
@@ -59,11 +58,9 @@ const deps: DeliveryDeps = {
   ...(target.config.transform
     ? { transform: (await import('../../core/transform')).compileTransform(target.config.transform) }
     : {}),
-  doc: DynamoDBDocumentClient.from(new DynamoDBClient(timeouts.background), {
-    marshallOptions: { removeUndefinedValues: true },
-  }),
-  s3: new S3Client(timeouts.background),
-  sqs: new SQSClient(timeouts.background),
+  doc: new DynamoDBClient(cachedMiddleware(timeouts.background)),
+  s3: lazyClient(async () => new (await import('../shared/aws/s3')).S3Client(timeouts.background)),
+  sqs: lazyClient(async () => new (await import('../shared/aws/sqs')).SQSClient(timeouts.background)),
   tableName: requireEnv(ENV.tableName),
   queueUrl: requireEnv(ENV.queueUrl),
   deadLetterQueueUrl: requireEnv(ENV.deadLetterQueueUrl),

@@ -2,14 +2,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ENV } from '../../core/contracts';
 import { DIMENSION, METRIC } from '../../core/metrics';
 import { isSourcesRuntime } from '../../core/runtime-config';
-import { timeouts } from '../shared/clients';
+import { cachedMiddleware, lazyClient, timeouts } from '../shared/clients';
 import { requireEnv, requirePositiveIntEnv } from '../shared/env';
 import { problem } from '../shared/http';
 import { logger, metrics } from '../shared/observability';
@@ -22,12 +19,19 @@ const { sources } = readRuntime(isSourcesRuntime);
 
 const deps: IngestDeps = {
   sources: new Map(sources.map((s) => [s.name, s])),
-  readSecrets: createSecretReader(new SecretsManagerClient(timeouts.request)),
-  doc: DynamoDBDocumentClient.from(new DynamoDBClient(timeouts.request), {
-    marshallOptions: { removeUndefinedValues: true },
-  }),
-  eventBridge: new EventBridgeClient(timeouts.request),
-  s3: new S3Client(timeouts.requestLarge),
+  // Loaded with the first read (then cached for minutes), and S3 only for a payload over the inline limit: a cold
+  // start loads the clients of every webhook only (bench/cold-start.bench.ts).
+  readSecrets: createSecretReader(
+    lazyClient(
+      async () =>
+        new (await import('../shared/aws/secrets-manager')).SecretsManagerClient(
+          cachedMiddleware(timeouts.request),
+        ),
+    ),
+  ),
+  doc: new DynamoDBClient(cachedMiddleware(timeouts.request)),
+  eventBridge: new EventBridgeClient(cachedMiddleware(timeouts.request)),
+  s3: lazyClient(async () => new (await import('../shared/aws/s3')).S3Client(timeouts.requestLarge)),
   tableName: requireEnv(ENV.tableName),
   busName: requireEnv(ENV.busName),
   payloadBucket: requireEnv(ENV.payloadBucket),

@@ -4,16 +4,17 @@
  * number) is a conditional write, so concurrent handlers agree without locks or transactions.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
 import { type Envelope, EVENTS_TABLE, INDEX_SHARDS, keys, PENDING_SHARDS } from '../../core/contracts';
 import { decodeEnvelope, encodeEnvelope } from './codec';
+import {
+  type Cursor,
+  type DynamoClient,
+  deleteItem,
+  getItem,
+  putItem,
+  queryPage,
+  updateItem,
+} from './dynamo';
 
 const TTL = EVENTS_TABLE.ttlAttribute;
 
@@ -58,19 +59,17 @@ export function eventItem(event: SerializedEvent, expiresAt: number) {
 
 /** Stores an event unless it is there already (a duplicate may have repaired it first). */
 export async function putEvent(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   event: SerializedEvent,
   expiresAt: number,
 ): Promise<boolean> {
   return conditional(() =>
-    doc.send(
-      new PutCommand({
-        TableName: tableName,
-        Item: eventItem(event, expiresAt),
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    ),
+    putItem(doc, {
+      TableName: tableName,
+      Item: eventItem(event, expiresAt),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    }),
   );
 }
 
@@ -81,14 +80,12 @@ export function eventFromItem(item: Record<string, unknown>): SerializedEvent {
 }
 
 export async function getEvent(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   id: string,
 ): Promise<SerializedEvent | undefined> {
-  const out = await doc.send(
-    new GetCommand({ TableName: tableName, Key: keys.event(id), ConsistentRead: true }),
-  );
-  return out.Item ? eventFromItem(out.Item) : undefined;
+  const out = await getItem(doc, { TableName: tableName, Key: keys.event(id), ConsistentRead: true });
+  return out ? eventFromItem(out) : undefined;
 }
 
 // ─── dedupe and the publish claim ──────────────────────────────────────────────────────────────────────────────
@@ -113,39 +110,34 @@ export interface DedupeKey {
  * says "I am publishing this event until `claimUntil`".
  */
 export async function claimDedupe(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   key: DedupeKey,
   record: { eventId: string; claimUntil: number; expiresAt: number },
   nowMs: number,
 ): Promise<boolean> {
   return conditional(() =>
-    doc.send(
-      new PutCommand({
-        TableName: tableName,
-        Item: { ...keys.dedupe(key.source, key.dedupeKey), ...record },
-        ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
-        ExpressionAttributeNames: { '#ttl': TTL },
-        ExpressionAttributeValues: { ':now': Math.floor(nowMs / 1000) },
-      }),
-    ),
+    putItem(doc, {
+      TableName: tableName,
+      Item: { ...keys.dedupe(key.source, key.dedupeKey), ...record },
+      ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
+      ExpressionAttributeNames: { '#ttl': TTL },
+      ExpressionAttributeValues: { ':now': Math.floor(nowMs / 1000) },
+    }),
   );
 }
 
 export async function getDedupe(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   key: DedupeKey,
   nowMs: number,
 ): Promise<DedupeRecord | undefined> {
-  const out = await doc.send(
-    new GetCommand({
-      TableName: tableName,
-      Key: keys.dedupe(key.source, key.dedupeKey),
-      ConsistentRead: true,
-    }),
-  );
-  const item = out.Item;
+  const item = await getItem(doc, {
+    TableName: tableName,
+    Key: keys.dedupe(key.source, key.dedupeKey),
+    ConsistentRead: true,
+  });
   if (!item || Number(item[TTL]) < Math.floor(nowMs / 1000)) return undefined;
   return {
     eventId: String(item.eventId),
@@ -160,7 +152,7 @@ export async function getDedupe(
  * means someone else holds it, the event was published, or the key now belongs to another event.
  */
 export async function takeClaim(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   key: DedupeKey,
   eventId: string,
@@ -168,56 +160,50 @@ export async function takeClaim(
   claimUntil: number,
 ): Promise<boolean> {
   return conditional(() =>
-    doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.dedupe(key.source, key.dedupeKey),
-        UpdateExpression: 'SET claimUntil = :until',
-        ConditionExpression: 'eventId = :id AND claimUntil < :now AND attribute_not_exists(published)',
-        ExpressionAttributeValues: { ':until': claimUntil, ':id': eventId, ':now': nowMs },
-      }),
-    ),
+    updateItem(doc, {
+      TableName: tableName,
+      Key: keys.dedupe(key.source, key.dedupeKey),
+      UpdateExpression: 'SET claimUntil = :until',
+      ConditionExpression: 'eventId = :id AND claimUntil < :now AND attribute_not_exists(published)',
+      ExpressionAttributeValues: { ':until': claimUntil, ':id': eventId, ':now': nowMs },
+    }),
   );
 }
 
 /** Gives a publish claim back after a failed publish, so that the next attempt need not wait for it to expire. */
 export async function releaseClaim(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   key: DedupeKey,
   eventId: string,
 ): Promise<void> {
   await conditional(() =>
-    doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.dedupe(key.source, key.dedupeKey),
-        UpdateExpression: 'SET claimUntil = :zero',
-        ConditionExpression: 'eventId = :id',
-        ExpressionAttributeValues: { ':zero': 0, ':id': eventId },
-      }),
-    ),
+    updateItem(doc, {
+      TableName: tableName,
+      Key: keys.dedupe(key.source, key.dedupeKey),
+      UpdateExpression: 'SET claimUntil = :zero',
+      ConditionExpression: 'eventId = :id',
+      ExpressionAttributeValues: { ':zero': 0, ':id': eventId },
+    }),
   );
 }
 
 /** Records that an event reached the bus: duplicates and the sweeper then leave it alone. */
 export async function markPublished(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   key: DedupeKey,
   eventId: string,
 ): Promise<void> {
   await conditional(() =>
-    doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.dedupe(key.source, key.dedupeKey),
-        UpdateExpression: 'SET published = :t',
-        // The key may have moved on to another event (its window passed): never mark that one.
-        ConditionExpression: 'eventId = :id',
-        ExpressionAttributeValues: { ':t': true, ':id': eventId },
-      }),
-    ),
+    updateItem(doc, {
+      TableName: tableName,
+      Key: keys.dedupe(key.source, key.dedupeKey),
+      UpdateExpression: 'SET published = :t',
+      // The key may have moved on to another event (its window passed): never mark that one.
+      ConditionExpression: 'eventId = :id',
+      ExpressionAttributeValues: { ':t': true, ':id': eventId },
+    }),
   );
 }
 
@@ -258,25 +244,19 @@ const markerFrom = (item: Record<string, unknown>): PendingMarker => ({
 });
 
 /** Records that an accepted event still has to be published. Keeps an existing marker (and its attempt count). */
-export async function putPending(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  marker: PendingMarker,
-): Promise<void> {
+export async function putPending(doc: DynamoClient, tableName: string, marker: PendingMarker): Promise<void> {
   await conditional(() =>
-    doc.send(
-      new PutCommand({
-        TableName: tableName,
-        Item: markerItem(marker),
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    ),
+    putItem(doc, {
+      TableName: tableName,
+      Item: markerItem(marker),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    }),
   );
 }
 
 /** Markers due at `nowMs` (their next attempt time has come), oldest events first, across all shards. */
 export async function listDuePending(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   nowMs: number,
   limit: number,
@@ -284,21 +264,19 @@ export async function listDuePending(
   const shards = await Promise.all(
     Array.from({ length: PENDING_SHARDS }, async (_, shard) => {
       const found: PendingMarker[] = [];
-      let start: Record<string, unknown> | undefined;
+      let start: Cursor | undefined;
       // A shard holds few markers unless publishing is failing; pages are bounded by `limit` in all.
       for (let page = 0; page < 100 && found.length < limit; page++) {
-        const out = await doc.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'pk = :pk',
-            FilterExpression: 'nextAttemptAt <= :now',
-            ExpressionAttributeValues: { ':pk': keys.pendingPartition(shard), ':now': nowMs },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of out.Items ?? []) found.push(markerFrom(item));
-        start = out.LastEvaluatedKey;
+        const out = await queryPage(doc, {
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk',
+          FilterExpression: 'nextAttemptAt <= :now',
+          ExpressionAttributeValues: { ':pk': keys.pendingPartition(shard), ':now': nowMs },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        });
+        for (const item of out.items) found.push(markerFrom(item));
+        start = out.next;
         if (!start) break;
       }
       return found;
@@ -310,35 +288,31 @@ export async function listDuePending(
     .slice(0, limit);
 }
 
-export async function deletePending(doc: DynamoDBDocumentClient, tableName: string, eventId: string) {
-  await doc.send(new DeleteCommand({ TableName: tableName, Key: keys.pending(eventId) }));
+export async function deletePending(doc: DynamoClient, tableName: string, eventId: string) {
+  await deleteItem(doc, { TableName: tableName, Key: keys.pending(eventId) });
 }
 
 /** Schedules an event's next publish attempt, with the failed attempts counted so far. */
 export async function reschedulePending(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   eventId: string,
   update: { attempts: number; nextAttemptAt: number; lastError: string },
 ): Promise<void> {
-  await doc
-    .send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.pending(eventId),
-        UpdateExpression: 'SET attempts = :a, nextAttemptAt = :n, lastError = :e',
-        // A marker deleted meanwhile (the event was published) stays deleted.
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: {
-          ':a': update.attempts,
-          ':n': update.nextAttemptAt,
-          ':e': update.lastError.slice(0, 500),
-        },
-      }),
-    )
-    .catch((error: unknown) => {
-      if (!isConditionFailure(error)) throw error;
-    });
+  await updateItem(doc, {
+    TableName: tableName,
+    Key: keys.pending(eventId),
+    UpdateExpression: 'SET attempts = :a, nextAttemptAt = :n, lastError = :e',
+    // A marker deleted meanwhile (the event was published) stays deleted.
+    ConditionExpression: 'attribute_exists(pk)',
+    ExpressionAttributeValues: {
+      ':a': update.attempts,
+      ':n': update.nextAttemptAt,
+      ':e': update.lastError.slice(0, 500),
+    },
+  }).catch((error: unknown) => {
+    if (!isConditionFailure(error)) throw error;
+  });
 }
 
 export interface PoisonedEvent {
@@ -353,44 +327,40 @@ export interface PoisonedEvent {
 
 /** Sets an event EventBridge refused for good aside: out of the sweeper's way, kept until republished by hand. */
 export async function poison(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   marker: PendingMarker,
   error: string,
   nowMs: number,
 ): Promise<void> {
-  await doc.send(
-    new PutCommand({
-      TableName: tableName,
-      Item: {
-        ...keys.poisoned(marker.eventId),
-        eventId: marker.eventId,
-        source: marker.source,
-        dedupeKey: marker.dedupeKey,
-        error: error.slice(0, 500),
-        attempts: marker.attempts + 1,
-        at: new Date(nowMs).toISOString(),
-        [TTL]: marker.expiresAt,
-      },
-    }),
-  );
+  await putItem(doc, {
+    TableName: tableName,
+    Item: {
+      ...keys.poisoned(marker.eventId),
+      eventId: marker.eventId,
+      source: marker.source,
+      dedupeKey: marker.dedupeKey,
+      error: error.slice(0, 500),
+      attempts: marker.attempts + 1,
+      at: new Date(nowMs).toISOString(),
+      [TTL]: marker.expiresAt,
+    },
+  });
   await deletePending(doc, tableName, marker.eventId);
 }
 
 export async function listPoisoned(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   limit = 100,
 ): Promise<PoisonedEvent[]> {
-  const out = await doc.send(
-    new QueryCommand({
-      TableName: tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': keys.poisoned('').pk },
-      Limit: limit,
-    }),
-  );
-  return (out.Items ?? []).map((item) => ({
+  const out = await queryPage(doc, {
+    TableName: tableName,
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': keys.poisoned('').pk },
+    Limit: limit,
+  });
+  return out.items.map((item) => ({
     eventId: String(item.eventId),
     source: String(item.source),
     dedupeKey: String(item.dedupeKey),
@@ -406,24 +376,22 @@ export async function listPoisoned(
  * poisoned event exists.
  */
 export async function republishPoisoned(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   eventId: string,
   nowMs: number,
 ): Promise<boolean> {
-  const out = await doc.send(
-    new GetCommand({ TableName: tableName, Key: keys.poisoned(eventId), ConsistentRead: true }),
-  );
-  if (!out.Item) return false;
+  const out = await getItem(doc, { TableName: tableName, Key: keys.poisoned(eventId), ConsistentRead: true });
+  if (!out) return false;
   await putPending(doc, tableName, {
     eventId,
-    source: String(out.Item.source),
-    dedupeKey: String(out.Item.dedupeKey),
+    source: String(out.source),
+    dedupeKey: String(out.dedupeKey),
     attempts: 0,
     nextAttemptAt: nowMs,
-    expiresAt: Number(out.Item[TTL]),
+    expiresAt: Number(out[TTL]),
   });
-  await doc.send(new DeleteCommand({ TableName: tableName, Key: keys.poisoned(eventId) }));
+  await deleteItem(doc, { TableName: tableName, Key: keys.poisoned(eventId) });
   return true;
 }
 
@@ -458,24 +426,22 @@ export interface DeliveryAttempt {
 
 /** The latest attempt of a round (its number and outcome), or undefined before the first. */
 export async function lastAttempt(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   eventId: string,
   target: string,
   round: string,
 ): Promise<{ attempt: number; outcome: AttemptOutcome } | undefined> {
-  const out = await doc.send(
-    new QueryCommand({
-      TableName: tableName,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': keys.attemptsOf(eventId), ':prefix': `${target}#${round}#` },
-      ScanIndexForward: false,
-      Limit: 1,
-      ConsistentRead: true,
-      ProjectionExpression: 'attempt, outcome',
-    }),
-  );
-  const item = out.Items?.[0];
+  const out = await queryPage(doc, {
+    TableName: tableName,
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': keys.attemptsOf(eventId), ':prefix': `${target}#${round}#` },
+    ScanIndexForward: false,
+    Limit: 1,
+    ConsistentRead: true,
+    ProjectionExpression: 'attempt, outcome',
+  });
+  const item = out.items[0];
   return item ? { attempt: Number(item.attempt), outcome: item.outcome as AttemptOutcome } : undefined;
 }
 
@@ -485,44 +451,40 @@ export async function lastAttempt(
  * target (the failures an operator looks for); delivered ones are found by event.
  */
 export async function recordAttempt(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   attempt: DeliveryAttempt,
   expiresAt: number,
 ): Promise<boolean> {
   return conditional(() =>
-    doc.send(
-      new PutCommand({
-        TableName: tableName,
-        Item: {
-          ...keys.attempt(attempt.eventId, attempt.target, attempt.round, attempt.attempt),
-          // Every attempt is also listed by target (gsi1, newest first): one index write per attempt.
-          ...keys.byTarget(attempt.target, attempt.eventId, attempt.at),
-          ...attempt,
-          [TTL]: expiresAt,
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    ),
+    putItem(doc, {
+      TableName: tableName,
+      Item: {
+        ...keys.attempt(attempt.eventId, attempt.target, attempt.round, attempt.attempt),
+        // Every attempt is also listed by target (gsi1, newest first): one index write per attempt.
+        ...keys.byTarget(attempt.target, attempt.eventId, attempt.at),
+        ...attempt,
+        [TTL]: expiresAt,
+      },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    }),
   );
 }
 
 export async function listAttempts(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   eventId: string,
 ): Promise<DeliveryAttempt[]> {
-  const out = await doc.send(
-    new QueryCommand({
-      TableName: tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': keys.attemptsOf(eventId) },
-      ConsistentRead: true,
-    }),
-  );
-  return (out.Items ?? []).map(
+  const out = await queryPage(doc, {
+    TableName: tableName,
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': keys.attemptsOf(eventId) },
+    ConsistentRead: true,
+  });
+  return out.items.map(
     ({ pk: _pk, sk: _sk, gsi1pk: _g, gsi1sk: _s, [TTL]: _t, ...rest }) => rest,
-  ) as DeliveryAttempt[];
+  ) as unknown as DeliveryAttempt[];
 }
 
 /** One attempt as the by-target index holds it (the response excerpt stays on the attempt itself). */
@@ -533,7 +495,7 @@ export type TargetAttempt = Omit<DeliveryAttempt, 'response'>;
  * newest first, and the pages are merged. `before` (an ISO time) pages further back.
  */
 export async function listTargetAttempts(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   target: string,
   options: { limit?: number; before?: string } = {},
@@ -542,28 +504,26 @@ export async function listTargetAttempts(
   const index = EVENTS_TABLE.indexes[0];
   const pages = await Promise.all(
     Array.from({ length: INDEX_SHARDS }, (_, shard) =>
-      doc.send(
-        new QueryCommand({
-          TableName: tableName,
-          IndexName: index.name,
-          KeyConditionExpression: options.before ? '#pk = :pk AND #sk < :before' : '#pk = :pk',
-          // DynamoDB refuses a name the expression does not use.
-          ExpressionAttributeNames: {
-            '#pk': index.partitionKey,
-            ...(options.before ? { '#sk': index.sortKey } : {}),
-          },
-          ExpressionAttributeValues: {
-            ':pk': keys.byTargetPartition(target, shard),
-            ...(options.before ? { ':before': options.before } : {}),
-          },
-          ScanIndexForward: false,
-          Limit: limit,
-        }),
-      ),
+      queryPage(doc, {
+        TableName: tableName,
+        IndexName: index.name,
+        KeyConditionExpression: options.before ? '#pk = :pk AND #sk < :before' : '#pk = :pk',
+        // DynamoDB refuses a name the expression does not use.
+        ExpressionAttributeNames: {
+          '#pk': index.partitionKey,
+          ...(options.before ? { '#sk': index.sortKey } : {}),
+        },
+        ExpressionAttributeValues: {
+          ':pk': keys.byTargetPartition(target, shard),
+          ...(options.before ? { ':before': options.before } : {}),
+        },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
     ),
   );
   return pages
-    .flatMap((page) => page.Items ?? [])
+    .flatMap((page) => page.items)
     .sort((a, b) => String(b[index.sortKey]).localeCompare(String(a[index.sortKey])))
     .slice(0, limit)
     .map((item) => {
@@ -600,34 +560,30 @@ export interface DeliveryFailure {
  * redelivered for that long.
  */
 export async function recordFailure(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   failure: DeliveryFailure,
   expiresAt: number,
 ): Promise<void> {
-  await doc.send(
-    new PutCommand({
-      TableName: tableName,
-      Item: { ...keys.failure(failure.target, failure.eventId), ...failure, [TTL]: expiresAt },
-    }),
-  );
+  await putItem(doc, {
+    TableName: tableName,
+    Item: { ...keys.failure(failure.target, failure.eventId), ...failure, [TTL]: expiresAt },
+  });
 }
 
 export async function listFailures(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   target: string,
   limit = 100,
 ): Promise<DeliveryFailure[]> {
-  const out = await doc.send(
-    new QueryCommand({
-      TableName: tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': keys.failuresOf(target) },
-      Limit: limit,
-    }),
-  );
-  return (out.Items ?? []).map(({ pk: _pk, sk: _sk, [TTL]: _t, ...rest }) => rest) as DeliveryFailure[];
+  const out = await queryPage(doc, {
+    TableName: tableName,
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': keys.failuresOf(target) },
+    Limit: limit,
+  });
+  return out.items.map(({ pk: _pk, sk: _sk, [TTL]: _t, ...rest }) => rest) as unknown as DeliveryFailure[];
 }
 
 /**
@@ -658,25 +614,23 @@ export interface TargetStatus {
 const ACTIVE: TargetStatus = { state: 'active', since: new Date(0).toISOString() };
 
 export async function setTargetState(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   target: string,
   status: TargetStatus,
 ): Promise<void> {
-  await doc.send(
-    new PutCommand({ TableName: tableName, Item: { ...keys.target(target), target, ...status } }),
-  );
+  await putItem(doc, { TableName: tableName, Item: { ...keys.target(target), target, ...status } });
 }
 
 export async function getTargetState(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   target: string,
 ): Promise<TargetStatus> {
-  const out = await doc.send(new GetCommand({ TableName: tableName, Key: keys.target(target) }));
-  if (!out.Item) return ACTIVE;
-  const { pk: _pk, sk: _sk, target: _target, ...status } = out.Item;
-  return status as TargetStatus;
+  const out = await getItem(doc, { TableName: tableName, Key: keys.target(target) });
+  if (!out) return ACTIVE;
+  const { pk: _pk, sk: _sk, target: _target, ...status } = out;
+  return status as unknown as TargetStatus;
 }
 
 /** What one delivery batch adds to the breaker's counts. */
@@ -692,7 +646,7 @@ export interface BreakerBatch {
  * Concurrent batches may interleave: the counts are approximate by a batch or two, which a breaker tolerates.
  */
 export async function recordBreakerBatch(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   target: string,
   batch: BreakerBatch,
@@ -708,35 +662,33 @@ export async function recordBreakerBatch(
   const window = restart
     ? '#windowStart = :now, #windowAttempts = :attempts, #windowFailures = :failures'
     : '#windowAttempts = if_not_exists(#windowAttempts, :zero) + :attempts, #windowFailures = if_not_exists(#windowFailures, :zero) + :failures';
-  const out = await doc.send(
-    new UpdateCommand({
-      TableName: tableName,
-      Key: keys.target(target),
-      UpdateExpression: `SET #target = :target, #state = if_not_exists(#state, :active), #since = if_not_exists(#since, :epoch), ${consecutive}, ${window}`,
-      ExpressionAttributeNames: {
-        '#target': 'target',
-        '#state': 'state',
-        '#since': 'since',
-        '#consecutive': 'consecutiveFailures',
-        '#windowAttempts': 'windowAttempts',
-        '#windowFailures': 'windowFailures',
-        ...(restart ? { '#windowStart': 'windowStart' } : {}),
-      },
-      ExpressionAttributeValues: {
-        ':target': target,
-        ':active': 'active',
-        ':epoch': ACTIVE.since,
-        ':zero': 0,
-        ':attempts': batch.attempts,
-        ':failures': batch.failures,
-        ...(batch.failuresSinceSuccess === undefined ? {} : { ':since': batch.failuresSinceSuccess }),
-        ...(restart ? { ':now': nowMs } : {}),
-      },
-      ReturnValues: 'ALL_NEW',
-    }),
-  );
-  const { pk: _pk, sk: _sk, target: _target, ...status } = out.Attributes ?? {};
-  return status as TargetStatus;
+  const out = await updateItem(doc, {
+    TableName: tableName,
+    Key: keys.target(target),
+    UpdateExpression: `SET #target = :target, #state = if_not_exists(#state, :active), #since = if_not_exists(#since, :epoch), ${consecutive}, ${window}`,
+    ExpressionAttributeNames: {
+      '#target': 'target',
+      '#state': 'state',
+      '#since': 'since',
+      '#consecutive': 'consecutiveFailures',
+      '#windowAttempts': 'windowAttempts',
+      '#windowFailures': 'windowFailures',
+      ...(restart ? { '#windowStart': 'windowStart' } : {}),
+    },
+    ExpressionAttributeValues: {
+      ':target': target,
+      ':active': 'active',
+      ':epoch': ACTIVE.since,
+      ':zero': 0,
+      ':attempts': batch.attempts,
+      ':failures': batch.failures,
+      ...(batch.failuresSinceSuccess === undefined ? {} : { ':since': batch.failuresSinceSuccess }),
+      ...(restart ? { ':now': nowMs } : {}),
+    },
+    ReturnValues: 'ALL_NEW',
+  });
+  const { pk: _pk, sk: _sk, target: _target, ...status } = out ?? {};
+  return status as unknown as TargetStatus;
 }
 
 /**
@@ -744,7 +696,7 @@ export async function recordBreakerBatch(
  * made the change gets true: it alone pauses the queue and reports it.
  */
 export async function openBreaker(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   target: string,
   reason: string,
@@ -752,123 +704,114 @@ export async function openBreaker(
   reopenAt: number,
 ): Promise<boolean> {
   return conditional(() =>
-    doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.target(target),
-        UpdateExpression:
-          'SET #target = :target, #state = :open, #reason = :reason, #since = :since, #reopenAt = :reopenAt, #openCount = if_not_exists(#openCount, :zero) + :one REMOVE #probeUntil',
-        ConditionExpression: 'attribute_not_exists(#state) OR #state IN (:active, :halfOpen)',
-        ExpressionAttributeNames: {
-          '#target': 'target',
-          '#state': 'state',
-          '#reason': 'reason',
-          '#since': 'since',
-          '#reopenAt': 'reopenAt',
-          '#openCount': 'openCount',
-          '#probeUntil': 'probeUntil',
-        },
-        ExpressionAttributeValues: {
-          ':target': target,
-          ':open': 'open',
-          ':active': 'active',
-          ':halfOpen': 'half-open',
-          ':reason': reason.slice(0, 500),
-          ':since': new Date(nowMs).toISOString(),
-          ':reopenAt': reopenAt,
-          ':zero': 0,
-          ':one': 1,
-        },
-      }),
-    ),
+    updateItem(doc, {
+      TableName: tableName,
+      Key: keys.target(target),
+      UpdateExpression:
+        'SET #target = :target, #state = :open, #reason = :reason, #since = :since, #reopenAt = :reopenAt, #openCount = if_not_exists(#openCount, :zero) + :one REMOVE #probeUntil',
+      ConditionExpression: 'attribute_not_exists(#state) OR #state IN (:active, :halfOpen)',
+      ExpressionAttributeNames: {
+        '#target': 'target',
+        '#state': 'state',
+        '#reason': 'reason',
+        '#since': 'since',
+        '#reopenAt': 'reopenAt',
+        '#openCount': 'openCount',
+        '#probeUntil': 'probeUntil',
+      },
+      ExpressionAttributeValues: {
+        ':target': target,
+        ':open': 'open',
+        ':active': 'active',
+        ':halfOpen': 'half-open',
+        ':reason': reason.slice(0, 500),
+        ':since': new Date(nowMs).toISOString(),
+        ':reopenAt': reopenAt,
+        ':zero': 0,
+        ':one': 1,
+      },
+    }),
   );
 }
 
 /** An open breaker whose time is up becomes half-open; true when this call made the change. */
 export async function halfOpenBreaker(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   target: string,
   nowMs: number,
 ): Promise<boolean> {
   return conditional(() =>
-    doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.target(target),
-        UpdateExpression: 'SET #state = :halfOpen, #since = :since',
-        ConditionExpression: '#state = :open AND #reopenAt <= :now',
-        ExpressionAttributeNames: { '#state': 'state', '#since': 'since', '#reopenAt': 'reopenAt' },
-        ExpressionAttributeValues: {
-          ':halfOpen': 'half-open',
-          ':open': 'open',
-          ':now': nowMs,
-          ':since': new Date(nowMs).toISOString(),
-        },
-      }),
-    ),
+    updateItem(doc, {
+      TableName: tableName,
+      Key: keys.target(target),
+      UpdateExpression: 'SET #state = :halfOpen, #since = :since',
+      ConditionExpression: '#state = :open AND #reopenAt <= :now',
+      ExpressionAttributeNames: { '#state': 'state', '#since': 'since', '#reopenAt': 'reopenAt' },
+      ExpressionAttributeValues: {
+        ':halfOpen': 'half-open',
+        ':open': 'open',
+        ':now': nowMs,
+        ':since': new Date(nowMs).toISOString(),
+      },
+    }),
   );
 }
 
 /** Takes the one probe of a half-open breaker for `leaseMs`; false when another invocation holds it. */
 export async function takeProbe(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   target: string,
   nowMs: number,
   leaseMs: number,
 ): Promise<boolean> {
   return conditional(() =>
-    doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.target(target),
-        UpdateExpression: 'SET #probeUntil = :until',
-        ConditionExpression:
-          '#state = :halfOpen AND (attribute_not_exists(#probeUntil) OR #probeUntil < :now)',
-        ExpressionAttributeNames: { '#state': 'state', '#probeUntil': 'probeUntil' },
-        ExpressionAttributeValues: { ':halfOpen': 'half-open', ':now': nowMs, ':until': nowMs + leaseMs },
-      }),
-    ),
+    updateItem(doc, {
+      TableName: tableName,
+      Key: keys.target(target),
+      UpdateExpression: 'SET #probeUntil = :until',
+      ConditionExpression: '#state = :halfOpen AND (attribute_not_exists(#probeUntil) OR #probeUntil < :now)',
+      ExpressionAttributeNames: { '#state': 'state', '#probeUntil': 'probeUntil' },
+      ExpressionAttributeValues: { ':halfOpen': 'half-open', ':now': nowMs, ':until': nowMs + leaseMs },
+    }),
   );
 }
 
 /** A probe succeeded: the breaker closes, its counts start over. True when this call made the change. */
 export async function closeBreaker(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   target: string,
   nowMs: number,
 ): Promise<boolean> {
   return conditional(() =>
-    doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.target(target),
-        UpdateExpression:
-          'SET #state = :active, #since = :since, #consecutive = :zero, #windowAttempts = :zero, #windowFailures = :zero, #windowStart = :now REMOVE #reopenAt, #probeUntil, #openCount, #reason',
-        ConditionExpression: '#state = :halfOpen',
-        ExpressionAttributeNames: {
-          '#state': 'state',
-          '#since': 'since',
-          '#consecutive': 'consecutiveFailures',
-          '#windowAttempts': 'windowAttempts',
-          '#windowFailures': 'windowFailures',
-          '#windowStart': 'windowStart',
-          '#reopenAt': 'reopenAt',
-          '#probeUntil': 'probeUntil',
-          '#openCount': 'openCount',
-          '#reason': 'reason',
-        },
-        ExpressionAttributeValues: {
-          ':active': 'active',
-          ':halfOpen': 'half-open',
-          ':zero': 0,
-          ':now': nowMs,
-          ':since': new Date(nowMs).toISOString(),
-        },
-      }),
-    ),
+    updateItem(doc, {
+      TableName: tableName,
+      Key: keys.target(target),
+      UpdateExpression:
+        'SET #state = :active, #since = :since, #consecutive = :zero, #windowAttempts = :zero, #windowFailures = :zero, #windowStart = :now REMOVE #reopenAt, #probeUntil, #openCount, #reason',
+      ConditionExpression: '#state = :halfOpen',
+      ExpressionAttributeNames: {
+        '#state': 'state',
+        '#since': 'since',
+        '#consecutive': 'consecutiveFailures',
+        '#windowAttempts': 'windowAttempts',
+        '#windowFailures': 'windowFailures',
+        '#windowStart': 'windowStart',
+        '#reopenAt': 'reopenAt',
+        '#probeUntil': 'probeUntil',
+        '#openCount': 'openCount',
+        '#reason': 'reason',
+      },
+      ExpressionAttributeValues: {
+        ':active': 'active',
+        ':halfOpen': 'half-open',
+        ':zero': 0,
+        ':now': nowMs,
+        ':since': new Date(nowMs).toISOString(),
+      },
+    }),
   );
 }
 
@@ -880,7 +823,7 @@ export async function closeBreaker(
  * delivery; a new second's first caller starts the window over.
  */
 export async function takeRateToken(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   target: string,
   limitPerSecond: number,
@@ -891,29 +834,25 @@ export async function takeRateToken(
   const names = { '#second': 'second', '#count': 'count' };
   const increment = () =>
     conditional(() =>
-      doc.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: key,
-          UpdateExpression: 'SET #count = #count + :one',
-          ConditionExpression: '#second = :second AND #count < :limit',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: { ':second': second, ':one': 1, ':limit': limitPerSecond },
-        }),
-      ),
+      updateItem(doc, {
+        TableName: tableName,
+        Key: key,
+        UpdateExpression: 'SET #count = #count + :one',
+        ConditionExpression: '#second = :second AND #count < :limit',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':second': second, ':one': 1, ':limit': limitPerSecond },
+      }),
     );
   const startWindow = () =>
     conditional(() =>
-      doc.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: key,
-          UpdateExpression: 'SET #second = :second, #count = :one, #ttl = :ttl',
-          ConditionExpression: 'attribute_not_exists(#second) OR #second < :second',
-          ExpressionAttributeNames: { ...names, '#ttl': TTL },
-          ExpressionAttributeValues: { ':second': second, ':one': 1, ':ttl': second + 3600 },
-        }),
-      ),
+      updateItem(doc, {
+        TableName: tableName,
+        Key: key,
+        UpdateExpression: 'SET #second = :second, #count = :one, #ttl = :ttl',
+        ConditionExpression: 'attribute_not_exists(#second) OR #second < :second',
+        ExpressionAttributeNames: { ...names, '#ttl': TTL },
+        ExpressionAttributeValues: { ':second': second, ':one': 1, ':ttl': second + 3600 },
+      }),
     );
   // This second's window, one more within the budget; else start this second's window. When another caller
   // started it between the two writes, this second's window exists now: ask it again.

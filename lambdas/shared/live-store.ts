@@ -3,14 +3,8 @@
  * core/contracts.ts). Kept apart from the event store so the WebSocket functions never touch stored events.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
 import { LIVE_TABLE, liveKeys } from '../../core/contracts';
+import { type Cursor, type DynamoClient, deleteItem, putItem, queryPage, updateItem } from './dynamo';
 
 const TTL = LIVE_TABLE.ttlAttribute;
 
@@ -23,35 +17,33 @@ export interface ConnectionRecord {
 }
 
 export async function putConnection(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   connection: ConnectionRecord,
 ): Promise<void> {
-  await doc.send(
-    new PutCommand({
-      TableName: tableName,
-      Item: {
-        ...liveKeys.connection(connection.connectionId),
-        connectionId: connection.connectionId,
-        pattern: JSON.stringify(connection.pattern),
-        connectedAt: connection.connectedAt,
-        [TTL]: connection.expiresAt,
-      },
-    }),
-  );
+  await putItem(doc, {
+    TableName: tableName,
+    Item: {
+      ...liveKeys.connection(connection.connectionId),
+      connectionId: connection.connectionId,
+      pattern: JSON.stringify(connection.pattern),
+      connectedAt: connection.connectedAt,
+      [TTL]: connection.expiresAt,
+    },
+  });
 }
 
 export async function deleteConnection(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   connectionId: string,
 ): Promise<void> {
-  await doc.send(new DeleteCommand({ TableName: tableName, Key: liveKeys.connection(connectionId) }));
+  await deleteItem(doc, { TableName: tableName, Key: liveKeys.connection(connectionId) });
 }
 
 /** Replaces a connection's subscription (and renews its TTL); `connectedAt` stays. False if it is gone. */
 export async function updateSubscription(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   connectionId: string,
   pattern: Record<string, unknown>,
@@ -65,7 +57,7 @@ export async function updateSubscription(
 
 /** Renews a connection record's TTL (a client's ping). False if the record is gone. */
 export async function refreshConnection(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   connectionId: string,
   expiresAt: number,
@@ -74,22 +66,20 @@ export async function refreshConnection(
 }
 
 async function conditionalUpdate(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   connectionId: string,
   expression: string,
   values: Record<string, unknown>,
 ): Promise<boolean> {
   try {
-    await doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: liveKeys.connection(connectionId),
-        UpdateExpression: expression,
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: values,
-      }),
-    );
+    await updateItem(doc, {
+      TableName: tableName,
+      Key: liveKeys.connection(connectionId),
+      UpdateExpression: expression,
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: values,
+    });
     return true;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return false;
@@ -102,20 +92,18 @@ async function conditionalUpdate(
  * 410 to a post that races the handshake (the record is written during `$connect`, before the connection is up).
  */
 export async function deleteGoneConnection(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   connectionId: string,
   connectedBefore: string,
 ): Promise<boolean> {
   try {
-    await doc.send(
-      new DeleteCommand({
-        TableName: tableName,
-        Key: liveKeys.connection(connectionId),
-        ConditionExpression: 'connectedAt < :before',
-        ExpressionAttributeValues: { ':before': connectedBefore },
-      }),
-    );
+    await deleteItem(doc, {
+      TableName: tableName,
+      Key: liveKeys.connection(connectionId),
+      ConditionExpression: 'connectedAt < :before',
+      ExpressionAttributeValues: { ':before': connectedBefore },
+    });
     return true;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return false;
@@ -128,22 +116,20 @@ export async function deleteGoneConnection(
  * skipped: DynamoDB deletes expired items lazily.
  */
 export async function* listConnections(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoClient,
   tableName: string,
   nowMs: number,
 ): AsyncGenerator<ConnectionRecord> {
-  let startKey: Record<string, unknown> | undefined;
+  let startKey: Cursor | undefined;
   const nowSeconds = Math.floor(nowMs / 1000);
   do {
-    const out = await doc.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': liveKeys.connections },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of out.Items ?? []) {
+    const out = await queryPage(doc, {
+      TableName: tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': liveKeys.connections },
+      ExclusiveStartKey: startKey,
+    });
+    for (const item of out.items) {
       const expiresAt = Number(item[TTL]);
       if (expiresAt <= nowSeconds) continue;
       yield {
@@ -153,6 +139,6 @@ export async function* listConnections(
         expiresAt,
       };
     }
-    startKey = out.LastEvaluatedKey;
+    startKey = out.next;
   } while (startKey);
 }

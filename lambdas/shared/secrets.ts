@@ -1,4 +1,3 @@
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 /** Seconds a fetched secret is reused before it is fetched again (rotation takes effect within this time). */
@@ -30,12 +29,30 @@ export function parseSecretValue(value: string): string[] {
   return [trimmed];
 }
 
-/** Secret reader backed by Secrets Manager through Powertools' cached provider. */
-export function createSecretReader(client: SecretsManagerClient): SecretReader {
-  const provider = new SecretsProvider({ awsSdkV3Client: client });
-  return async (secretId) => {
-    const value = await provider.get(secretId, { maxAge: SECRET_CACHE_SECONDS });
-    if (typeof value !== 'string') throw new Error('secret has no string value');
-    return parseSecretValue(value);
+/**
+ * Secret reader backed by Secrets Manager: each secret is fetched once per SECRET_CACHE_SECONDS, concurrent reads of
+ * one secret share one fetch, and a failed fetch is not cached. `client` is usually a lazyClient (../clients): the
+ * Secrets Manager client and its command load with the first read, not at init.
+ */
+export function createSecretReader(
+  client: Pick<SecretsManagerClient, 'send'>,
+  now: () => number = Date.now,
+): SecretReader {
+  const cache = new Map<string, { readonly until: number; readonly value: Promise<string[]> }>();
+  return (secretId) => {
+    const cached = cache.get(secretId);
+    if (cached && cached.until > now()) return cached.value;
+    const value = (async () => {
+      const { GetSecretValueCommand } = await import('./aws/secrets-manager');
+      const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+      if (typeof out.SecretString !== 'string') throw new Error('secret has no string value');
+      return parseSecretValue(out.SecretString);
+    })();
+    const entry = { until: now() + SECRET_CACHE_SECONDS * 1000, value };
+    cache.set(secretId, entry);
+    value.catch(() => {
+      if (cache.get(secretId) === entry) cache.delete(secretId);
+    });
+    return value;
   };
 }

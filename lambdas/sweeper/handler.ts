@@ -5,12 +5,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { ENV } from '../../core/contracts';
 import { METRIC } from '../../core/metrics';
 import { isSweeperRuntime } from '../../core/runtime-config';
-import { timeouts } from '../shared/clients';
+import { cachedMiddleware, timeouts } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { republishPoisoned } from '../shared/event-store';
 import { logger, metrics } from '../shared/observability';
@@ -20,10 +19,8 @@ import { type SweeperDeps, type SweepResult, sweepPending } from './sweeper';
 const { backoff } = readRuntime(isSweeperRuntime);
 
 const deps: SweeperDeps = {
-  doc: DynamoDBDocumentClient.from(new DynamoDBClient(timeouts.background), {
-    marshallOptions: { removeUndefinedValues: true },
-  }),
-  eventBridge: new EventBridgeClient(timeouts.background),
+  doc: new DynamoDBClient(cachedMiddleware(timeouts.background)),
+  eventBridge: new EventBridgeClient(cachedMiddleware(timeouts.background)),
   tableName: requireEnv(ENV.tableName),
   busName: requireEnv(ENV.busName),
   now: Date.now,

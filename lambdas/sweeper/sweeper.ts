@@ -10,9 +10,9 @@
  *   that were published meanwhile.
  */
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ulidTime } from '../../core/contracts';
 import { SWEEP_BACKOFF } from '../../core/retry';
+import type { DynamoClient } from '../shared/dynamo';
 import {
   deletePending,
   getDedupe,
@@ -29,7 +29,7 @@ import {
 import { publishEvents } from '../shared/publish';
 
 export interface SweeperDeps {
-  readonly doc: DynamoDBDocumentClient;
+  readonly doc: DynamoClient;
   readonly eventBridge: EventBridgeClient;
   readonly tableName: string;
   readonly busName: string;

@@ -443,8 +443,9 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
   it('never sends a delivered record again because writing its log entry failed', async () => {
     target.script(204);
     const failingLog = {
-      send: (command: { input: { Item?: { pk?: string } } }) =>
-        String(command.input.Item?.pk).startsWith('DELIVERY#')
+      // The stores send low-level commands: the key is a DynamoDB attribute value.
+      send: (command: { input: { Item?: { pk?: { S?: string } } } }) =>
+        String(command.input.Item?.pk?.S).startsWith('DELIVERY#')
           ? Promise.reject(Object.assign(new Error('down'), { name: 'InternalServerError' }))
           : aws.doc.send(command as never),
     } as never;

@@ -275,8 +275,9 @@ describe('ingestWebhook (dynalite + local EventBridge)', () => {
 
   it('answers 503 (nothing acknowledged) when the publish failed and the marker cannot be written either', async () => {
     const doc = {
-      send: (command: { input: { Item?: { pk?: string } } }) =>
-        String(command.input.Item?.pk).startsWith('PENDING#')
+      // The stores send low-level commands: the key is a DynamoDB attribute value.
+      send: (command: { input: { Item?: { pk?: { S?: string } } } }) =>
+        String(command.input.Item?.pk?.S).startsWith('PENDING#')
           ? Promise.reject(Object.assign(new Error('unavailable'), { name: 'InternalServerError' }))
           : aws.doc.send(command as never),
     } as unknown as DynamoDBDocumentClient;

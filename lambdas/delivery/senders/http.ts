@@ -4,10 +4,9 @@
  * decides: 2xx delivered; 410 Gone pauses the target; statuses in `retry.retryOn` (default 408, 409, 425, 429, 5xx),
  * timeouts and network errors are retried; any other answer fails at once.
  */
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ENV, EVENT_ID_HEADER } from '../../../core/contracts';
 import { isRetryableStatus } from '../../../core/retry';
-import { timeouts } from '../../shared/clients';
+import { cachedMiddleware, lazyClient, timeouts } from '../../shared/clients';
 import { BlockedAddressError, postGuarded } from '../../shared/http-client';
 import { createSecretReader } from '../../shared/secrets';
 import { signingKey, standardWebhookHeaders } from '../../shared/standard-webhooks';
@@ -56,7 +55,15 @@ export const httpSenderWith =
     const secretId = context.env[ENV.signingSecret];
     if (!secretId) throw new Error(`Missing required environment variable ${ENV.signingSecret}`);
     const readSecrets =
-      context.readSecrets ?? createSecretReader(new SecretsManagerClient(timeouts.background));
+      context.readSecrets ??
+      createSecretReader(
+        lazyClient(
+          async () =>
+            new (await import('../../shared/aws/secrets-manager')).SecretsManagerClient(
+              cachedMiddleware(timeouts.background),
+            ),
+        ),
+      );
     return {
       async send({ envelope, body, timeoutMs, now }) {
         let keys: Buffer[];
