@@ -216,6 +216,19 @@ const targetFields = {
    * `concurrency` allows.
    */
   rateLimitPerSecond: number().int().min(1).max(1000).optional(),
+  /**
+   * Ordered delivery per key (opt-in): the target's queue is an SQS FIFO queue whose message group is the value of
+   * `key` in the envelope (a dot path: `subject`, `source`, `data.repository.full_name`; default `subject`).
+   * Events with the same key are delivered one at a time, in the order they were accepted; a failing one holds
+   * those behind it until it succeeds or its retries run out (then it goes to the DLQ and the next is delivered).
+   * Events without the key share one group. An ordered target takes one message per invocation (`batchSize` is not
+   * used) and runs at most `concurrency` groups at once. See README "Ordered delivery" for the throughput limits.
+   */
+  ordering: object({
+    key: string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$/, 'must be a dot path into the envelope')
+      .default('subject'),
+  }).optional(),
 };
 
 const targetSchemas = {

@@ -19,7 +19,7 @@ import {
   VISIBILITY_TIMEOUT_FACTOR,
 } from './queues';
 import { receiveLimit, SWEEP_BACKOFF } from './retry';
-import type { ManagementRuntime, SweeperRuntime } from './runtime-config';
+import type { ManagementRuntime, OrderedTargetsRuntime, SweeperRuntime } from './runtime-config';
 import { kindPlanOf } from './targets';
 import { VERSION } from './version';
 
@@ -108,6 +108,8 @@ export const GRANT_TARGETS = [
   'ownFunction',
   /** The secret whose value signs the management API's paging cursors. */
   'cursorKeySecret',
+  /** The FIFO queues of the ordered targets, which the publishing functions send to directly. */
+  'orderedTargetQueues',
   /** Actions that support no resource-level permission. */
   'any',
 ] as const;
@@ -227,7 +229,15 @@ export interface TargetPlan {
   /** Pattern of the EventBridge rule that feeds this target's queue. */
   readonly rulePattern: EventPattern;
   readonly ruleTarget: RuleTargetPlan;
+  /**
+   * Ordered delivery per key: the queue and DLQ are FIFO and no rule feeds them — EventBridge can only give a FIFO
+   * target one fixed message group (SqsParameters.MessageGroupId is a literal), so whatever publishes an event
+   * (ingest, the sweeper, the management API) sends it to these queues itself, grouped by the key.
+   */
+  readonly ordering?: { readonly key: string };
   readonly queue: {
+    /** SQS FIFO queue (and DLQ), for ordered delivery. */
+    readonly fifo: boolean;
     readonly visibilityTimeoutSeconds: number;
     readonly retentionSeconds: number;
     /** SQS maxReceiveCount: a safety net above the attempt limit (attempts are counted in the delivery log). */
@@ -352,18 +362,26 @@ export function planTarget(target: TargetConfig, deliveryLogDays: number): Targe
     config: target,
     rulePattern: target.filter,
     ruleTarget: RULE_TARGET_RETRY,
+    ...(target.ordering ? { ordering: { key: target.ordering.key } } : {}),
     queue: {
+      fifo: target.ordering !== undefined,
       visibilityTimeoutSeconds: timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR,
       retentionSeconds: QUEUE_RETENTION_SECONDS,
       maxReceiveCount: receiveLimit(target.retry.maxAttempts),
     },
     dlq: { retentionSeconds: QUEUE_RETENTION_SECONDS },
     ...(target.circuitBreaker === false ? {} : { probeSchedule: PROBE_SCHEDULE }),
-    eventSource: {
-      batchSize: target.batchSize,
-      maxConcurrency: target.concurrency,
-      maxBatchingWindowSeconds: target.batchSize > 10 ? 1 : 0,
-    },
+    eventSource: target.ordering
+      ? // One message per invocation: in a batch, the messages behind a failing one of the same group would be
+        // received (and their receive counts raised towards the DLQ) again at every retry of the head. FIFO queues
+        // take no batching window either. Lambda runs at most min(groups, maximum concurrency) at once:
+        // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
+        { batchSize: 1, maxConcurrency: target.concurrency, maxBatchingWindowSeconds: 0 }
+      : {
+          batchSize: target.batchSize,
+          maxConcurrency: target.concurrency,
+          maxBatchingWindowSeconds: target.batchSize > 10 ? 1 : 0,
+        },
     function: {
       name: `delivery-${target.name}`,
       handler: 'delivery',
@@ -420,6 +438,7 @@ export function planTopology(config: RouterConfig): Topology {
   }));
   const deliveryLogDays = config.deliveryLogDays ?? config.retentionDays;
   const live = config.liveStream.enabled;
+  const ordered = orderedPublishing(config);
   return {
     sources,
     targets: config.targets.map((t) => planTarget(t, deliveryLogDays)),
@@ -441,12 +460,14 @@ export function planTopology(config: RouterConfig): Topology {
           [ENV.payloadBucket]: { ref: 'payloadBucket' },
           [ENV.retentionDays]: String(config.retentionDays),
           [ENV.dedupeDays]: String(config.dedupeDays),
+          ...ordered.environment,
         },
-        runtime: { sources: runtimeSources(sources) },
+        runtime: { sources: runtimeSources(sources), ...ordered.runtime },
         grants: [
           // Dedupe record, event, pending marker.
           { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], on: 'eventsTable' },
           { actions: ['events:PutEvents'], on: 'bus' },
+          ...ordered.grants,
           { actions: ['s3:PutObject'], on: 'payloadObjects' },
           { actions: ['secretsmanager:GetSecretValue'], on: 'sourceSecrets' },
         ],
@@ -465,8 +486,9 @@ export function planTopology(config: RouterConfig): Topology {
         environment: {
           [ENV.tableName]: { ref: 'eventsTable' },
           [ENV.busName]: { ref: 'bus' },
+          ...ordered.environment,
         },
-        runtime: { backoff: SWEEP_BACKOFF } satisfies SweeperRuntime,
+        runtime: { backoff: SWEEP_BACKOFF, ...ordered.runtime } satisfies SweeperRuntime,
         grants: [
           {
             actions: [
@@ -479,6 +501,7 @@ export function planTopology(config: RouterConfig): Topology {
             on: 'eventsTable',
           },
           { actions: ['events:PutEvents'], on: 'bus' },
+          ...ordered.grants,
         ],
       },
       routes: {
@@ -610,6 +633,27 @@ export function allFunctions(topology: Topology): FunctionSpec[] {
   ];
 }
 
+/**
+ * What a function that publishes accepted events (ingest, the sweeper, the management API's publish) needs to send
+ * them to the ordered targets' FIFO queues as well: the targets' filters and keys, the queue prefix to find the
+ * queues by name, and the right to send there. Nothing when no target is ordered.
+ */
+function orderedPublishing(config: RouterConfig): {
+  runtime: Partial<OrderedTargetsRuntime>;
+  environment: Record<string, EnvValue>;
+  grants: Grant[];
+} {
+  const orderedTargets = config.targets.flatMap((t) =>
+    t.ordering ? [{ name: t.name, filter: t.filter as Record<string, unknown>, key: t.ordering.key }] : [],
+  );
+  if (orderedTargets.length === 0) return { runtime: {}, environment: {}, grants: [] };
+  return {
+    runtime: { orderedTargets },
+    environment: { [ENV.queuePrefix]: { ref: 'queuePrefix' } },
+    grants: [{ actions: ['sqs:GetQueueUrl', 'sqs:SendMessage'], on: 'orderedTargetQueues' }],
+  };
+}
+
 /** The management function: the API's requests, and the chunks of its replay and redrive jobs. */
 function managementFunction(config: RouterConfig): FunctionSpec {
   const runtime: ManagementRuntime = {
@@ -618,7 +662,9 @@ function managementFunction(config: RouterConfig): FunctionSpec {
       kind: t.kind,
       endpoint: kindPlanOf(t).describe(t),
       filter: t.filter as Record<string, unknown>,
+      ...(t.ordering ? { ordering: { key: t.ordering.key } } : {}),
     })),
+    ...orderedPublishing(config).runtime,
     retentionDays: config.retentionDays,
     dedupeDays: config.dedupeDays,
     version: VERSION,

@@ -61,7 +61,13 @@ export const MAX_QUEUE_NAME_LENGTH = 80;
  * AWS, `event-router-local` locally). Named, not generated, so that the management API finds a target's queues
  * from its name alone (GetQueueUrl), whatever the number of targets.
  */
-export function targetQueueNames(prefix: string, target: string): { queueName: string; dlqName: string } {
+export function targetQueueNames(
+  prefix: string,
+  target: string,
+  fifo = false,
+): { queueName: string; dlqName: string } {
+  // A FIFO queue's name must end in `.fifo`, and its dead-letter queue must be FIFO too.
+  const suffix = fifo ? '.fifo' : '';
   const queueName = `${prefix}-${target}`;
-  return { queueName, dlqName: `${queueName}-dlq` };
+  return { queueName: `${queueName}${suffix}`, dlqName: `${queueName}-dlq${suffix}` };
 }

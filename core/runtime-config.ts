@@ -20,8 +20,8 @@ export interface RuntimeTarget {
   readonly deliveryLogDays: number;
 }
 
-/** The runtime config of the ingest and routes functions. */
-export interface SourcesRuntime {
+/** The runtime config of the ingest and routes functions (ingest's also names the ordered targets, if any). */
+export interface SourcesRuntime extends Partial<OrderedTargetsRuntime> {
   readonly sources: readonly RuntimeSource[];
 }
 
@@ -31,7 +31,7 @@ export interface DeliveryRuntime {
 }
 
 /** The runtime config of the sweeper. */
-export interface SweeperRuntime {
+export interface SweeperRuntime extends Partial<OrderedTargetsRuntime> {
   /** Backoff between publish attempts of one event (ms). */
   readonly backoff: { readonly initialMs: number; readonly maxMs: number };
 }
@@ -87,10 +87,41 @@ export interface ManagementTarget {
   /** Where its events go (a URL, a queue, a function, a bus), for listings. */
   readonly endpoint: string;
   readonly filter: Record<string, unknown>;
+  /** Ordered delivery: its queues are FIFO, grouped by this key. */
+  readonly ordering?: { readonly key: string };
+}
+
+/** A target with ordered delivery, as the functions that publish events see it. */
+export interface OrderedTargetRuntime {
+  readonly name: string;
+  readonly filter: Record<string, unknown>;
+  /** Dot path of the envelope field whose value is the FIFO message group (core/ordering.ts). */
+  readonly key: string;
+}
+
+/**
+ * Part of the ingest, sweeper and management runtime configs when some target is ordered: those functions send each
+ * event they publish to the ordered targets' FIFO queues themselves (core/plan.ts, TargetPlan.ordering).
+ */
+export interface OrderedTargetsRuntime {
+  readonly orderedTargets: readonly OrderedTargetRuntime[];
+}
+
+/** The ordered targets of a runtime config (none when it has no `orderedTargets`). */
+export function orderedTargetsOf(value: Partial<OrderedTargetsRuntime>): readonly OrderedTargetRuntime[] {
+  const targets = value.orderedTargets ?? [];
+  if (
+    !Array.isArray(targets) ||
+    !targets.every(
+      (t) => typeof t?.name === 'string' && typeof t.key === 'string' && typeof t.filter === 'object',
+    )
+  )
+    throw new Error('orderedTargets does not hold what the plan writes there');
+  return targets;
 }
 
 /** The runtime config of the management function. */
-export interface ManagementRuntime {
+export interface ManagementRuntime extends Partial<OrderedTargetsRuntime> {
   readonly targets: readonly ManagementTarget[];
   readonly retentionDays: number;
   readonly dedupeDays: number;

@@ -6,7 +6,7 @@ import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { TargetConfigOf, TargetKind } from '../core/config';
 import type { GrantTarget, ResourceRef, TargetPlan } from '../core/plan';
@@ -93,7 +93,8 @@ const KIND_RESOURCES: {
  * (an HTTP target answered 410 Gone, or its breaker opened).
  */
 export class DeliveryTarget extends Construct {
-  public readonly rule: Rule;
+  /** The rule that feeds the queue from the bus (none for an ordered target: its publishers send to it). */
+  public readonly rule?: Rule;
   public readonly queue: Queue;
   public readonly deadLetterQueue: Queue;
   public readonly deliveryFunction: RouterFunction;
@@ -119,20 +120,35 @@ export class DeliveryTarget extends Construct {
 
     let root = Stack.of(this);
     while (root.nestedStackParent) root = root.nestedStackParent;
-    const names = targetQueueNames(props.queuePrefix ?? root.stackName, target.name);
+    const fifo = target.queue.fifo;
+    const names = targetQueueNames(props.queuePrefix ?? root.stackName, target.name, fifo);
     if (names.dlqName.length > MAX_QUEUE_NAME_LENGTH) {
       throw new Error(
         `${this.node.path}: queue name ${names.dlqName} is ${names.dlqName.length} characters; SQS allows ` +
           `${MAX_QUEUE_NAME_LENGTH} (shorten the stack name or the target name)`,
       );
     }
+    // Ordered delivery: FIFO queue and DLQ (a FIFO queue's dead-letter queue must be FIFO). Each sender gives the
+    // deduplication id (the event id, or the event and round for a redelivery), so no content-based deduplication.
+    const fifoProps = fifo ? { fifo: true, contentBasedDeduplication: false } : {};
+    // High-throughput mode on the target's queue: the quota applies per message group, not to the whole queue
+    // (300 calls/s per action otherwise): https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
+    const highThroughput = fifo
+      ? {
+          deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
+          fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+        }
+      : {};
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      ...fifoProps,
       queueName: names.dlqName,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.seconds(target.dlq.retentionSeconds),
     });
     this.queue = new Queue(this, 'Queue', {
+      ...fifoProps,
+      ...highThroughput,
       queueName: names.queueName,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -141,20 +157,24 @@ export class DeliveryTarget extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: target.queue.maxReceiveCount },
     });
 
-    this.rule = new Rule(this, 'Rule', {
-      eventBus: props.bus,
-      description: `Events for target ${target.name}`,
-      eventPattern: toCdkPattern(target.rulePattern),
-      // EventBridge itself retries for 24 h; what it still cannot deliver lands in the target's DLQ.
-      targets: [
-        new SqsQueue(this.queue, {
-          deadLetterQueue: this.deadLetterQueue,
-          // Written out, not left to EventBridge's defaults: the plan owns them (and the local bus reads the same).
-          retryAttempts: target.ruleTarget.maximumRetryAttempts,
-          maxEventAge: Duration.seconds(target.ruleTarget.maximumEventAgeSeconds),
-        }),
-      ],
-    });
+    // An ordered target's queue is fed by whatever publishes the event (core/plan.ts, TargetPlan.ordering): a rule
+    // could give it only one message group.
+    this.rule = target.ordering
+      ? undefined
+      : new Rule(this, 'Rule', {
+          eventBus: props.bus,
+          description: `Events for target ${target.name}`,
+          eventPattern: toCdkPattern(target.rulePattern),
+          // EventBridge itself retries for 24 h; what it still cannot deliver lands in the target's DLQ.
+          targets: [
+            new SqsQueue(this.queue, {
+              deadLetterQueue: this.deadLetterQueue,
+              // Written out, not left to EventBridge's defaults: the plan owns them (and the local bus reads the same).
+              retryAttempts: target.ruleTarget.maximumRetryAttempts,
+              maxEventAge: Duration.seconds(target.ruleTarget.maximumEventAgeSeconds),
+            }),
+          ],
+        });
 
     const kind = resourcesOf(this, target.config);
     this.signingSecret = kind.signingSecret;

@@ -2,6 +2,7 @@ import { CfnOutput, NestedStack, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { RouterConfig } from '../core/config';
 import { planTopology, type Topology } from '../core/plan';
+import { targetQueueNames } from '../core/queues';
 import { RouterDashboard } from './dashboard';
 import { DeliveryTarget } from './delivery-target';
 import { EventBus } from './event-bus';
@@ -59,6 +60,10 @@ export class EventRouterStack extends Stack {
       sweepInterval: stage.sweepInterval,
       catchAllThrottle: this.topology.http.catchAllThrottle,
       sweeperSchedule: this.topology.sweeperSchedule,
+      queuePrefix: this.stackName,
+      orderedTargetQueueNames: this.topology.targets.flatMap((t) =>
+        t.ordering ? [targetQueueNames(this.stackName, t.name, true).queueName] : [],
+      ),
       ...logs,
     });
     this.targets = this.topology.targets.map(

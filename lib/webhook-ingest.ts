@@ -42,6 +42,17 @@ export interface WebhookIngestProps {
   /** The sweeper schedule's EventBridge retries. */
   readonly sweeperSchedule: Topology['sweeperSchedule'];
   /**
+   * Prefix of the target queues' names (core/queues.ts): ingest and the sweeper send to the ordered targets' FIFO
+   * queues by name.
+   * @default the stack name
+   */
+  readonly queuePrefix?: string;
+  /**
+   * Names of the ordered targets' FIFO queues, which ingest and the sweeper send to.
+   * @default none
+   */
+  readonly orderedTargetQueueNames?: readonly string[];
+  /**
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
@@ -91,6 +102,10 @@ export class WebhookIngest extends Construct {
     if (props.sources.length === 0) throw new Error(`${this.node.path}: at least one source is required`);
     const logs = { logRetention: props.logRetention, logLevel: props.logLevel };
     const stack = Stack.of(this);
+    const queuePrefix = props.queuePrefix ?? stack.stackName;
+    const orderedTargetQueues = (props.orderedTargetQueueNames ?? []).map(
+      (name) => `arn:${stack.partition}:sqs:${stack.region}:${stack.account}:${name}`,
+    );
 
     this.ingestFunction = new RouterFunction(this, 'Ingest', {
       spec: props.functions.ingest,
@@ -98,11 +113,13 @@ export class WebhookIngest extends Construct {
         eventsTable: props.table.tableName,
         bus: props.bus.eventBusName,
         payloadBucket: props.payloadBucket.bucketName,
+        queuePrefix,
       },
       grantResources: {
         eventsTable: [props.table.tableArn],
         bus: [props.bus.eventBusArn],
         payloadObjects: [props.payloadBucket.arnForObjects('payloads/*')],
+        orderedTargetQueues,
         sourceSecrets: props.sources.map((source) =>
           secretArnForPolicies(
             Secret.fromSecretNameV2(this, `Secret-${source.name}`, source.config.secret.secretName),
@@ -116,8 +133,12 @@ export class WebhookIngest extends Construct {
 
     this.sweeperFunction = new RouterFunction(this, 'Sweeper', {
       spec: props.functions.sweeper,
-      refs: { eventsTable: props.table.tableName, bus: props.bus.eventBusName },
-      grantResources: { eventsTable: [props.table.tableArn], bus: [props.bus.eventBusArn] },
+      refs: { eventsTable: props.table.tableName, bus: props.bus.eventBusName, queuePrefix },
+      grantResources: {
+        eventsTable: [props.table.tableArn],
+        bus: [props.bus.eventBusArn],
+        orderedTargetQueues,
+      },
       ...logs,
     });
     const sweeper = this.sweeperFunction.function;

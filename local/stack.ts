@@ -433,6 +433,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       httpApi: LOCAL_HTTP_API_ID,
       httpIntegration: 'local',
       urlTokenSecret: LOCAL_NAMES.urlTokenSecret,
+      queuePrefix: LOCAL_NAMES.queuePrefix,
     };
     /** A local function from its planned spec, its environment resolved as the CDK stack resolves it. */
     const makeFunction = (
@@ -554,17 +555,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         },
         { maxConcurrency: target.eventSource.maxConcurrency },
       );
-      ruleTargets.push(
-        sqsRuleTarget({
-          ruleName: `target:${target.name}`,
-          pattern: target.rulePattern,
-          retry: target.ruleTarget,
-          client: sqs.direct,
-          queueUrl: pair.queueUrl,
-          queueArn: pair.queueArn,
-          deadLetterQueueUrl: pair.dlqUrl,
-        }),
-      );
+      // An ordered target's FIFO queue has no rule: its publishers send to it (core/plan.ts, TargetPlan.ordering).
+      if (!target.ordering)
+        ruleTargets.push(
+          sqsRuleTarget({
+            ruleName: `target:${target.name}`,
+            pattern: target.rulePattern,
+            retry: target.ruleTarget,
+            client: sqs.direct,
+            queueUrl: pair.queueUrl,
+            queueArn: pair.queueArn,
+            deadLetterQueueUrl: pair.dlqUrl,
+          }),
+        );
       // A target outside this machine starts paused when asked: its events wait in its queue.
       const paused =
         options.outbound === 'pause' && target.config.kind === 'http' && !isLoopbackUrl(target.config.url);
@@ -823,6 +826,7 @@ async function describeRunning(running: {
         throw new Error(`queue of ${name} does not redrive to its DLQ`);
       return {
         owner: name,
+        fifo: q.FifoQueue === 'true' && d.FifoQueue === 'true',
         visibilityTimeoutSeconds: Number(q.VisibilityTimeout),
         retentionSeconds: Number(q.MessageRetentionPeriod),
         maxReceiveCount: Number(redrive.maxReceiveCount),

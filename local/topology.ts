@@ -58,6 +58,8 @@ export interface NormalisedRule {
 export interface NormalisedQueue {
   /** Target name, or `broadcast`. */
   readonly owner: string;
+  /** FIFO queue and DLQ (an ordered target). */
+  readonly fifo: boolean;
   readonly visibilityTimeoutSeconds: number;
   readonly retentionSeconds: number;
   readonly maxReceiveCount: number;
@@ -243,15 +245,19 @@ export function normaliseTopology(topology: Topology): NormalisedTopology {
     ...(live && connections && broadcast ? [connections, broadcast] : []),
     ...topology.targets.map((t) => t.function),
   ];
-  const rules: NormalisedRule[] = topology.targets.map((t) => ({
-    name: `target:${t.name}`,
-    pattern: canonicalPattern(t.rulePattern),
-    queue: t.name,
-    deadLetterQueue: t.name,
-    retry: { ...t.ruleTarget },
-  }));
+  // An ordered target's queue has no rule: ingest, the sweeper and the management API send to it.
+  const rules: NormalisedRule[] = topology.targets
+    .filter((t) => !t.ordering)
+    .map((t) => ({
+      name: `target:${t.name}`,
+      pattern: canonicalPattern(t.rulePattern),
+      queue: t.name,
+      deadLetterQueue: t.name,
+      retry: { ...t.ruleTarget },
+    }));
   const queues: NormalisedQueue[] = topology.targets.map((t) => ({
     owner: t.name,
+    fifo: t.queue.fifo,
     visibilityTimeoutSeconds: t.queue.visibilityTimeoutSeconds,
     retentionSeconds: t.queue.retentionSeconds,
     maxReceiveCount: t.queue.maxReceiveCount,
@@ -276,6 +282,7 @@ export function normaliseTopology(topology: Topology): NormalisedTopology {
     });
     queues.push({
       owner: 'broadcast',
+      fifo: false,
       visibilityTimeoutSeconds: ls.queue.visibilityTimeoutSeconds,
       retentionSeconds: ls.queue.retentionSeconds,
       maxReceiveCount: ls.queue.maxReceiveCount,

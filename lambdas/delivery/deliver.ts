@@ -570,6 +570,10 @@ export class DeliveryRun {
         new SendMessageCommand({
           QueueUrl: deps.deadLetterQueueUrl,
           MessageBody: record.body,
+          // An ordered target's DLQ is FIFO: the message keeps its group; its id makes the move happen once.
+          ...(record.attributes.MessageGroupId
+            ? { MessageGroupId: record.attributes.MessageGroupId, MessageDeduplicationId: record.messageId }
+            : {}),
           MessageAttributes: {
             target: text(deps.target.name),
             eventId: text(eventId),

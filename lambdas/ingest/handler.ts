@@ -5,17 +5,26 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ENV } from '../../core/contracts';
 import { DIMENSION, METRIC } from '../../core/metrics';
-import { isSourcesRuntime } from '../../core/runtime-config';
+import { isSourcesRuntime, orderedTargetsOf } from '../../core/runtime-config';
 import { cachedMiddleware, lazyClient, timeouts } from '../shared/clients';
 import { requireEnv, requirePositiveIntEnv } from '../shared/env';
 import { problem } from '../shared/http';
 import { logger, metrics } from '../shared/observability';
+import { orderedSender } from '../shared/ordered';
 import { readRuntime } from '../shared/runtime';
 import { createSecretReader } from '../shared/secrets';
 import { type IngestDeps, ingestWebhook } from './ingest';
 import { toIngestRequest } from './request';
 
-const { sources } = readRuntime(isSourcesRuntime);
+const runtime = readRuntime(isSourcesRuntime);
+const { sources } = runtime;
+// Ordered targets only: SQS is loaded on the first send.
+const ordered = orderedSender({
+  targets: orderedTargetsOf(runtime),
+  queuePrefix: process.env[ENV.queuePrefix],
+  sqs: lazyClient(async () => new (await import('../shared/aws/sqs')).SQSClient(timeouts.request)),
+  region: process.env.AWS_REGION ?? '',
+});
 
 const deps: IngestDeps = {
   sources: new Map(sources.map((s) => [s.name, s])),
@@ -37,6 +46,7 @@ const deps: IngestDeps = {
   payloadBucket: requireEnv(ENV.payloadBucket),
   retentionDays: requirePositiveIntEnv(ENV.retentionDays),
   dedupeDays: requirePositiveIntEnv(ENV.dedupeDays),
+  ...(ordered ? { ordered } : {}),
   now: Date.now,
   observe: {
     rejected(source, statusCode, reason, message) {

@@ -35,7 +35,8 @@ import {
   takeClaim,
 } from '../shared/event-store';
 import { type HttpResponse, json, problem } from '../shared/http';
-import { publishEvents } from '../shared/publish';
+import type { OrderedSender } from '../shared/ordered';
+import { publishAll } from '../shared/publish';
 import type { SecretReader } from '../shared/secrets';
 import { parseBody } from './body';
 import { getAdapter, keptHeadersFor } from './providers';
@@ -77,6 +78,8 @@ export interface IngestDeps {
   readonly retentionDays: number;
   /** Days a provider's delivery id is deduplicated. */
   readonly dedupeDays: number;
+  /** Sends each published event to the ordered targets' FIFO queues (absent when no target is ordered). */
+  readonly ordered?: OrderedSender;
   readonly now: () => number;
   /** Hooks for logs and metrics; the domain never imports Powertools. */
   readonly observe?: IngestObserver;
@@ -292,6 +295,7 @@ export type AcceptDeps = Pick<
   | 'busName'
   | 'payloadBucket'
   | 'retentionDays'
+  | 'ordered'
   | 'now'
   | 'observe'
 >;
@@ -385,7 +389,7 @@ async function publishOrMark(
 ): Promise<void> {
   let failure: unknown;
   try {
-    const { failed } = await publishEvents(deps.eventBridge, deps.busName, [event]);
+    const { failed } = await publishAll(deps, [event]);
     if (failed[0]) failure = new Error(failed[0].error);
   } catch (error) {
     failure = error;

@@ -24,6 +24,7 @@ import {
 } from '../../core/contracts';
 import type { EventDetail, EventList, EventSummary, PublishRequest } from '../../core/management';
 import { compilePattern } from '../../core/pattern';
+import { orderedTargetsOf } from '../../core/runtime-config';
 import { ROUND_ATTRIBUTE, resolveBody } from '../delivery/deliver';
 import { acceptEvent, serializeEnvelope } from '../ingest/ingest';
 import { busEventBody, busEventOf } from '../shared/bus-event';
@@ -34,9 +35,10 @@ import {
   listAttempts,
   type SerializedEvent,
 } from '../shared/event-store';
+import { type OrderedSender, orderedSender } from '../shared/ordered';
 import type { ManagementDeps } from './deps';
 import { ApiProblem } from './problem';
-import { targetQueues } from './queues';
+import { fifoFields, targetQueues } from './queues';
 import { getFailure } from './store';
 
 const DAY_MS = 86_400_000;
@@ -282,12 +284,30 @@ export async function publish(
         busName: deps.busName,
         payloadBucket: deps.payloadBucket,
         retentionDays: settings.retentionDays,
+        ...orderedOf(deps),
         now: deps.now,
       },
     );
     results.push({ id: outcome.event.envelope.id, duplicate: outcome.duplicate });
   }
   return { events: results };
+}
+
+const senders = new WeakMap<ManagementDeps, { ordered?: OrderedSender }>();
+/** Published events go to the ordered targets' FIFO queues too, as from ingest (one sender per deps: URLs cached). */
+function orderedOf(deps: ManagementDeps): { ordered?: OrderedSender } {
+  let entry = senders.get(deps);
+  if (!entry) {
+    const ordered = orderedSender({
+      targets: orderedTargetsOf(deps.runtime),
+      queuePrefix: deps.queuePrefix,
+      sqs: deps.sqs,
+      region: deps.region,
+    });
+    entry = ordered ? { ordered } : {};
+    senders.set(deps, entry);
+  }
+  return entry;
 }
 
 /** A new delivery round: attempts restart at 1, and the delivery log keeps the rounds apart. */
@@ -307,6 +327,7 @@ export async function sendToTarget(
       QueueUrl: queue.url,
       MessageBody: busEventBody(event, account, deps.region),
       MessageAttributes: { [ROUND_ATTRIBUTE]: { DataType: 'String', StringValue: round } },
+      ...fifoFields(deps, target, event.envelope, event.envelope.id, round),
     }),
   );
 }

@@ -25,7 +25,7 @@ import { rawJsonMember } from '../shared/raw-json';
 import type { ManagementDeps } from './deps';
 import { knownTarget, sendToTarget } from './events';
 import { ApiProblem } from './problem';
-import { targetQueues } from './queues';
+import { fifoFields, targetQueues } from './queues';
 import { cancelJob, deleteFailure, failurePage, getJob, putJob, type StoredJob, saveProgress } from './store';
 
 const newId = monotonicFactory();
@@ -278,8 +278,10 @@ async function runRedrive(deps: ManagementDeps, job: StoredJob, deadline: number
         progress.scanned++;
         const body = message.Body ?? '';
         let eventId = message.MessageAttributes?.eventId?.StringValue;
+        let envelope: unknown;
         try {
-          eventId ??= JSON.parse(rawJsonMember(body, 'detail') ?? '{}').id as string | undefined;
+          envelope = JSON.parse(rawJsonMember(body, 'detail') ?? '{}');
+          eventId ??= (envelope as { id?: string }).id;
         } catch {
           eventId = undefined;
         }
@@ -302,6 +304,7 @@ async function runRedrive(deps: ManagementDeps, job: StoredJob, deadline: number
             QueueUrl: queue.url,
             MessageBody: body,
             MessageAttributes: { [ROUND_ATTRIBUTE]: { DataType: 'String', StringValue: round } },
+            ...fifoFields(deps, job.target, envelope, eventId, round),
           }),
         );
         await deps.sqs.send(

@@ -4,6 +4,7 @@
 import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { ListEventSourceMappingsCommand, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { orderingGroup } from '../../core/ordering';
 import { targetQueueNames } from '../../core/queues';
 import type { ManagementDeps } from './deps';
 
@@ -37,7 +38,8 @@ export async function targetQueues(
   deps: ManagementDeps,
   target: string,
 ): Promise<{ queue: QueueRef; dlq: QueueRef }> {
-  const names = targetQueueNames(deps.queuePrefix, target);
+  const ordered = deps.runtime.targets.find((t) => t.name === target)?.ordering !== undefined;
+  const names = targetQueueNames(deps.queuePrefix, target, ordered);
   const [queue, dlq] = await Promise.all([queueRef(deps, names.queueName), queueRef(deps, names.dlqName)]);
   return { queue, dlq };
 }
@@ -111,4 +113,25 @@ export async function setConsumption(
       await deps.lambda.send(new UpdateEventSourceMappingCommand({ UUID: mapping.UUID, Enabled: enabled }));
   }
   return mappings.length;
+}
+
+/**
+ * What a message to a target's queue needs besides its body: nothing for a standard queue; for an ordered target's
+ * FIFO queue, the event's message group and a deduplication id of this round — the event id alone would make SQS drop
+ * a redelivery sent within 5 minutes of the first send.
+ */
+export function fifoFields(
+  deps: ManagementDeps,
+  target: string,
+  envelope: unknown,
+  eventId: string,
+  round: string,
+): { MessageGroupId?: string; MessageDeduplicationId?: string } {
+  const ordering = deps.runtime.targets.find((t) => t.name === target)?.ordering;
+  if (!ordering) return {};
+  // At most 128 characters: the event id (26) and the round (its kind and a ULID).
+  return {
+    MessageGroupId: orderingGroup(envelope, ordering.key),
+    MessageDeduplicationId: `${eventId}:${round}`.slice(0, 128),
+  };
 }

@@ -1,6 +1,7 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { eventBridgeSource } from '../../core/contracts';
 import type { SerializedEvent } from './event-store';
+import type { OrderedSender } from './ordered';
 
 /**
  * PutEvents limits: 10 entries per call, and the summed entry size of one call — 1 MB since January 2026
@@ -109,6 +110,34 @@ export async function publishEvents<T extends SerializedEvent>(
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       for (const { event } of batch) outcome.failed.push({ event, error: message, transient: true });
     }
+  }
+  return outcome;
+}
+
+/**
+ * Publishes events: to the ordered targets' FIFO queues first (when there are any), then to the bus. An event that
+ * did not reach an ordered target's queue is not put on the bus either and counts as failed (transient): whoever
+ * publishes it again sends it to both. In that order because a FIFO queue drops a repeated send (same
+ * deduplication id) within 5 minutes, while the bus would deliver a repeat to every unordered target again.
+ */
+export async function publishAll<T extends SerializedEvent>(
+  deps: {
+    readonly eventBridge: EventBridgeClient;
+    readonly busName: string;
+    readonly ordered?: OrderedSender;
+  },
+  events: readonly T[],
+): Promise<PublishOutcome<T>> {
+  if (!deps.ordered) return publishEvents(deps.eventBridge, deps.busName, events);
+  const notSent = await deps.ordered.send(events);
+  const outcome = await publishEvents(
+    deps.eventBridge,
+    deps.busName,
+    events.filter((e) => !notSent.has(e.envelope.id)),
+  );
+  for (const event of events) {
+    const error = notSent.get(event.envelope.id);
+    if (error !== undefined) outcome.failed.push({ event, error, transient: true });
   }
   return outcome;
 }

@@ -8,21 +8,31 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
 import { ENV } from '../../core/contracts';
 import { METRIC } from '../../core/metrics';
-import { isSweeperRuntime } from '../../core/runtime-config';
-import { cachedMiddleware, timeouts } from '../shared/clients';
+import { isSweeperRuntime, orderedTargetsOf } from '../../core/runtime-config';
+import { cachedMiddleware, lazyClient, timeouts } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { republishPoisoned } from '../shared/event-store';
 import { logger, metrics } from '../shared/observability';
+import { orderedSender } from '../shared/ordered';
 import { readRuntime } from '../shared/runtime';
 import { type SweeperDeps, type SweepResult, sweepPending } from './sweeper';
 
-const { backoff } = readRuntime(isSweeperRuntime);
+const runtime = readRuntime(isSweeperRuntime);
+const { backoff } = runtime;
+// Ordered targets only: SQS is loaded on the first send.
+const ordered = orderedSender({
+  targets: orderedTargetsOf(runtime),
+  queuePrefix: process.env[ENV.queuePrefix],
+  sqs: lazyClient(async () => new (await import('../shared/aws/sqs')).SQSClient(timeouts.background)),
+  region: process.env.AWS_REGION ?? '',
+});
 
 const deps: SweeperDeps = {
   doc: new DynamoDBClient(cachedMiddleware(timeouts.background)),
   eventBridge: new EventBridgeClient(cachedMiddleware(timeouts.background)),
   tableName: requireEnv(ENV.tableName),
   busName: requireEnv(ENV.busName),
+  ...(ordered ? { ordered } : {}),
   now: Date.now,
   batchSize: 100,
   backoff,

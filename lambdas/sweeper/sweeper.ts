@@ -26,13 +26,16 @@ import {
   type SerializedEvent,
   takeClaim,
 } from '../shared/event-store';
-import { publishEvents } from '../shared/publish';
+import type { OrderedSender } from '../shared/ordered';
+import { publishAll } from '../shared/publish';
 
 export interface SweeperDeps {
   readonly doc: DynamoClient;
   readonly eventBridge: EventBridgeClient;
   readonly tableName: string;
   readonly busName: string;
+  /** Sends each published event to the ordered targets' FIFO queues (absent when no target is ordered). */
+  readonly ordered?: OrderedSender;
   readonly now: () => number;
   /** Markers read per round. */
   readonly batchSize: number;
@@ -102,9 +105,8 @@ export async function sweepPending(deps: SweeperDeps, deadline: number): Promise
       } else if (prepared === 'published') result.alreadyPublished++;
       else if (prepared !== 'waiting') ready.push({ marker, ...prepared });
     }
-    const { published, failed } = await publishEvents(
-      deps.eventBridge,
-      deps.busName,
+    const { published, failed } = await publishAll(
+      deps,
       ready.map((r) => ({ ...r.event, ready: r })),
     );
     for (const { ready: r } of published) {

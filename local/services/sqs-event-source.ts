@@ -297,6 +297,12 @@ export class SqsEventSource {
         SentTimestamp: a.SentTimestamp ?? now,
         SenderId: a.SenderId ?? 'AIDAIENQZJOLO23YVJ4VO',
         ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? now,
+        // A FIFO queue's records carry their group, deduplication id and sequence number, as Lambda's do.
+        ...(a.MessageGroupId !== undefined ? { MessageGroupId: a.MessageGroupId } : {}),
+        ...(a.MessageDeduplicationId !== undefined
+          ? { MessageDeduplicationId: a.MessageDeduplicationId }
+          : {}),
+        ...(a.SequenceNumber !== undefined ? { SequenceNumber: a.SequenceNumber } : {}),
       },
       messageAttributes,
       md5OfBody: message.MD5OfBody ?? '',

@@ -313,14 +313,22 @@ async function ensureQueue(
 export async function createTargetQueues(
   client: SQSClient,
   prefix: string,
-  target: Pick<TargetPlan, 'name' | 'queue' | 'dlq'>,
+  target: Pick<TargetPlan, 'name' | 'dlq'> & {
+    queue: Omit<TargetPlan['queue'], 'fifo'> & { readonly fifo?: boolean };
+  },
 ): Promise<QueuePair> {
-  const { queueName, dlqName } = targetQueueNames(prefix, target.name);
+  const fifo = target.queue.fifo === true;
+  const { queueName, dlqName } = targetQueueNames(prefix, target.name, fifo);
+  // As lib/delivery-target.ts: FIFO queue and DLQ, deduplicated by the id each sender gives.
+  const fifoAttributes: Record<string, string> = fifo ? { FifoQueue: 'true' } : {};
   const dlqUrl = await ensureQueue(client, dlqName, {
+    ...fifoAttributes,
     MessageRetentionPeriod: String(target.dlq.retentionSeconds),
   });
   const dlqArn = await queueArn(client, dlqUrl);
   const queueUrl = await ensureQueue(client, queueName, {
+    ...fifoAttributes,
+    ...(fifo ? { DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' } : {}),
     VisibilityTimeout: String(target.queue.visibilityTimeoutSeconds),
     MessageRetentionPeriod: String(target.queue.retentionSeconds),
     RedrivePolicy: JSON.stringify({

@@ -178,6 +178,7 @@ function fromTemplates(templates: readonly Template[], assemblyDir: string): Nor
       const dlq = resources[getAttId(q.Properties.RedrivePolicy.deadLetterTargetArn)]!;
       return {
         owner: queueOwner(pathOf(resources, id)),
+        fifo: q.Properties.FifoQueue === true && dlq.Properties.FifoQueue === true,
         visibilityTimeoutSeconds: q.Properties.VisibilityTimeout,
         retentionSeconds: q.Properties.MessageRetentionPeriod,
         maxReceiveCount: q.Properties.RedrivePolicy.maxReceiveCount,
@@ -365,7 +366,10 @@ describe('the synthesized CDK templates equal the plan the local stack is built 
     const parsed = parseRouterConfig(config);
     const live = parsed.liveStream.enabled;
     expect(deployed.functions).toHaveLength(4 + (live ? 2 : 0) + parsed.targets.length);
-    expect(deployed.rules).toHaveLength(parsed.targets.length + (live ? 1 : 0));
+    // A rule per unordered target (an ordered one's FIFO queue is fed by its publishers), and the broadcast rule.
+    const ordered = parsed.targets.filter((t) => t.ordering);
+    expect(deployed.rules).toHaveLength(parsed.targets.length - ordered.length + (live ? 1 : 0));
+    expect(deployed.queues.filter((q) => q.fifo).map((q) => q.owner)).toEqual(ordered.map((t) => t.name));
     expect(deployed.http.sourceRoutes).toHaveLength(parsed.sources.length);
     expect(deployed.http.managementRoutes.length).toBeGreaterThanOrEqual(15);
     for (const route of deployed.http.managementRoutes) {

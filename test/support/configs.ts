@@ -19,6 +19,8 @@ export const allKindsConfig: RouterConfigInput = {
       kind: 'lambda',
       functionArn: 'arn:aws:lambda:eu-west-1:111111111111:function:triage:live',
       filter: { 'detail-type': [{ prefix: 'issues.' }] },
+      // Ordered per repository: its queue is FIFO, fed by ingest, the sweeper and the management API.
+      ordering: { key: 'subject' },
     },
     {
       name: 'partner-bus',
