@@ -3,6 +3,7 @@
  * rules, queues, event sources and every function's spec (handler, memory, timeout, environment). `lib/` and
  * `local/` only turn this plan into resources. Pure: no AWS imports, no I/O.
  */
+import { type AlarmsPlan, planAlarms } from './alarms';
 import type { RouterConfig, SourceConfig, TargetConfig } from './config';
 import { ENV, EVENT_SOURCE_PREFIX, eventBridgeSource } from './contracts';
 import type { EventPattern } from './pattern';
@@ -19,6 +20,7 @@ import {
 } from './queues';
 import { receiveLimit, SWEEP_BACKOFF } from './retry';
 import type { SweeperRuntime } from './runtime-config';
+import type { StageName } from './stages';
 import { kindPlanOf } from './targets';
 
 /** The handlers there are: `lambdas/<name>/handler.ts`. */
@@ -253,6 +255,8 @@ export interface Topology {
      */
     readonly payloadRetentionDays: number | undefined;
   };
+  /** Every alarm, with its threshold (the stage's default or the config's), and where alarms notify. */
+  readonly alarms: AlarmsPlan;
 }
 
 /** Every event the ingest handler publishes: the broadcast rule and the archive take all of them. */
@@ -331,7 +335,23 @@ export function planTarget(target: TargetConfig, deliveryLogDays: number): Targe
 export const runtimeSources = (sources: readonly SourcePlan[]) =>
   sources.map((s) => ({ name: s.name, eventSource: s.eventSource, config: s.config }));
 
-export function planTopology(config: RouterConfig): Topology {
+export interface PlanOptions {
+  /**
+   * The stage whose alarm defaults apply (core/alarms.ts). The local stack plans as `dev`.
+   * @default 'dev'
+   */
+  readonly stage?: StageName;
+}
+
+export function planTopology(config: RouterConfig, options: PlanOptions = {}): Topology {
+  const topology = planResources(config);
+  return {
+    ...topology,
+    alarms: planAlarms(config, options.stage ?? 'dev', allFunctions(topology)),
+  };
+}
+
+function planResources(config: RouterConfig): Omit<Topology, 'alarms'> {
   const sources = config.sources.map((source) => ({
     name: source.name,
     provider: source.provider,
@@ -515,7 +535,7 @@ export function planTopology(config: RouterConfig): Topology {
 }
 
 /** Every function of a topology, delivery functions included. */
-export function allFunctions(topology: Topology): FunctionSpec[] {
+export function allFunctions(topology: Pick<Topology, 'functions' | 'targets'>): FunctionSpec[] {
   const f = topology.functions;
   return [
     f.ingest,
