@@ -10,20 +10,22 @@ import { ENV } from '../../core/contracts';
 import { METRIC } from '../../core/metrics';
 import { timeouts } from '../shared/clients';
 import { requireEnv, requirePositiveIntEnv } from '../shared/env';
-import { logger, metrics } from '../shared/observability';
+import { invocation, logger, metrics, tracer } from '../shared/observability';
 import { createSecretReader } from '../shared/secrets';
 import { type ConnectionDeps, handleConnectionEvent } from './connections';
 
-const readSecrets = createSecretReader(new SecretsManagerClient(timeouts.request));
+const readSecrets = createSecretReader(tracer.captureAWSv3Client(new SecretsManagerClient(timeouts.request)));
 const tokenSecretId = requireEnv(ENV.streamTokenSecret);
 
 const deps: ConnectionDeps = {
-  doc: DynamoDBDocumentClient.from(new DynamoDBClient(timeouts.request)),
+  doc: DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient(timeouts.request))),
   accessTokens: () => readSecrets(tokenSecretId),
-  management: new ApiGatewayManagementApiClient({
-    ...timeouts.request,
-    endpoint: requireEnv(ENV.websocketEndpoint),
-  }),
+  management: tracer.captureAWSv3Client(
+    new ApiGatewayManagementApiClient({
+      ...timeouts.request,
+      endpoint: requireEnv(ENV.websocketEndpoint),
+    }),
+  ),
   tableName: requireEnv(ENV.liveTableName),
   connectionTtlSeconds: requirePositiveIntEnv(ENV.connectionTtlSeconds),
   now: Date.now,
@@ -35,16 +37,18 @@ type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
 };
 
 export async function handler(event: WebSocketEvent, context: Context): Promise<APIGatewayProxyResultV2> {
-  logger.addContext(context);
-  const { routeKey, connectionId } = event.requestContext;
-  const result = await handleConnectionEvent(
-    { routeKey, connectionId, query: event.queryStringParameters ?? {}, body: event.body },
-    deps,
-  );
-  logger.info('websocket route', { routeKey, connectionId, statusCode: result.statusCode });
-  if (routeKey === '$connect' && result.statusCode === 200) {
-    metrics.addMetric(METRIC.connectionOpened, MetricUnit.Count, 1);
-    metrics.publishStoredMetrics();
-  }
-  return result;
+  // Lines here are about a connection, not an event: the connection id is their correlation.
+  return invocation(context, async () => {
+    const { routeKey, connectionId } = event.requestContext;
+    const result = await handleConnectionEvent(
+      { routeKey, connectionId, query: event.queryStringParameters ?? {}, body: event.body },
+      deps,
+    );
+    logger.info('websocket route', { routeKey, connectionId, statusCode: result.statusCode });
+    if (routeKey === '$connect' && result.statusCode === 200) {
+      metrics.addMetric(METRIC.connectionOpened, MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
+    }
+    return result;
+  });
 }

@@ -71,7 +71,10 @@ export interface DeliveryDeps {
 }
 
 export interface DeliveryObserver {
-  attempted(attempt: DeliveryAttempt): void;
+  /** A record was read as this event (before anything is tried): its correlation starts here. */
+  received?(envelope: Envelope): void;
+  /** One attempt, logged; `envelope` is the event it was for (its receive time gives the end-to-end latency). */
+  attempted(attempt: DeliveryAttempt, envelope: Envelope): void;
   /** The target answered 410: paused until resumed by hand. */
   gone(eventId: string): void;
   /** A delivery failed for good (recorded, moved to the DLQ). */
@@ -82,6 +85,8 @@ export interface DeliveryObserver {
   breakerOpened?(reason: string, reopenAt: number): void;
   /** A probe succeeded: the breaker closed. */
   breakerClosed?(): void;
+  /** A target that answered 410 Gone and was resumed by hand delivered again: it is active. */
+  resumed?(): void;
   /** A delivery waited for the rate limit (`waitedMs`), or was put back because the wait would not fit. */
   rateLimited?(waitedMs: number, putBack: boolean): void;
 }
@@ -189,6 +194,7 @@ export class DeliveryRun {
       return;
     }
     const { envelope, json } = detail;
+    deps.observe?.received?.(envelope);
     const round = record.messageAttributes?.[ROUND_ATTRIBUTE]?.stringValue ?? FIRST_ROUND;
     // Not attempted: the record comes back after the policy's first delay (not the queue's long visibility timeout).
     if (this.targetGone) {
@@ -252,7 +258,7 @@ export class DeliveryRun {
       ...(tried.response ? { response: tried.response } : {}),
     };
     attempt = await this.log(attempt);
-    deps.observe?.attempted(attempt);
+    deps.observe?.attempted(attempt, envelope);
 
     switch (attempt.outcome) {
       case 'delivered':
@@ -391,6 +397,7 @@ export class DeliveryRun {
         since: new Date(deps.now()).toISOString(),
       });
       this.status = Promise.resolve({ state: 'active', since: new Date(deps.now()).toISOString() });
+      deps.observe?.resumed?.();
     } catch (error) {
       deps.observe?.problem('breaker', error);
     }

@@ -7,12 +7,12 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ENV } from '../../core/contracts';
-import { DIMENSION, METRIC } from '../../core/metrics';
+import { DIMENSION, METRIC, rejectReason } from '../../core/metrics';
 import { isSourcesRuntime } from '../../core/runtime-config';
 import { timeouts } from '../shared/clients';
 import { requireEnv, requirePositiveIntEnv } from '../shared/env';
 import { problem } from '../shared/http';
-import { logger, metrics } from '../shared/observability';
+import { correlate, invocation, logger, metrics, tracer, withCorrelation } from '../shared/observability';
 import { readRuntime } from '../shared/runtime';
 import { createSecretReader } from '../shared/secrets';
 import { type IngestDeps, ingestWebhook } from './ingest';
@@ -22,12 +22,12 @@ const { sources } = readRuntime(isSourcesRuntime);
 
 const deps: IngestDeps = {
   sources: new Map(sources.map((s) => [s.name, s])),
-  readSecrets: createSecretReader(new SecretsManagerClient(timeouts.request)),
-  doc: DynamoDBDocumentClient.from(new DynamoDBClient(timeouts.request), {
+  readSecrets: createSecretReader(tracer.captureAWSv3Client(new SecretsManagerClient(timeouts.request))),
+  doc: DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient(timeouts.request)), {
     marshallOptions: { removeUndefinedValues: true },
   }),
-  eventBridge: new EventBridgeClient(timeouts.request),
-  s3: new S3Client(timeouts.requestLarge),
+  eventBridge: tracer.captureAWSv3Client(new EventBridgeClient(timeouts.request)),
+  s3: tracer.captureAWSv3Client(new S3Client(timeouts.requestLarge)),
   tableName: requireEnv(ENV.tableName),
   busName: requireEnv(ENV.busName),
   payloadBucket: requireEnv(ENV.payloadBucket),
@@ -37,9 +37,10 @@ const deps: IngestDeps = {
   observe: {
     rejected(source, statusCode, reason, message) {
       logger.warn('webhook rejected', { source, statusCode, reason, detail: message });
-      if (deps.sources.has(source)) countFor(METRIC.webhookRejected, source);
+      if (deps.sources.has(source)) countRejected(source, reason);
     },
     accepted(envelope, duplicate) {
+      correlate({ eventId: envelope.id, deliveryId: envelope.deliveryId });
       logger.info(duplicate ? 'duplicate webhook' : 'webhook accepted', {
         eventId: envelope.id,
         source: envelope.source,
@@ -49,6 +50,7 @@ const deps: IngestDeps = {
       countFor(duplicate ? METRIC.webhookDuplicate : METRIC.webhookAccepted, envelope.source);
     },
     publishFailed(envelope, error) {
+      correlate({ eventId: envelope.id, deliveryId: envelope.deliveryId });
       logger.warn('publish failed; the sweeper will republish', { eventId: envelope.id, error });
       countFor(METRIC.publishFailed, envelope.source);
     },
@@ -64,20 +66,36 @@ function countFor(metric: string, source: string): void {
   single.addMetric(metric, MetricUnit.Count, 1);
 }
 
+/**
+ * One rejection, in two dimension sets of one EMF line: per source (the total) and per source and reason (a
+ * closed set of codes, so the metric count stays bounded).
+ */
+function countRejected(source: string, code: string): void {
+  const single = metrics.singleMetric();
+  single.addDimension(DIMENSION.source, source);
+  single.addDimensions({ [DIMENSION.source]: source, [DIMENSION.reason]: rejectReason(code) });
+  single.addMetric(METRIC.webhookRejected, MetricUnit.Count, 1);
+}
+
 export async function handler(
   event: APIGatewayProxyEventV2,
   context: Context,
 ): Promise<APIGatewayProxyStructuredResultV2> {
-  logger.addContext(context);
   // Counts go out as single metrics (per-source dimension) as they happen: nothing is left to flush.
-  try {
-    return await ingestWebhook(toIngestRequest(event, deps.sources), deps);
-  } catch (error) {
-    // The domain answers every expected failure itself; anything else must still not be acknowledged, and a clean
-    // 503 with Retry-After tells the sender to retry where a gateway 500 may not.
-    logger.error('unexpected ingest failure', { error });
-    return problem(503, 'unavailable', 'the webhook could not be accepted; retry later', {
-      'retry-after': '5',
-    });
-  }
+  // Every line of the request carries API Gateway's request id (as its access log line does), and the event and
+  // delivery ids once the webhook is accepted.
+  return invocation(context, () =>
+    withCorrelation({ requestId: event.requestContext.requestId }, async () => {
+      try {
+        return await ingestWebhook(toIngestRequest(event, deps.sources), deps);
+      } catch (error) {
+        // The domain answers every expected failure itself; anything else must still not be acknowledged, and a
+        // clean 503 with Retry-After tells the sender to retry where a gateway 500 may not.
+        logger.error('unexpected ingest failure', { error });
+        return problem(503, 'unavailable', 'the webhook could not be accepted; retry later', {
+          'retry-after': '5',
+        });
+      }
+    }),
+  );
 }

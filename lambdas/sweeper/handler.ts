@@ -13,17 +13,24 @@ import { isSweeperRuntime } from '../../core/runtime-config';
 import { timeouts } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { republishPoisoned } from '../shared/event-store';
-import { logger, metrics } from '../shared/observability';
+import { correlationKeys, invocation, logger, metrics, tracer } from '../shared/observability';
 import { readRuntime } from '../shared/runtime';
 import { type SweeperDeps, type SweepResult, sweepPending } from './sweeper';
 
 const { backoff } = readRuntime(isSweeperRuntime);
 
+/** A pending event's correlation: its id, and its dedupe key when that is the provider's delivery id. */
+const correlationOf = (marker: { eventId: string; dedupeKey: string }) =>
+  correlationKeys({
+    eventId: marker.eventId,
+    deliveryId: marker.dedupeKey.startsWith('sha256:') ? null : marker.dedupeKey,
+  });
+
 const deps: SweeperDeps = {
-  doc: DynamoDBDocumentClient.from(new DynamoDBClient(timeouts.background), {
+  doc: DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient(timeouts.background)), {
     marshallOptions: { removeUndefinedValues: true },
   }),
-  eventBridge: new EventBridgeClient(timeouts.background),
+  eventBridge: tracer.captureAWSv3Client(new EventBridgeClient(timeouts.background)),
   tableName: requireEnv(ENV.tableName),
   busName: requireEnv(ENV.busName),
   now: Date.now,
@@ -32,11 +39,10 @@ const deps: SweeperDeps = {
   observe: {
     poisoned: (marker, error) =>
       logger.error('EventBridge refused the event for good; set aside as poisoned', {
-        eventId: marker.eventId,
+        ...correlationOf(marker),
         error,
       }),
-    abandoned: (marker) =>
-      logger.error('event expired before it could be published', { eventId: marker.eventId }),
+    abandoned: (marker) => logger.error('event expired before it could be published', correlationOf(marker)),
     bookkeepingFailed: (error) =>
       logger.warn('published, but the pending marker could not be cleared (it may be published again)', {
         error,
@@ -51,7 +57,13 @@ export async function handler(
   event: { republish?: unknown } | undefined,
   context: Context,
 ): Promise<SweepResult & { requeued: string[] }> {
-  logger.addContext(context);
+  return invocation(context, () => sweep(event, context));
+}
+
+async function sweep(
+  event: { republish?: unknown } | undefined,
+  context: Context,
+): Promise<SweepResult & { requeued: string[] }> {
   const requeued: string[] = [];
   const ids = Array.isArray(event?.republish) ? event.republish.filter((id) => typeof id === 'string') : [];
   for (const id of ids) {

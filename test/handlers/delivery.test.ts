@@ -375,6 +375,32 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
     expect(await attemptsOf(first.id)).toEqual([expect.objectContaining({ outcome: 'gone', status: 410 })]);
   });
 
+  it('reports a gone target that delivers again after a resume by hand, and each record and attempt with its event', async () => {
+    target.script(410);
+    await expect(run().deliver(await recordOf(envelope()))).rejects.toThrow('410 Gone');
+    // Resumed by hand (its event source mapping enabled): the next delivery succeeds.
+    target.script(200);
+    const events: { received: string[]; attempted: [string, string][]; resumed: number } = {
+      received: [],
+      attempted: [],
+      resumed: 0,
+    };
+    const d = deps();
+    const observed = run({
+      ...d,
+      observe: {
+        ...d.observe!,
+        received: (e) => events.received.push(e.id),
+        attempted: (attempt, e) => events.attempted.push([attempt.eventId, e.receivedAt]),
+        resumed: () => events.resumed++,
+      },
+    });
+    const next = envelope();
+    await observed.deliver(await recordOf(next));
+    expect(await getTargetState(aws.doc, aws.tableName, 'pr-agent')).toMatchObject({ state: 'active' });
+    expect(events).toEqual({ received: [next.id], attempted: [[next.id, next.receivedAt]], resumed: 1 });
+  });
+
   it('fails a message that is not an event at once, with its reason, and POSTs nothing', async () => {
     const before = target.received.length;
     const record = await receiveRecord('{"not":"an event"}');
