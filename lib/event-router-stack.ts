@@ -37,7 +37,12 @@ export class EventRouterStack extends Stack {
     super(scope, id, props);
     const { stage } = props;
     this.topology = planTopology(props.routerConfig);
-    const logs = { logRetention: stage.logRetention, logLevel: stage.logLevel };
+    const logs = {
+      logRetention: stage.logRetention,
+      logLevel: stage.logLevel,
+      logSampleRate: stage.logSampleRate,
+      activeTracing: stage.activeTracing,
+    };
 
     this.store = new EventStore(this, 'EventStore', {
       retentionDays: this.topology.store.retentionDays,

@@ -4,9 +4,11 @@
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { HANDLERS, type HandlerName } from '../core/plan';
+import type { StageName } from '../core/stages';
 import type { WebSocketAccessLogs } from './live-stream';
 
-export type StageName = 'dev' | 'staging' | 'prod';
+export type { StageName };
 
 export interface StageConfig {
   readonly name: StageName;
@@ -16,6 +18,18 @@ export interface StageConfig {
   readonly dataRemovalPolicy: RemovalPolicy;
   /** Powertools log level of every function. */
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /**
+   * Share of invocations that log at DEBUG whatever `logLevel` says (Powertools' POWERTOOLS_LOGGER_SAMPLE_RATE,
+   * decided anew for every invocation): the detail of a few requests without the cost of all.
+   */
+  readonly logSampleRate: number;
+  /**
+   * Functions that start X-Ray traces (tracing mode Active: Lambda samples the first request each second and 5 % of
+   * the others, a rate nobody can change); the others are PassThrough, traced only when the request arrives with an
+   * upstream sampling decision. At volume a trace per request would cost more than the rest of the stack, so prod
+   * traces the webhook path (ingest) and deliveries only.
+   */
+  readonly activeTracing: readonly HandlerName[];
   /** How often the sweeper republishes events whose PutEvents failed. */
   readonly sweepInterval: Duration;
   /**
@@ -31,6 +45,8 @@ export const STAGES: Readonly<Record<StageName, StageConfig>> = {
     logRetention: RetentionDays.ONE_WEEK,
     dataRemovalPolicy: RemovalPolicy.DESTROY,
     logLevel: 'DEBUG',
+    logSampleRate: 0,
+    activeTracing: HANDLERS,
     sweepInterval: Duration.minutes(5),
     websocketAccessLogs: 'off',
   },
@@ -39,6 +55,8 @@ export const STAGES: Readonly<Record<StageName, StageConfig>> = {
     logRetention: RetentionDays.ONE_MONTH,
     dataRemovalPolicy: RemovalPolicy.RETAIN,
     logLevel: 'INFO',
+    logSampleRate: 0.1,
+    activeTracing: HANDLERS,
     sweepInterval: Duration.minutes(1),
     websocketAccessLogs: 'off',
   },
@@ -47,6 +65,8 @@ export const STAGES: Readonly<Record<StageName, StageConfig>> = {
     logRetention: RetentionDays.THREE_MONTHS,
     dataRemovalPolicy: RemovalPolicy.RETAIN,
     logLevel: 'INFO',
+    logSampleRate: 0.01,
+    activeTracing: ['ingest', 'delivery'],
     sweepInterval: Duration.minutes(1),
     websocketAccessLogs: 'off',
   },
