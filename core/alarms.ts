@@ -47,7 +47,7 @@ export interface RouterThresholds {
   readonly oldestPendingAgeSeconds: number;
   /** Messages in the broadcast DLQ: alarm above this (0: any). */
   readonly broadcastDlqDepth: number;
-  /** WebSocket API integration and execution errors in 5 minutes. */
+  /** WebSocket API execution errors (calling the connections function failed) in 5 minutes. */
   readonly websocketErrors: number;
   /** A function's errors (crashes, timeouts) in 5 minutes. */
   readonly lambdaErrors: number;
@@ -159,7 +159,8 @@ export interface AlarmKindInfo {
   readonly periodSeconds: number;
   /**
    * No data in a period: `ok` — nothing happened, the condition does not hold; `keep` — the last state stays (a state
-   * reported only when it changes, such as a paused target).
+   * reported only when it changes, such as a paused target; a dead-letter queue, whose metrics SQS publishes only
+   * while the queue is active: a DLQ nobody touches must not look empty).
    */
   readonly missingData: 'ok' | 'keep';
   /** Unit of the value (and the threshold). */
@@ -177,7 +178,7 @@ export const ALARM_INFO: Readonly<Record<AlarmKind, AlarmKindInfo>> = {
     scope: 'target',
     comparison: '>',
     periodSeconds: LEVEL_PERIOD_SECONDS,
-    missingData: 'ok',
+    missingData: 'keep',
     unit: 'messages',
     value: "messages in the target's dead-letter queue",
     meaning:
@@ -325,7 +326,7 @@ export const ALARM_INFO: Readonly<Record<AlarmKind, AlarmKindInfo>> = {
     scope: 'router',
     comparison: '>',
     periodSeconds: LEVEL_PERIOD_SECONDS,
-    missingData: 'ok',
+    missingData: 'keep',
     unit: 'messages',
     value: 'messages in the broadcast dead-letter queue',
     meaning:
@@ -341,9 +342,11 @@ export const ALARM_INFO: Readonly<Record<AlarmKind, AlarmKindInfo>> = {
     periodSeconds: COUNT_PERIOD_SECONDS,
     missingData: 'ok',
     unit: 'count',
-    value: 'WebSocket API integration and execution errors in 5 minutes',
+    value:
+      'WebSocket API execution errors (API Gateway could not call the connections function) in 5 minutes',
     meaning:
-      'Agents could not connect or send: the connections function failed or API Gateway could not call it.',
+      'Agents could not connect, subscribe or ping: calling the connections function failed (it crashed, timed out ' +
+      'or was throttled). Refused tokens and patterns are answers, not errors, and do not count.',
     action: 'Check the connections function alarms and logs.',
   },
   'lambda-errors': {
@@ -518,7 +521,7 @@ const round = (n: number) => Math.round(n * 1000) / 1000;
 /** `ALARM dlq-depth pr-agent = 3`: how the local stack reports an alarm condition (and `OK …` when it clears). */
 export function alarmLine(
   state: 'ALARM' | 'OK',
-  plan: Pick<AlarmPlan, 'kind' | 'subject'>,
+  plan: { readonly kind: string; readonly subject: string },
   value: number,
 ): string {
   return `${state} ${plan.kind} ${plan.subject} = ${formatValue(value)}`;

@@ -107,7 +107,7 @@ export const RouterAlarmThresholdsSchema = strictObject({
     .max(14 * 86_400),
   /** Messages in the broadcast DLQ above which it alarms (0: any). */
   broadcastDlqDepth: number().int().min(0).max(1_000_000),
-  /** WebSocket API integration and execution errors in 5 minutes. */
+  /** WebSocket API execution errors (calling the connections function failed) in 5 minutes. */
   websocketErrors: number().int().min(1).max(1_000_000),
   /** A function's errors in 5 minutes. */
   lambdaErrors: number().int().min(1).max(1_000_000),
