@@ -112,6 +112,7 @@ export class EventRouterStack extends Stack {
       sourceNames: this.topology.sources.map((s) => s.name),
       targets: this.targets,
       liveStream: this.liveStream,
+      alarms: this.alarms,
     });
     new CfnOutput(this, 'AlarmTopic', {
       value: this.alarms.topic.topicArn,
