@@ -2,9 +2,9 @@
  * `npm start`: the whole Event Router on 127.0.0.1 — real handlers, local DynamoDB/SQS/EventBridge/Secrets
  * Manager/API Gateway, no AWS, no Docker.
  *
- *   npm start -- [--http-port 3000] [--ws-port 3001] [--data-dir .local-data] [--config router.config.ts] [--demo]
- *                [--allow-outbound] [--retry-delay 1] [--sweep-interval 60] [--log-level INFO]
- *                [--log-format human|json] [--quiet]
+ *   npm start -- [--http-port 3000] [--ws-port 3001] [--metrics-port 3002] [--data-dir .local-data]
+ *                [--config router.config.ts] [--demo] [--allow-outbound] [--retry-delay 1] [--sweep-interval 60]
+ *                [--log-level INFO] [--log-format human|json] [--quiet]
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +22,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const USAGE = `Usage: npm start -- [options]
   --http-port <n>     webhook HTTP API port (default 3000)
   --ws-port <n>       WebSocket API + @connections port (default 3001)
+  --metrics-port <n>  Prometheus metrics port: GET /metrics (default 3002)
   --data-dir <dir>    persist DynamoDB, SQS and S3 data there (default: in memory)
   --config <path>     router config module (default: router.config.ts)
   --demo              start a sample agent and point every HTTP target at it
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
     options: {
       'http-port': { type: 'string' },
       'ws-port': { type: 'string' },
+      'metrics-port': { type: 'string' },
       'data-dir': { type: 'string' },
       config: { type: 'string' },
       demo: { type: 'boolean', default: false },
@@ -115,6 +117,7 @@ async function main(): Promise<void> {
   stack = await startLocalStack({
     httpPort: parsePort(values['http-port'], 3000, '--http-port'),
     wsPort: parsePort(values['ws-port'], 3001, '--ws-port'),
+    metricsPort: parsePort(values['metrics-port'], 3002, '--metrics-port'),
     ...(values['data-dir'] ? { dataDir: path.resolve(values['data-dir']) } : {}),
     config,
     targetUrls,
@@ -161,6 +164,9 @@ function printBanner(stack: LocalStack, demo: DemoAgent | undefined, dataDir: st
     `  WebSocket URL:  ${stack.websocketUrl}?token=${encodeURIComponent(stack.secrets.streamToken)}`,
   );
   lines.push(`  @connections:   ${stack.managementUrl}`);
+  lines.push(
+    `  Metrics:        ${stack.metricsUrl} (Prometheus text format)`,
+  );
   const e = stack.endpoints;
   lines.push(
     '',

@@ -12,7 +12,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { parseRouterConfig, type RouterConfig, type RouterConfigInput } from '../core/config';
 import { EVENTS_TABLE, LIVE_TABLE, type TableLayout } from '../core/contracts';
-import { METRICS_NAMESPACE } from '../core/metrics';
+import { METRIC, METRICS_NAMESPACE } from '../core/metrics';
 import {
   type FunctionSpec,
   HANDLERS,
@@ -27,7 +27,13 @@ import {
 import { functionCode, RUNTIME_FILE } from '../lib/bundling';
 import { FaultSwitch } from './faults';
 import { bundleHandlers } from './lambda/bundle';
-import { LocalFunction, type LogSink, prefixedConsoleSink } from './lambda/local-function';
+import {
+  type InvocationRecord,
+  LocalFunction,
+  type LogSink,
+  prefixedConsoleSink,
+} from './lambda/local-function';
+import { LocalMetrics, type MetricsServer, serveMetrics } from './metrics';
 import { awsEnvironment, LOCAL_REGION, type LocalEndpoints, localCredentials } from './services/aws-env';
 import { ensureTable, expireItems, type LocalDynamo, startLocalDynamo } from './services/dynamodb';
 import { type LocalEventBridge, type LocalRuleTarget, startLocalEventBridge } from './services/eventbridge';
@@ -146,6 +152,8 @@ export interface LocalStackOptions {
    * through tsx in every execution environment (much cheaper environment starts). @default true
    */
   readonly bundle?: boolean;
+  /** Port of the Prometheus endpoint (`GET /metrics`). @default 0 (random) */
+  readonly metricsPort?: number;
 }
 
 export interface LocalStackSecrets {
@@ -206,6 +214,10 @@ export interface LocalStack {
   readonly functions: Readonly<Record<string, LocalFunction>>;
   readonly sqs: LocalSqs;
   readonly dynamodb: LocalDynamo;
+  /** The local CloudWatch: the functions' metrics, Lambda's, the HTTP API's and the queues' (local/metrics.ts). */
+  readonly metrics: LocalMetrics;
+  /** `http://127.0.0.1:<port>/metrics`: the same metrics in Prometheus' text format. */
+  readonly metricsUrl: string;
   /** The topology read back from the running services, normalised (see local/topology.ts). */
   describeTopology(): Promise<NormalisedTopology>;
   /** Waits until events published so far went through the bus and the async invocations they caused. */
@@ -376,11 +388,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       function: lateInvoker('connections'),
     });
     cleanups.push(() => websocket.stop());
+    // The local CloudWatch: what the functions, the HTTP API and the queues report (local/metrics.ts).
+    const metrics = new LocalMetrics();
     const http: LocalHttpApi = await startLocalHttpApi({
       port: options.httpPort ?? 0,
       function: lateInvoker('ingest'),
       // Only the catch-all at first: the routes function creates each source's tokened route, as on AWS.
       routes: ['$default'],
+      // API Gateway's own metrics (Count, 4xx, 5xx) and the access-log metric filters of 429 and 503
+      // (lib/webhook-ingest.ts), one per answered request.
+      onRequest: ({ status }) => {
+        const api = { ApiId: LOCAL_HTTP_API_ID };
+        metrics.record('AWS/ApiGateway', 'Count', api, 1, 'Count');
+        metrics.record('AWS/ApiGateway', '4xx', api, status >= 400 && status < 500 ? 1 : 0, 'Count');
+        metrics.record('AWS/ApiGateway', '5xx', api, status >= 500 ? 1 : 0, 'Count');
+        metrics.record(METRICS_NAMESPACE, METRIC.webhookThrottled, {}, status === 429 ? 1 : 0, 'Count');
+        metrics.record(METRICS_NAMESPACE, METRIC.webhookUnavailable, {}, status === 503 ? 1 : 0, 'Count');
+      },
       defaultThrottle: topology.http.catchAllThrottle,
       onError: (error) => log(`HTTP API: ${error.message}`),
     });
@@ -415,6 +439,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       httpIntegration: 'local',
       urlTokenSecret: LOCAL_NAMES.urlTokenSecret,
     };
+    /** Lambda's own metrics of an invocation (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html). */
+    const recordInvocation = (record: InvocationRecord) => {
+      const fn = { FunctionName: record.functionName };
+      metrics.record('AWS/Lambda', 'Invocations', fn, 1, 'Count');
+      metrics.record('AWS/Lambda', 'Errors', fn, record.error ? 1 : 0, 'Count');
+      metrics.record('AWS/Lambda', 'Duration', fn, record.durationMs, 'Milliseconds');
+    };
     /** A local function from its planned spec, its environment resolved as the CDK stack resolves it. */
     const makeFunction = (
       spec: FunctionSpec,
@@ -437,14 +468,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           POWERTOOLS_SERVICE_NAME: spec.serviceName,
           POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
           POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'INFO',
-          // EMF metric blobs on stdout are noise locally.
-          POWERTOOLS_METRICS_DISABLED: 'true',
           ...resolveEnvironment(spec, resolvedRefs),
         },
         timeoutSeconds: spec.timeoutSeconds,
         memoryMb: spec.memoryMb,
         maxConcurrency: overrides.maxConcurrency ?? spec.reservedConcurrency ?? 1,
         log: functionLogs,
+        // The functions' metric lines are counted, as CloudWatch Logs extracts them, and never shown as log lines.
+        metrics: (_name, line) => void metrics.recordEmf(line),
+        onInvocation: recordInvocation,
       });
       functions[spec.name] = fn;
       built.push({ fn, codeDir, refValues: new Set(Object.values(resolvedRefs)) });
@@ -602,6 +634,28 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (sweepInterval !== null) cleanups.push(schedule.start(sweepInterval));
     for (const start of probeStarts) cleanups.push(start());
 
+    // SQS's metrics, read from the queues whenever metrics are read (a scrape of /metrics).
+    const allQueues = [...Object.values(queues), ...(broadcastQueues ? [broadcastQueues] : [])];
+    const sampleQueues = () => {
+      for (const pair of allQueues) {
+        for (const [queueName, url] of [
+          [pair.queueName, pair.queueUrl],
+          [pair.dlqName, pair.dlqUrl],
+        ] as const) {
+          const q = sqs.queueMetrics(url);
+          const dims = { QueueName: queueName };
+          metrics.record('AWS/SQS', 'ApproximateNumberOfMessagesVisible', dims, q.visible, 'Count');
+          metrics.record('AWS/SQS', 'ApproximateNumberOfMessagesNotVisible', dims, q.inFlight, 'Count');
+          metrics.record('AWS/SQS', 'ApproximateAgeOfOldestMessage', dims, q.oldestAgeSeconds, 'Seconds');
+        }
+      }
+    };
+    const metricsServer: MetricsServer = await serveMetrics(metrics, {
+      port: options.metricsPort ?? 0,
+      sample: sampleQueues,
+    });
+    cleanups.push(() => metricsServer.stop());
+
     const urlToken = (name: string) => {
       const token = (JSON.parse(store.get(LOCAL_NAMES.urlTokenSecret)) as Record<string, { token?: string }>)[
         name
@@ -661,6 +715,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       functions,
       sqs,
       dynamodb,
+      metrics,
+      metricsUrl: metricsServer.url,
       describeTopology: () =>
         describeRunning({
           built,

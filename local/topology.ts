@@ -129,8 +129,7 @@ export interface NormalisedTopology {
  * Environment variables each side's platform sets, outside the plan: left out of the comparison.
  * - Lambda: `NODE_OPTIONS` (source maps), `POWERTOOLS_LOG_LEVEL` and `POWERTOOLS_LOGGER_SAMPLE_RATE` (stage
  *   settings; `--log-level` locally), `POWERTOOLS_TRACER_CAPTURE_RESPONSE` (X-Ray, which is not emulated).
- * - Local: the AWS SDK's endpoints and credentials (`AWS_*`), the code directory, and metrics off (EMF blobs on
- *   stdout are noise locally).
+ * - Local: the AWS SDK's endpoints and credentials (`AWS_*`) and the code directory.
  */
 export const PLATFORM_ENV = new Set([
   'NODE_OPTIONS',
@@ -138,7 +137,6 @@ export const PLATFORM_ENV = new Set([
   'POWERTOOLS_LOGGER_SAMPLE_RATE',
   'POWERTOOLS_TRACER_CAPTURE_RESPONSE',
   'LAMBDA_TASK_ROOT',
-  'POWERTOOLS_METRICS_DISABLED',
 ]);
 export const isPlatformEnv = (name: string) => PLATFORM_ENV.has(name) || name.startsWith('AWS_');
 

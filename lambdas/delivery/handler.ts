@@ -204,7 +204,8 @@ export async function handler(
       );
     } finally {
       await run.finish();
-      metrics.publishStoredMetrics();
+      // A batch that only held records back has nothing to report (Powertools would warn about an empty flush).
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
   });
 }

@@ -64,6 +64,13 @@ export interface LocalSqs {
    * faults, visibility, redrive and long polling as over HTTP, minus SDK serialisation, SigV4 and two socket trips.
    */
   readonly direct: SqsSender;
+  /** What CloudWatch would report for a queue: messages by state and the age of the oldest (local metrics). */
+  queueMetrics(queueUrl: string): {
+    visible: number;
+    inFlight: number;
+    delayed: number;
+    oldestAgeSeconds: number;
+  };
   stop(): Promise<void>;
 }
 
@@ -126,6 +133,7 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
     port,
     client,
     direct: directSender(sqs, options.faults),
+    queueMetrics: (queueUrl) => sqs.queueMetrics(queueUrl),
     async stop() {
       if (stopped) return;
       stopped = true;
