@@ -33,7 +33,10 @@ const USAGE = `Usage: npm start -- [options]
   --log-level <lvl>   DEBUG | INFO | WARN | ERROR: the functions' Powertools log level (default INFO)
   --log-format <f>    human: one line per accepted, rejected, delivered or failed event, and every warning
                       (default); json: the functions' raw JSON log lines, as in CloudWatch
-  --quiet             show only what went wrong (rejections, failures, warnings, errors)`;
+  --quiet             show only what went wrong (rejections, failures, warnings, errors)
+
+Alarm conditions (the deployed alarms, with the dev thresholds) are logged as they change:
+  ALARM <alarm> <subject> = <value>, then OK <alarm> <subject> = <value> when they clear.`;
 
 /** A bad flag value: printed as one line. */
 class UsageError extends Error {}
@@ -165,7 +168,7 @@ function printBanner(stack: LocalStack, demo: DemoAgent | undefined, dataDir: st
   );
   lines.push(`  @connections:   ${stack.managementUrl}`);
   lines.push(
-    `  Metrics:        ${stack.metricsUrl} (Prometheus text format)`,
+    `  Metrics:        ${stack.metricsUrl} (Prometheus text format; alarm conditions are logged as ALARM/OK lines)`,
   );
   const e = stack.endpoints;
   lines.push(

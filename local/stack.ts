@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import type { AlarmPlan } from '../core/alarms';
 import { parseRouterConfig, type RouterConfig, type RouterConfigInput } from '../core/config';
 import { EVENTS_TABLE, LIVE_TABLE, type TableLayout } from '../core/contracts';
 import { METRIC, METRICS_NAMESPACE } from '../core/metrics';
@@ -25,6 +26,7 @@ import {
   type Topology,
 } from '../core/plan';
 import { functionCode, RUNTIME_FILE } from '../lib/bundling';
+import { LocalAlarmMonitor } from './alarms';
 import { FaultSwitch } from './faults';
 import { bundleHandlers } from './lambda/bundle';
 import {
@@ -61,6 +63,7 @@ import {
   type LocalDifferenceOptions,
   localRuntime,
   type NormalisedTopology,
+  normaliseAlarm,
   normaliseEnvironment,
   sourceRoutePattern,
 } from './topology';
@@ -154,6 +157,13 @@ export interface LocalStackOptions {
   readonly bundle?: boolean;
   /** Port of the Prometheus endpoint (`GET /metrics`). @default 0 (random) */
   readonly metricsPort?: number;
+  /**
+   * Seconds between evaluations of the alarm conditions (reported as `ALARM …` / `OK …` lines); null = never.
+   * @default 10
+   */
+  readonly alarmIntervalSeconds?: number | null;
+  /** Where `ALARM …` and `OK …` lines go. @default `log` */
+  readonly alarmLog?: (line: string) => void;
 }
 
 export interface LocalStackSecrets {
@@ -218,6 +228,8 @@ export interface LocalStack {
   readonly metrics: LocalMetrics;
   /** `http://127.0.0.1:<port>/metrics`: the same metrics in Prometheus' text format. */
   readonly metricsUrl: string;
+  /** The plan's alarm conditions, evaluated against `metrics` (local/alarms.ts). */
+  readonly alarms: LocalAlarmMonitor;
   /** The topology read back from the running services, normalised (see local/topology.ts). */
   describeTopology(): Promise<NormalisedTopology>;
   /** Waits until events published so far went through the bus and the async invocations they caused. */
@@ -634,7 +646,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (sweepInterval !== null) cleanups.push(schedule.start(sweepInterval));
     for (const start of probeStarts) cleanups.push(start());
 
-    // SQS's metrics, read from the queues whenever metrics are read (a scrape of /metrics).
+    // SQS's metrics, read from the queues whenever metrics are read (alarm evaluation, a scrape of /metrics).
     const allQueues = [...Object.values(queues), ...(broadcastQueues ? [broadcastQueues] : [])];
     const sampleQueues = () => {
       for (const pair of allQueues) {
@@ -650,6 +662,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         }
       }
     };
+    const alarms = new LocalAlarmMonitor({
+      alarms: topology.alarms.alarms,
+      metrics,
+      queues: {
+        target: (name) => {
+          const pair = queues[name];
+          if (!pair) throw new Error(`an alarm watches target ${name}, which has no local queue`);
+          return { queueName: pair.queueName, dlqName: pair.dlqName };
+        },
+        broadcastDlqName: broadcastQueues?.dlqName,
+      },
+      sample: sampleQueues,
+      report: options.alarmLog ?? log,
+    });
+    const alarmInterval = options.alarmIntervalSeconds === undefined ? 10 : options.alarmIntervalSeconds;
+    if (alarmInterval !== null) cleanups.push(alarms.start(alarmInterval * 1000));
     const metricsServer: MetricsServer = await serveMetrics(metrics, {
       port: options.metricsPort ?? 0,
       sample: sampleQueues,
@@ -717,6 +745,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dynamodb,
       metrics,
       metricsUrl: metricsServer.url,
+      alarms,
       describeTopology: () =>
         describeRunning({
           built,
@@ -729,6 +758,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           http,
           websocket: topology.liveStream.enabled ? websocket : undefined,
           schedules: [{ name: topology.functions.sweeper.name, schedule }, ...schedules],
+          alarms: alarms.alarms,
         }),
       async drain() {
         await eventbridge.drain();
@@ -817,6 +847,7 @@ async function describeRunning(running: {
   http: LocalHttpApi;
   websocket: LocalWebSocketApi | undefined;
   schedules: readonly { name: string; schedule: LocalSchedule }[];
+  alarms: readonly AlarmPlan[];
 }): Promise<NormalisedTopology> {
   const ownerOfUrl = new Map<string, string>();
   for (const [owner, pair] of Object.entries(running.queues)) {
@@ -955,5 +986,7 @@ async function describeRunning(running: {
     schedules: running.schedules
       .map(({ name, schedule }) => ({ function: name, ...schedule.describe() }))
       .sort(byKey((s) => s.function)),
+    // What the alarm monitor evaluates.
+    alarms: running.alarms.map(normaliseAlarm).sort(byKey((a) => a.id)),
   };
 }
