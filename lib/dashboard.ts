@@ -10,6 +10,7 @@ import {
   TextWidget,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
+import { FAILED_DELIVERY_COLUMNS, LOG_MESSAGE, REJECTED_WEBHOOK_GROUPS } from '../core/logs';
 import type { RouterAlarms } from './alarms';
 import { MAX_COMPOSITE_CHILDREN } from './alarms';
 import type { DeliveryTarget } from './delivery-target';
@@ -37,20 +38,23 @@ const PERCENTILES = ['p50', 'p90', 'p99'] as const;
 const MAX_QUERY_LOG_GROUPS = 50;
 
 /**
- * Logs Insights over the delivery functions' logs: the last failures for good, with the correlation ids to follow
- * one in every function's logs and in X-Ray (`annotation.eventId`).
+ * Logs Insights over the delivery functions' logs: the last 50 deliveries that failed for good (the line the delivery
+ * function writes as it records the failure and moves the message to the DLQ; core/logs.ts), with the target's last
+ * status, the attempts, the reason and the correlation ids to follow one event in every function's logs and in X-Ray
+ * (`annotation.eventId`). Powertools writes JSON lines, so each key is a field Logs Insights discovers by itself
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_AnalyzeLogData-discoverable-fields.html).
  */
 export const FAILED_DELIVERIES_QUERY = [
-  'fields @timestamp, target, eventId, deliveryId, reason',
-  'filter message = "delivery failed for good; recorded and moved to the DLQ"',
+  `fields @timestamp, ${FAILED_DELIVERY_COLUMNS.join(', ')}`,
+  `filter message = "${LOG_MESSAGE.deliveryFailed}"`,
   'sort @timestamp desc',
   'limit 50',
 ];
 
-/** Logs Insights over the ingest function's logs: refused webhooks, by source, status and reason. */
+/** Logs Insights over the ingest function's logs: refused webhooks counted by source, reason and status. */
 export const REJECTED_WEBHOOKS_QUERY = [
-  'filter message = "webhook rejected"',
-  'stats count(*) as rejected by source, statusCode, reason',
+  `filter message = "${LOG_MESSAGE.webhookRejected}"`,
+  `stats count(*) as rejected by ${REJECTED_WEBHOOK_GROUPS.join(', ')}`,
   'sort rejected desc',
 ];
 

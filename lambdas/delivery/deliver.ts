@@ -77,8 +77,15 @@ export interface DeliveryObserver {
   attempted(attempt: DeliveryAttempt, envelope: Envelope): void;
   /** The target answered 410: paused until resumed by hand. */
   gone(eventId: string): void;
-  /** A delivery failed for good (recorded, moved to the DLQ). */
-  failed(eventId: string, reason: string): void;
+  /**
+   * A delivery failed for good (recorded, moved to the DLQ): why, the target's status on the last attempt (when it
+   * answered) and the attempts made.
+   */
+  failed(
+    eventId: string,
+    reason: string,
+    detail: { readonly status?: number; readonly attempts: number },
+  ): void;
   /** Bookkeeping failed (attempt log, backoff, pause, breaker or rate-limit store); the outcome stands. */
   problem(what: 'log' | 'backoff' | 'pause' | 'breaker' | 'rate', error: unknown): void;
   /** The circuit breaker opened: the queue is paused until a probe succeeds. */
@@ -585,7 +592,10 @@ export class DeliveryRun {
     } catch (cause) {
       throw new RetryLater(`could not record the final failure: ${(cause as Error).message}`);
     }
-    deps.observe?.failed(eventId, error);
+    deps.observe?.failed(eventId, error, {
+      ...(status !== undefined ? { status } : {}),
+      attempts,
+    });
   }
 }
 

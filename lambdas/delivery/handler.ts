@@ -15,6 +15,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ENV } from '../../core/contracts';
+import { type DeliveryFailedFields, LOG_MESSAGE } from '../../core/logs';
 import { DIMENSION, METRIC } from '../../core/metrics';
 import { isDeliveryRuntime } from '../../core/runtime-config';
 import { timeouts } from '../shared/clients';
@@ -108,12 +109,10 @@ const deps: DeliveryDeps = {
       logger.warn('target resumed: it delivered again after 410 Gone', { target: target.name });
       reportPaused(false);
     },
-    failed(eventId, reason) {
-      logger.error('delivery failed for good; recorded and moved to the DLQ', {
-        eventId,
-        target: target.name,
-        reason,
-      });
+    failed(eventId, reason, { status, attempts }) {
+      // Read by the dashboard's "Recent failed deliveries" query (lib/dashboard.ts): keep the fields of core/logs.ts.
+      const fields: DeliveryFailedFields = { eventId, target: target.name, status, attempts, reason };
+      logger.error(LOG_MESSAGE.deliveryFailed, { ...fields });
       metrics.addMetric(METRIC.deliveryFailed, MetricUnit.Count, 1);
     },
     problem(what, error) {

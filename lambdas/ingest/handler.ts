@@ -7,6 +7,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ENV } from '../../core/contracts';
+import { LOG_MESSAGE, type WebhookRejectedFields } from '../../core/logs';
 import { DIMENSION, METRIC, rejectReason } from '../../core/metrics';
 import { isSourcesRuntime } from '../../core/runtime-config';
 import { timeouts } from '../shared/clients';
@@ -36,7 +37,9 @@ const deps: IngestDeps = {
   now: Date.now,
   observe: {
     rejected(source, statusCode, reason, message) {
-      logger.warn('webhook rejected', { source, statusCode, reason, detail: message });
+      // Read by the dashboard's "Rejected webhooks by reason" query (lib/dashboard.ts): keep the fields of core/logs.ts.
+      const fields: WebhookRejectedFields = { source, statusCode, reason, detail: message };
+      logger.warn(LOG_MESSAGE.webhookRejected, { ...fields });
       if (deps.sources.has(source)) countRejected(source, reason);
     },
     accepted(envelope, duplicate) {

@@ -103,13 +103,32 @@ describe('the dashboard', () => {
   });
 
   it('queries the logs: recent failed deliveries over the delivery functions, rejected webhooks by reason', () => {
+    // The fields are those the delivery and ingest functions log (core/logs.ts); test/e2e/alarms.test.ts reads them
+    // back from the running functions' own lines.
     const failed = titled('Recent failed deliveries');
     expect(failed.type).toBe('log');
     expect(failed.properties.view).toBe('table');
     expect(failed.properties.query).toMatch(/^SOURCE '\{GetAtt:TargetpragentNestedStack.*DeliveryLogs.*'/);
+    expect(failed.properties.query).toContain(
+      [
+        'fields @timestamp, target, eventId, deliveryId, status, attempts, reason',
+        'filter message = "delivery failed for good; recorded and moved to the DLQ"',
+        'sort @timestamp desc',
+        'limit 50',
+      ].join('\n| '),
+    );
     expect(failed.properties.query).toContain(FAILED_DELIVERIES_QUERY.join('\n| '));
     const rejected = titled('Rejected webhooks by reason');
+    expect(rejected.type).toBe('log');
+    expect(rejected.properties.view).toBe('table');
     expect(rejected.properties.query).toMatch(/^SOURCE '\{Ref:IngestLogs\w+\}'/);
+    expect(rejected.properties.query).toContain(
+      [
+        'filter message = "webhook rejected"',
+        'stats count(*) as rejected by source, reason, statusCode',
+        'sort rejected desc',
+      ].join('\n| '),
+    );
     expect(rejected.properties.query).toContain(REJECTED_WEBHOOKS_QUERY.join('\n| '));
   });
 });

@@ -70,7 +70,14 @@ afterAll(async () => {
 });
 
 /** What a test saw the delivery do besides HTTP. */
-let seen: { visibility: number[]; paused: string[]; problems: string[]; failed: string[]; gone: string[] };
+/** A delivery that failed for good, as the observer heard it (the delivery function logs these fields). */
+interface Failed {
+  id: string;
+  reason: string;
+  status?: number;
+  attempts: number;
+}
+let seen: { visibility: number[]; paused: string[]; problems: string[]; failed: Failed[]; gone: string[] };
 beforeEach(() => {
   seen = { visibility: [], paused: [], problems: [], failed: [], gone: [] };
 });
@@ -112,7 +119,7 @@ function deps(
     observe: {
       attempted: () => {},
       gone: (id) => seen.gone.push(id),
-      failed: (id) => seen.failed.push(id),
+      failed: (id, reason, detail) => seen.failed.push({ id, reason, ...detail }),
       problem: (what) => seen.problems.push(what),
     },
     ...rest,
@@ -333,7 +340,7 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
       attempts: { StringValue: '1' },
       status: { StringValue: '500' },
     });
-    expect(seen.failed).toEqual([detail.id]);
+    expect(seen.failed).toEqual([{ id: detail.id, reason: 'target answered 500', status: 500, attempts: 1 }]);
   });
 
   it.each([
@@ -347,7 +354,9 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
     expect(await attemptsOf(detail.id)).toEqual([
       expect.objectContaining({ attempt: 1, outcome: 'failed', status }),
     ]);
-    expect(seen.failed).toEqual([detail.id]);
+    expect(seen.failed).toEqual([
+      { id: detail.id, reason: `target answered ${status}`, status, attempts: 1 },
+    ]);
   });
 
   it('retries a status the target lists in retryOn', async () => {
@@ -410,6 +419,10 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
       (f) => f.eventId === `message:${record.messageId}`,
     );
     expect(failure?.error).toMatch(/no detail/);
+    // No attempt, so no status: the failed-delivery log line says so.
+    expect(seen.failed).toEqual([
+      { id: `message:${record.messageId}`, reason: expect.stringMatching(/no detail/), attempts: 0 },
+    ]);
   });
 
   it('retries when the target does not answer within the timeout', async () => {
