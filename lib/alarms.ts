@@ -23,10 +23,53 @@ import type { WebhookIngest } from './webhook-ingest';
 
 /**
  * A composite alarm's rule may name at most 100 alarms
- * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html): larger groups are
- * split into composites of composites.
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html) and be at most 10,240
+ * characters long (AlarmRule's maxLength in the AWS::CloudWatch::CompositeAlarm resource schema). Each alarm takes
+ * `ALARM("<its ARN>") OR `, some 110 characters, so the length is usually what binds first. Larger groups are split
+ * into composites of composites.
  */
 export const MAX_COMPOSITE_CHILDREN = 100;
+export const MAX_ALARM_RULE_LENGTH = 10_240;
+/**
+ * `arn:<partition>:cloudwatch:<region>:<account>:alarm:` at its longest (partition `aws-us-gov`, a 14-character
+ * region): an alarm's ARN is only known at deploy, so the rule's length is counted with this prefix.
+ */
+const LONGEST_ALARM_ARN_PREFIX = 'arn:aws-us-gov:cloudwatch:ap-southeast-7:123456789012:alarm:';
+
+/** An alarm with the name it was given (its `alarmName` is a token until deploy). */
+interface Named {
+  readonly alarm: IAlarm;
+  readonly name: string;
+}
+
+/** Characters one alarm takes in an any-of rule: `ALARM("<arn>")` and the ` OR ` after it. */
+const ruleCost = (name: string) => `ALARM("${LONGEST_ALARM_ARN_PREFIX}${name}") OR `.length;
+
+/**
+ * Splits alarms, in order, into groups that each fit one any-of rule: at most MAX_COMPOSITE_CHILDREN alarms and
+ * MAX_ALARM_RULE_LENGTH characters (`(`, the alarms joined by ` OR `, `)`), counted with the longest ARN.
+ */
+export function ruleGroups(names: readonly string[]): string[][] {
+  const groups: string[][] = [];
+  let group: string[] = [];
+  // `(` + `)`, less the last ` OR `, which the rule does not have.
+  const empty = 2 - ' OR '.length;
+  let length = empty;
+  for (const name of names) {
+    const cost = ruleCost(name);
+    if (empty + cost > MAX_ALARM_RULE_LENGTH)
+      throw new Error(`alarm name too long for a composite rule: ${name}`);
+    if (group.length === MAX_COMPOSITE_CHILDREN || length + cost > MAX_ALARM_RULE_LENGTH) {
+      groups.push(group);
+      group = [];
+      length = empty;
+    }
+    group.push(name);
+    length += cost;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
 
 export interface RouterAlarmsProps {
   /** The planned alarms (core/alarms.ts): one CloudWatch alarm each. */
@@ -198,13 +241,13 @@ export class RouterAlarms extends Construct {
     // Per target: its own alarms and its delivery function's, in its nested stack. No action of its own: each of
     // its alarms notifies already, and the router's composite summarises.
     const targetHealth = new Map<string, CompositeAlarm>();
-    const inTarget = new Map<string, IAlarm[]>();
-    const routerChildren: IAlarm[] = [];
+    const inTarget = new Map<string, Named[]>();
+    const routerChildren: Named[] = [];
     for (const plan of props.plan.alarms) {
-      const alarm = alarms.get(plan.id)!;
+      const named = { alarm: alarms.get(plan.id)!, name: this.nameOf(plan.id) };
       const owner = this.targetOf(plan, watched, byDeliveryFunction);
-      if (owner) inTarget.set(owner.targetName, [...(inTarget.get(owner.targetName) ?? []), alarm]);
-      else routerChildren.push(alarm);
+      if (owner) inTarget.set(owner.targetName, [...(inTarget.get(owner.targetName) ?? []), named]);
+      else routerChildren.push(named);
     }
     for (const [name, children] of inTarget) {
       const target = watched.target(name);
@@ -213,7 +256,7 @@ export class RouterAlarms extends Construct {
         notify: false,
       });
       targetHealth.set(name, composite);
-      routerChildren.push(composite);
+      routerChildren.push({ alarm: composite, name: this.nameOf(`target-unhealthy/${name}`) });
     }
     this.targetHealth = targetHealth;
     this.routerHealth = this.anyOf(this, 'RouterUnhealthy', 'router-unhealthy', routerChildren, {
@@ -249,37 +292,39 @@ export class RouterAlarms extends Construct {
   }
 
   /**
-   * A composite in ALARM while any child is. More than MAX_COMPOSITE_CHILDREN children are split into parts (no
-   * action of their own) that it combines: up to 10,000 alarms, far beyond what a router has (EventBridge allows 300
+   * A composite in ALARM while any child is. Children that do not fit one rule (ruleGroups) are split into parts (no
+   * action of their own) that it combines: some 9,000 alarms, far beyond what a router has (EventBridge allows 300
    * rules per bus, so at most some 2,000 target alarms).
    */
   private anyOf(
     scope: Construct,
     id: string,
     name: string,
-    children: readonly IAlarm[],
+    children: readonly Named[],
     options: { readonly description: string; readonly notify: boolean },
   ): CompositeAlarm {
-    let members = children;
-    if (members.length > MAX_COMPOSITE_CHILDREN) {
-      const parts: IAlarm[] = [];
-      for (let i = 0; i < members.length; i += MAX_COMPOSITE_CHILDREN) {
-        const n = parts.length + 1;
-        parts.push(
-          new CompositeAlarm(scope, `${id}Part${n}`, {
-            compositeAlarmName: this.nameOf(`${name}/part-${n}`),
-            alarmDescription: `${options.description} (part ${n})`,
-            alarmRule: anyRule(members.slice(i, i + MAX_COMPOSITE_CHILDREN)),
-          }),
-        );
-      }
-      if (parts.length > MAX_COMPOSITE_CHILDREN) {
+    const byName = new Map(children.map((c) => [c.name, c.alarm]));
+    const groups = ruleGroups(children.map((c) => c.name));
+    let members: readonly IAlarm[] = children.map((c) => c.alarm);
+    if (groups.length > 1) {
+      const parts = groups.map((group, i) => ({
+        name: this.nameOf(`${name}/part-${i + 1}`),
+        members: group.map((n) => byName.get(n)!),
+      }));
+      if (ruleGroups(parts.map((p) => p.name)).length > 1) {
         throw new Error(
-          `${this.node.path}: ${children.length} alarms in ${name}; a composite of composites holds at most ` +
-            `${MAX_COMPOSITE_CHILDREN * MAX_COMPOSITE_CHILDREN}`,
+          `${this.node.path}: ${children.length} alarms in ${name} do not fit a composite of ${parts.length} ` +
+            'composites (at most 100 alarms and 10,240 characters of rule each)',
         );
       }
-      members = parts;
+      members = parts.map(
+        (part, i) =>
+          new CompositeAlarm(scope, `${id}Part${i + 1}`, {
+            compositeAlarmName: part.name,
+            alarmDescription: `${options.description} (part ${i + 1})`,
+            alarmRule: anyRule(part.members),
+          }),
+      );
     }
     const composite = new CompositeAlarm(scope, id, {
       compositeAlarmName: this.nameOf(name),

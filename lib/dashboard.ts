@@ -12,7 +12,6 @@ import {
 import { Construct } from 'constructs';
 import { FAILED_DELIVERY_COLUMNS, LOG_MESSAGE, REJECTED_WEBHOOK_GROUPS } from '../core/logs';
 import type { RouterAlarms } from './alarms';
-import { MAX_COMPOSITE_CHILDREN } from './alarms';
 import type { DeliveryTarget } from './delivery-target';
 import type { LiveStream } from './live-stream';
 import type { WebhookIngest } from './webhook-ingest';
@@ -36,6 +35,12 @@ const PERCENTILES = ['p50', 'p90', 'p99'] as const;
  * (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_StartQuery.html): one widget per 50.
  */
 const MAX_QUERY_LOG_GROUPS = 50;
+/**
+ * An alarm status widget lists 1 to 100 alarm ARNs (the alarm widget object of the dashboard body,
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html): one
+ * widget per 100.
+ */
+const MAX_STATUS_WIDGET_ALARMS = 100;
 
 /**
  * Logs Insights over the delivery functions' logs: the last 50 deliveries that failed for good (the line the delivery
@@ -89,8 +94,7 @@ export class RouterDashboard extends Construct {
           .filter(([, alarm]) => !targets.some((t) => alarm.node.path.startsWith(`${t.node.path}/`)))
           .map(([, alarm]) => alarm),
       ];
-      // An alarm status widget shows at most 100 alarms.
-      for (const [i, group] of chunks(alarms, MAX_COMPOSITE_CHILDREN).entries()) {
+      for (const [i, group] of chunks(alarms, MAX_STATUS_WIDGET_ALARMS).entries()) {
         this.dashboard.addWidgets(
           new AlarmStatusWidget({
             title: i === 0 ? 'Alarms' : `Alarms (${i + 1})`,

@@ -9,6 +9,7 @@ import { ALARM_KINDS, type AlarmKind, STAGE_THRESHOLDS } from '../../core/alarms
 import { parseRouterConfig, type RouterConfigInput } from '../../core/config';
 import { allFunctions, planTopology } from '../../core/plan';
 import type { StageName } from '../../core/stages';
+import { MAX_ALARM_RULE_LENGTH, ruleGroups } from '../../lib/alarms';
 import exampleConfig from '../../router.config';
 import { synthRouter } from '../support/cdk';
 
@@ -354,5 +355,29 @@ describe('tracing and debug-log sampling per stage', () => {
         expect(f.env.POWERTOOLS_TRACER_CAPTURE_RESPONSE).toBe('false');
       }
     }
+  });
+});
+
+describe('the rule groups of a composite alarm', () => {
+  const rule = (names: readonly string[]) =>
+    `(${names.map((n) => `ALARM("arn:aws-us-gov:cloudwatch:ap-southeast-7:123456789012:alarm:${n}")`).join(' OR ')})`;
+
+  it('hold at most 100 alarms', () => {
+    const names = Array.from({ length: 250 }, (_, i) => `R/a/${i}`);
+    expect(ruleGroups(names).map((g) => g.length)).toEqual([100, 100, 50]);
+    expect(ruleGroups(names).flat()).toEqual(names);
+  });
+
+  it('stay within 10,240 characters of rule with the longest ARNs, each as full as it can be', () => {
+    const names = Array.from(
+      { length: 100 },
+      (_, i) => `EventRouter-prod/lambda-duration/delivery-${'t'.repeat(34)}${String(i).padStart(3, '0')}`,
+    );
+    const groups = ruleGroups(names);
+    expect(groups.flat()).toEqual(names);
+    expect(groups.length).toBe(2);
+    for (const group of groups) expect(rule(group).length).toBeLessThanOrEqual(MAX_ALARM_RULE_LENGTH);
+    // One more alarm would not have fit the first.
+    expect(rule([...groups[0]!, groups[1]![0]!]).length).toBeGreaterThan(MAX_ALARM_RULE_LENGTH);
   });
 });
