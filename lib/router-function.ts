@@ -54,8 +54,9 @@ export interface RouterFunctionProps {
   readonly logSampleRate?: number;
   /**
    * X-Ray tracing mode: `Active` — Lambda samples invocations that arrive without a decision (1 request per second
-   * and 5 % of the rest); `PassThrough` — only invocations an upstream service already sampled are traced
-   * (https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html).
+   * and 5 % of the rest; https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html); `PassThrough` — the
+   * function starts no trace and passes an upstream trace context on
+   * (https://aws.amazon.com/blogs/compute/streamlining-trace-sampling-behavior-for-aws-lambda-functions-with-aws-x-ray/).
    * @default 'Active'
    */
   readonly tracing?: 'Active' | 'PassThrough';
@@ -155,9 +156,9 @@ export class RouterFunction extends Construct {
       reservedConcurrentExecutions: spec.reservedConcurrency,
       environment,
     });
-    // Tracing (Active or PassThrough: either may send segments). Its X-Ray actions, and any other action without
-    // resource-level permissions, go to a policy of their own: the `Resource::*` they need is then limited to exactly
-    // those statements.
+    // Tracing. The X-Ray actions stay granted in PassThrough too (a stage switches modes without touching roles). They,
+    // and any other action without resource-level permissions, go to a policy of their own: the `Resource::*` they
+    // need is then limited to exactly those statements.
     (this.function.node.defaultChild as CfnFunction).tracingConfig = { mode: props.tracing ?? 'Active' };
     const unscoped = [
       new PolicyStatement({

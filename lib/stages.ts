@@ -25,9 +25,11 @@ export interface StageConfig {
   readonly logSampleRate: number;
   /**
    * Functions that start X-Ray traces (tracing mode Active: Lambda samples the first request each second and 5 % of
-   * the others, a rate nobody can change); the others are PassThrough, traced only when the request arrives with an
-   * upstream sampling decision. At volume a trace per request would cost more than the rest of the stack, so prod
-   * traces the webhook path (ingest) and deliveries only.
+   * the others, a rate nobody can change: X-Ray sampling rules apply to API Gateway REST APIs, AppSync, Step Functions
+   * and SDK-instrumented hosts, not to Lambda, https://docs.aws.amazon.com/xray/latest/devguide/xray-console-sampling.html);
+   * the others are PassThrough: they start no trace and pass an upstream trace context on without segments of their
+   * own (https://aws.amazon.com/blogs/compute/streamlining-trace-sampling-behavior-for-aws-lambda-functions-with-aws-x-ray/). At volume a trace per request would cost more than the rest of the
+   * stack, so prod traces the webhook path (ingest) and deliveries only.
    */
   readonly activeTracing: readonly HandlerName[];
   /** How often the sweeper republishes events whose PutEvents failed. */

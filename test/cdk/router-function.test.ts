@@ -64,7 +64,7 @@ describe('RouterFunction', () => {
       TracingConfig: { Mode: 'PassThrough' },
       Environment: { Variables: { POWERTOOLS_LOGGER_SAMPLE_RATE: '0.05' } },
     });
-    // PassThrough still sends segments when an upstream service sampled the request: X-Ray stays granted.
+    // X-Ray stays granted in PassThrough: a stage switches modes without touching roles.
     expect(JSON.stringify(Template.fromStack(stack).findResources('AWS::IAM::Policy'))).toContain(
       'xray:PutTraceSegments',
     );
