@@ -163,7 +163,9 @@ export class RouterAlarms extends Construct {
       enforceSSL: true,
     });
     // CloudWatch publishes as its service principal: allowed for this stack's alarms only (the confused-deputy
-    // conditions), whatever other statements the topic's policy holds.
+    // conditions aws:SourceAccount and aws:SourceArn, as in "Allow CloudWatch alarms to publish to a topic",
+    // https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html), whatever other statements the
+    // topic's policy holds (enforceSSL adds one, which replaces SNS's default policy).
     this.topic.addToResourcePolicy(
       new PolicyStatement({
         sid: 'AlarmsOfThisRouter',
