@@ -11,6 +11,7 @@ import {
   number,
   object,
   record,
+  strictObject,
   string,
   union,
   unknown,
@@ -63,6 +64,59 @@ export const GenericHmacSchema = object({
 });
 export type GenericHmacConfig = z.infer<typeof GenericHmacSchema>;
 
+/**
+ * Overrides of one target's alarm thresholds (core/alarms.ts has the stage defaults). Strict: a misspelt threshold
+ * would otherwise be dropped without a word, and the alarm would keep its default.
+ */
+export const TargetAlarmsSchema = strictObject({
+  /** Messages in the DLQ above which it alarms (0: any message). */
+  dlqDepth: number().int().min(0).max(1_000_000),
+  /** Age of the oldest message in the queue, in seconds, at which it alarms. */
+  oldestMessageAgeSeconds: number()
+    .int()
+    .min(60)
+    .max(14 * 86_400),
+  /** Share of events failed for good among those finished in 5 minutes at which it alarms. */
+  failureRatio: number().gt(0).max(1),
+}).partial();
+
+/** Overrides of one source's alarm thresholds. */
+export const SourceAlarmsSchema = strictObject({
+  /** Signature failures (401) in 5 minutes at which it alarms. */
+  signatureFailures: number().int().min(1).max(1_000_000),
+  /** Share of the route's throttle (rateLimitPerSecond) the source's traffic may reach before it alarms. */
+  throttleShare: number().gt(0).max(1),
+}).partial();
+
+/** Router-wide overrides of the stage's alarm thresholds (a target's or a source's own `alarms` wins over these). */
+export const RouterAlarmThresholdsSchema = strictObject({
+  ...TargetAlarmsSchema.shape,
+  ...SourceAlarmsSchema.shape,
+  /** 5xx answers of the webhook API in 5 minutes. */
+  ingest5xx: number().int().min(1).max(1_000_000),
+  /** 503 answers (storage or secret store unavailable) in 5 minutes. */
+  ingest503: number().int().min(1).max(1_000_000),
+  /** 429 answers (throttled) in 5 minutes. */
+  ingest429: number().int().min(1).max(1_000_000),
+  /** Poisoned events in 5 minutes above which it alarms (0: any). */
+  poisonedEvents: number().int().min(0).max(1_000_000),
+  /** Age of the oldest accepted event not yet published, in seconds. */
+  oldestPendingAgeSeconds: number()
+    .int()
+    .min(60)
+    .max(14 * 86_400),
+  /** Messages in the broadcast DLQ above which it alarms (0: any). */
+  broadcastDlqDepth: number().int().min(0).max(1_000_000),
+  /** WebSocket API execution errors (calling the connections function failed) in 5 minutes. */
+  websocketErrors: number().int().min(1).max(1_000_000),
+  /** A function's errors in 5 minutes. */
+  lambdaErrors: number().int().min(1).max(1_000_000),
+  /** A function's throttles in 5 minutes. */
+  lambdaThrottles: number().int().min(1).max(1_000_000),
+  /** A function's p99 duration as a share of its timeout. */
+  durationShareOfTimeout: number().gt(0).max(1),
+}).partial();
+
 export const SourceSchema = object({
   name: nameSchema,
   provider: zEnum(PROVIDERS),
@@ -96,6 +150,8 @@ export const SourceSchema = object({
     .refine((u) => /^https?:\/\/[^?#]*$/.test(u), 'must be an http(s) URL without query or fragment')
     .optional(),
   generic: GenericHmacSchema.optional(),
+  /** Overrides of this source's alarm thresholds. */
+  alarms: SourceAlarmsSchema.optional(),
 }).superRefine((source, ctx) => {
   if (source.provider === 'generic' && !source.generic) {
     ctx.addIssue({ code: 'custom', path: ['generic'], message: 'is required when provider is "generic"' });
@@ -229,6 +285,8 @@ const targetFields = {
       .regex(/^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$/, 'must be a dot path into the envelope')
       .default('subject'),
   }).optional(),
+  /** Overrides of this target's alarm thresholds. */
+  alarms: TargetAlarmsSchema.optional(),
 };
 
 const targetSchemas = {
@@ -355,6 +413,14 @@ export const RouterConfigSchema = object({
    * and new accounts start with a concurrency quota of 10 (raise the quota first, then set this).
    */
   ingestReservedConcurrency: number().int().min(1).max(10_000).optional(),
+  /**
+   * Where alarms notify and router-wide threshold overrides. Every alarm notifies one SNS topic (its ARN is the
+   * `AlarmTopic` output); each address here is subscribed to it and must confirm the subscription by e-mail.
+   */
+  alarms: object({
+    email: array(string().email()).max(20).default([]),
+    thresholds: RouterAlarmThresholdsSchema.default({}),
+  }).default({ email: [], thresholds: {} }),
 }).superRefine((config, ctx) => {
   const dup = (items: { name: string }[], field: 'sources' | 'targets') => {
     const seen = new Set<string>();
@@ -371,6 +437,18 @@ export const RouterConfigSchema = object({
   };
   dup(config.sources, 'sources');
   dup(config.targets, 'targets');
+  const emails = new Set<string>();
+  config.alarms.email.forEach((address, i) => {
+    // Each address is subscribed once (addresses are compared without case, as mail providers do).
+    if (emails.has(address.toLowerCase())) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['alarms', 'email', i],
+        message: `duplicate address "${address}"`,
+      });
+    }
+    emails.add(address.toLowerCase());
+  });
   if (config.retentionDays < config.dedupeDays) {
     ctx.addIssue({
       code: 'custom',

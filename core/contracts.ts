@@ -186,14 +186,24 @@ export interface BusEvent<TDetail = Envelope> {
   detail: TDetail;
 }
 
-/** Message pushed to WebSocket clients. */
+/**
+ * Message pushed to WebSocket clients: the envelope, and its correlation (the event id and the provider's delivery
+ * id, as the delivery headers of an HTTP target carry them) readable without parsing the event.
+ */
 export interface LiveMessage {
   kind: 'event';
+  eventId: string;
+  deliveryId: string | null;
   event: Envelope;
 }
 
-/** Header that carries the event id on deliveries to HTTP targets (besides the Standard Webhooks headers). */
+/**
+ * Header that carries the event id — the correlation id of every log line, trace and message about the event — on
+ * deliveries to HTTP targets (besides the Standard Webhooks headers, whose `webhook-id` is the same id).
+ */
 export const EVENT_ID_HEADER = 'x-event-router-id';
+/** Header with the provider's own delivery id on deliveries to HTTP targets, when the provider sent one. */
+export const DELIVERY_ID_HEADER = 'x-event-router-delivery-id';
 
 /** A DynamoDB table as both the CDK construct and the local runtime create it. */
 export interface TableLayout {

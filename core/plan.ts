@@ -3,6 +3,7 @@
  * rules, queues, event sources and every function's spec (handler, memory, timeout, environment). `lib/` and
  * `local/` only turn this plan into resources. Pure: no AWS imports, no I/O.
  */
+import { type AlarmsPlan, planAlarms } from './alarms';
 import type { RouterConfig, SourceConfig, TargetConfig } from './config';
 import { ENV, EVENT_SOURCE_PREFIX, eventBridgeSource } from './contracts';
 import { ROUTES } from './management';
@@ -20,6 +21,7 @@ import {
 } from './queues';
 import { receiveLimit, SWEEP_BACKOFF } from './retry';
 import type { ManagementRuntime, OrderedTargetsRuntime, SweeperRuntime } from './runtime-config';
+import type { StageName } from './stages';
 import { kindPlanOf } from './targets';
 import { VERSION } from './version';
 
@@ -321,6 +323,8 @@ export interface Topology {
      */
     readonly payloadRetentionDays: number | undefined;
   };
+  /** Every alarm, with its threshold (the stage's default or the config's), and where alarms notify. */
+  readonly alarms: AlarmsPlan;
 }
 
 /**
@@ -429,7 +433,23 @@ export function planTarget(target: TargetConfig, deliveryLogDays: number): Targe
 export const runtimeSources = (sources: readonly SourcePlan[]) =>
   sources.map((s) => ({ name: s.name, eventSource: s.eventSource, config: s.config }));
 
-export function planTopology(config: RouterConfig): Topology {
+export interface PlanOptions {
+  /**
+   * The stage whose alarm defaults apply (core/alarms.ts). The local stack plans as `dev`.
+   * @default 'dev'
+   */
+  readonly stage?: StageName;
+}
+
+export function planTopology(config: RouterConfig, options: PlanOptions = {}): Topology {
+  const topology = planResources(config);
+  return {
+    ...topology,
+    alarms: planAlarms(config, options.stage ?? 'dev', allFunctions(topology)),
+  };
+}
+
+function planResources(config: RouterConfig): Omit<Topology, 'alarms'> {
   const sources = config.sources.map((source) => ({
     name: source.name,
     provider: source.provider,
@@ -620,7 +640,7 @@ export function planTopology(config: RouterConfig): Topology {
 }
 
 /** Every function of a topology, delivery functions included. */
-export function allFunctions(topology: Topology): FunctionSpec[] {
+export function allFunctions(topology: Pick<Topology, 'functions' | 'targets'>): FunctionSpec[] {
   const f = topology.functions;
   return [
     f.ingest,

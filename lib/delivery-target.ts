@@ -1,4 +1,10 @@
 import { Duration, Stack } from 'aws-cdk-lib';
+import {
+  MathExpression,
+  type MathExpressionOptions,
+  Metric,
+  type MetricOptions,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
@@ -8,12 +14,14 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { COUNT_PERIOD_SECONDS, MIN_OUTCOMES_FOR_RATIO } from '../core/alarms';
 import type { TargetConfigOf, TargetKind } from '../core/config';
-import type { GrantTarget, ResourceRef, TargetPlan } from '../core/plan';
+import { DIMENSION, METRIC, METRICS_NAMESPACE } from '../core/metrics';
+import type { GrantTarget, HandlerName, ResourceRef, TargetPlan } from '../core/plan';
 import { MAX_QUEUE_NAME_LENGTH, targetQueueNames, VISIBILITY_TIMEOUT_FACTOR } from '../core/queues';
 import { kindPlanOf, sqsQueueUrl } from '../core/targets';
 import { toCdkPattern } from './event-pattern';
-import { RouterFunction } from './router-function';
+import { RouterFunction, tracingFor } from './router-function';
 
 export interface DeliveryTargetProps {
   /** The planned target (core/plan.ts): pattern, queue, event source and function settings. */
@@ -37,6 +45,16 @@ export interface DeliveryTargetProps {
    * @default 'INFO'
    */
   readonly logLevel?: string;
+  /**
+   * Share of invocations that log at DEBUG whatever the level.
+   * @default 0
+   */
+  readonly logSampleRate?: number;
+  /**
+   * Handlers whose functions start X-Ray traces (Active); the delivery function is PassThrough unless listed.
+   * @default - every handler (Active)
+   */
+  readonly activeTracing?: readonly HandlerName[];
 }
 
 /** What a kind of target adds to its delivery function: environment values and the ARNs of its grants. */
@@ -197,6 +215,8 @@ export class DeliveryTarget extends Construct {
       },
       logRetention: props.logRetention,
       logLevel: props.logLevel,
+      logSampleRate: props.logSampleRate,
+      tracing: tracingFor(target.function, props.activeTracing),
     });
     // The mapping without SqsEventSource, which would also grant sqs:GetQueueUrl: the plan grants what is used.
     this.eventSource = new EventSourceMapping(this, 'EventSource', {
@@ -231,7 +251,179 @@ export class DeliveryTarget extends Construct {
       });
     }
   }
+
+  /**
+   * A metric the delivery function emits for this target (Powertools EMF, namespace `EventRouter`, dimensions
+   * `service` = delivery and `target`).
+   * @default - sum over 5 minutes
+   */
+  public metric(metricName: string, props?: MetricOptions): Metric {
+    return new Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: 'delivery', [DIMENSION.target]: this.targetName },
+      statistic: 'Sum',
+      period: DEFAULT_PERIOD,
+      ...props,
+    });
+  }
+
+  /**
+   * Attempts the target took.
+   * @default - sum over 5 minutes
+   */
+  public metricDelivered(props?: MetricOptions): Metric {
+    return this.metric(METRIC.deliverySucceeded, props);
+  }
+
+  /**
+   * Events that failed for good: recorded in the event store and moved to the DLQ.
+   * @default - sum over 5 minutes
+   */
+  public metricFailed(props?: MetricOptions): Metric {
+    return this.metric(METRIC.deliveryFailed, props);
+  }
+
+  /**
+   * Attempts that failed and will be retried.
+   * @default - sum over 5 minutes
+   */
+  public metricRetrying(props?: MetricOptions): Metric {
+    return this.metric(METRIC.deliveryRetrying, props);
+  }
+
+  /**
+   * Times the target answered 410 Gone (and was paused).
+   * @default - sum over 5 minutes
+   */
+  public metricGone(props?: MetricOptions): Metric {
+    return this.metric(METRIC.targetGone, props);
+  }
+
+  /**
+   * Times the circuit breaker opened.
+   * @default - sum over 5 minutes
+   */
+  public metricBreakerOpened(props?: MetricOptions): Metric {
+    return this.metric(METRIC.breakerOpened, props);
+  }
+
+  /**
+   * 1 while the target's queue is paused (breaker open or half-open, 410 Gone), 0 once it is consumed again. Reported
+   * on every change and by every breaker probe (each minute), not continuously: alarms on it keep their state while
+   * no data arrives.
+   * @default - maximum over 1 minute
+   */
+  public metricPaused(props?: MetricOptions): Metric {
+    return this.metric(METRIC.targetPaused, { statistic: 'Maximum', period: Duration.minutes(1), ...props });
+  }
+
+  /**
+   * Duration of one delivery attempt (the call to the target).
+   * @default - p99 over 5 minutes
+   */
+  public metricDeliveryLatency(props?: MetricOptions): Metric {
+    return this.metric(METRIC.deliveryLatency, { statistic: 'p99', ...props });
+  }
+
+  /**
+   * Received by ingest → delivered to this target, retries and pauses included.
+   * @default - p99 over 5 minutes
+   */
+  public metricEndToEndLatency(props?: MetricOptions): Metric {
+    return this.metric(METRIC.endToEndLatency, { statistic: 'p99', ...props });
+  }
+
+  /**
+   * Events that failed for good among those that finished (delivered or failed); 0 while fewer than
+   * MIN_OUTCOMES_FOR_RATIO finished in the period. Metric math IF and FILL:
+   * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html
+   * @default - over 5 minutes
+   */
+  public metricFailureRatio(props?: MathExpressionOptions): MathExpression {
+    const period = props?.period ?? DEFAULT_PERIOD;
+    const delivered = this.expressionId('delivered');
+    const failed = this.expressionId('failed');
+    return new MathExpression({
+      expression: ratioOf(failed, [delivered, failed], MIN_OUTCOMES_FOR_RATIO),
+      usingMetrics: {
+        [delivered]: this.metricDelivered({ period }),
+        [failed]: this.metricFailed({ period }),
+      },
+      label: `${this.targetName} failure ratio`,
+      ...props,
+      period,
+    });
+  }
+
+  /**
+   * Share of attempts the target took, in percent (retried and failed attempts count against it): how healthy the
+   * target is right now, before any event fails for good.
+   * @default - over 5 minutes
+   */
+  public metricSuccessRate(props?: MathExpressionOptions): MathExpression {
+    const period = props?.period ?? DEFAULT_PERIOD;
+    const delivered = this.expressionId('delivered');
+    const retrying = this.expressionId('retrying');
+    const failed = this.expressionId('failed');
+    return new MathExpression({
+      expression: `100 * ${ratioOf(delivered, [delivered, retrying, failed], 1)}`,
+      usingMetrics: {
+        [delivered]: this.metricDelivered({ period }),
+        [retrying]: this.metricRetrying({ period }),
+        [failed]: this.metricFailed({ period }),
+      },
+      label: this.targetName,
+      ...props,
+      period,
+    });
+  }
+
+  /**
+   * The id of one of this target's metrics inside an expression: one graph may chart several targets' expressions,
+   * and ids must differ across them (lower-case start, letters, digits and `_`).
+   */
+  private expressionId(name: string): string {
+    return `${name}_${this.targetName.replaceAll('-', '_')}`;
+  }
+
+  /**
+   * Messages waiting in the target's queue (SQS ApproximateNumberOfMessagesVisible).
+   * @default - maximum over 5 minutes
+   */
+  public metricQueueDepth(props?: MetricOptions): Metric {
+    return this.queue.metricApproximateNumberOfMessagesVisible(props);
+  }
+
+  /**
+   * Messages in the target's dead-letter queue. SQS emits its metrics only while a queue is active
+   * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html):
+   * the DLQ alarm keeps its state when no data arrives.
+   * @default - maximum over 5 minutes
+   */
+  public metricDlqDepth(props?: MetricOptions): Metric {
+    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible(props);
+  }
+
+  /**
+   * Age of the oldest message in the target's queue (SQS ApproximateAgeOfOldestMessage, seconds). SQS leaves out a
+   * message received three times or more and not deleted (one being retried): what stays old is what nobody receives —
+   * a paused target, a consumer that does not run.
+   * @default - maximum over 5 minutes
+   */
+  public metricOldestMessageAge(props?: MetricOptions): Metric {
+    return this.queue.metricApproximateAgeOfOldestMessage(props);
+  }
 }
+
+/** The default period of the metric methods, as aws-cdk-lib's own: 5 minutes. */
+const DEFAULT_PERIOD = Duration.seconds(COUNT_PERIOD_SECONDS);
+
+/** `IF(total >= min, failed / total, 0)` over FILLed series: a period without one of the counts is 0, not missing. */
+const ratioOf = (part: string, whole: string[], minimum: number) => {
+  const total = whole.map((m) => `FILL(${m}, 0)`).join(' + ');
+  return `IF(${total} >= ${minimum}, FILL(${part}, 0) / (${total}), 0)`;
+};
 
 /**
  * The ARN to grant a secret by: a secret created here has a full ARN; one imported by name a partial one, which

@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import type { RouterConfig } from '../core/config';
 import { planTopology, type Topology } from '../core/plan';
 import { targetQueueNames } from '../core/queues';
+import { RouterAlarms } from './alarms';
 import { RouterDashboard } from './dashboard';
 import { DeliveryTarget } from './delivery-target';
 import { EventBus } from './event-bus';
@@ -19,7 +20,8 @@ export interface EventRouterStackProps extends StackProps {
 }
 
 /**
- * The whole router: ingest → store + bus → per-target queues and delivery → live stream, plus a dashboard.
+ * The whole router: ingest → store + bus → per-target queues and delivery → live stream, plus alarms that notify one
+ * SNS topic and a dashboard.
  *
  * Each target lives in a nested stack of its own (about 13 resources: rule, queue, DLQ, their policies, function,
  * role, log group, event source mapping, signing secret). CloudFormation allows 500 resources per stack, so 50
@@ -34,13 +36,19 @@ export class EventRouterStack extends Stack {
   public readonly targets: readonly DeliveryTarget[];
   public readonly liveStream?: LiveStream;
   public readonly management: ManagementApi;
+  public readonly alarms: RouterAlarms;
   public readonly dashboard: RouterDashboard;
 
   constructor(scope: Construct, id: string, props: EventRouterStackProps) {
     super(scope, id, props);
     const { stage } = props;
-    this.topology = planTopology(props.routerConfig);
-    const logs = { logRetention: stage.logRetention, logLevel: stage.logLevel };
+    this.topology = planTopology(props.routerConfig, { stage: stage.name });
+    const logs = {
+      logRetention: stage.logRetention,
+      logLevel: stage.logLevel,
+      logSampleRate: stage.logSampleRate,
+      activeTracing: stage.activeTracing,
+    };
 
     this.store = new EventStore(this, 'EventStore', {
       retentionDays: this.topology.store.retentionDays,
@@ -111,11 +119,23 @@ export class EventRouterStack extends Stack {
         description: 'Secret holding the token agents append as ?token=',
       });
     }
+    this.alarms = new RouterAlarms(this, 'Alarms', {
+      plan: this.topology.alarms,
+      ingest: this.ingest,
+      targets: this.targets,
+      liveStream: this.liveStream,
+      management: this.management,
+    });
     this.dashboard = new RouterDashboard(this, 'Dashboard', {
       ingest: this.ingest,
       sourceNames: this.topology.sources.map((s) => s.name),
       targets: this.targets,
       liveStream: this.liveStream,
+      alarms: this.alarms,
+    });
+    new CfnOutput(this, 'AlarmTopic', {
+      value: this.alarms.topic.topicArn,
+      description: 'SNS topic every alarm notifies (ALARM and OK): subscribe e-mail, chat or paging to it',
     });
 
     new CfnOutput(this, 'WebhookBaseUrl', {

@@ -7,6 +7,7 @@ import {
   WebSocketStage,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
@@ -16,11 +17,13 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { COUNT_PERIOD_SECONDS } from '../core/alarms';
 import { LIVE_TABLE } from '../core/contracts';
-import type { FunctionSpec, Topology } from '../core/plan';
+import { METRIC, METRICS_NAMESPACE } from '../core/metrics';
+import type { FunctionSpec, HandlerName, Topology } from '../core/plan';
 import { toCdkPattern } from './event-pattern';
 import { tableFromLayout } from './event-store';
-import { RouterFunction } from './router-function';
+import { RouterFunction, tracingFor } from './router-function';
 
 /**
  * Access logging of the WebSocket stage. Unlike HTTP APIs, a WebSocket (or REST) stage can only log once the account
@@ -62,7 +65,20 @@ export interface LiveStreamProps {
    * @default 'INFO'
    */
   readonly logLevel?: string;
+  /**
+   * Share of invocations that log at DEBUG whatever the level.
+   * @default 0
+   */
+  readonly logSampleRate?: number;
+  /**
+   * Handlers whose functions start X-Ray traces (Active); the others are PassThrough.
+   * @default - every handler (Active)
+   */
+  readonly activeTracing?: readonly HandlerName[];
 }
+
+/** The default period of the metric methods, as aws-cdk-lib's own: 5 minutes. */
+const DEFAULT_PERIOD = Duration.seconds(COUNT_PERIOD_SECONDS);
 
 /**
  * WebSocket API for live agents: `$connect` checks the access token and stores the connection and its subscription
@@ -103,7 +119,11 @@ export class LiveStream extends Construct {
       LIVE_TABLE,
       props.removalPolicy ?? RemovalPolicy.DESTROY,
     );
-    const logs = { logRetention: props.logRetention, logLevel: props.logLevel };
+    const logs = {
+      logRetention: props.logRetention,
+      logLevel: props.logLevel,
+      logSampleRate: props.logSampleRate,
+    };
     // The API first, without routes: the functions need its management endpoint, and the routes need the functions.
     this.api = new WebSocketApi(this, 'Api', { description: 'Live event stream for agents' });
     const stack = Stack.of(this);
@@ -126,6 +146,7 @@ export class LiveStream extends Construct {
         websocketConnections: [connections],
       },
       ...logs,
+      tracing: tracingFor(props.functions.connections, props.activeTracing),
     });
     const integration = new WebSocketLambdaIntegration(
       'ConnectionsIntegration',
@@ -198,6 +219,7 @@ export class LiveStream extends Construct {
         broadcastQueue: [this.broadcastQueue.queueArn],
       },
       ...logs,
+      tracing: tracingFor(props.functions.broadcast, props.activeTracing),
     });
     new EventSourceMapping(this, 'BroadcastEventSource', {
       target: this.broadcastFunction.function,
@@ -222,5 +244,102 @@ export class LiveStream extends Construct {
   /** wss:// URL agents connect to. */
   public get url(): string {
     return this.stage.url;
+  }
+
+  /**
+   * A metric the live stream's functions emit (Powertools EMF, namespace `EventRouter`, dimension `service`).
+   * @default - sum over 5 minutes
+   */
+  public metric(metricName: string, service: 'broadcast' | 'connections', props?: MetricOptions): Metric {
+    return new Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service },
+      statistic: 'Sum',
+      period: DEFAULT_PERIOD,
+      ...props,
+    });
+  }
+
+  /**
+   * A metric of the WebSocket API's stage (namespace `AWS/ApiGateway`, dimensions `ApiId` and `Stage`;
+   * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-logging.html).
+   * @default - sum over 5 minutes
+   */
+  public metricApi(metricName: string, props?: MetricOptions): Metric {
+    return new Metric({
+      namespace: 'AWS/ApiGateway',
+      metricName,
+      dimensionsMap: { ApiId: this.api.apiId, Stage: this.stage.stageName },
+      statistic: 'Sum',
+      period: DEFAULT_PERIOD,
+      ...props,
+    });
+  }
+
+  /**
+   * Events pushed to WebSocket connections.
+   * @default - sum over 5 minutes
+   */
+  public metricSent(props?: MetricOptions): Metric {
+    return this.metric(METRIC.broadcastSent, 'broadcast', props);
+  }
+
+  /**
+   * Connections found gone (410) and removed.
+   * @default - sum over 5 minutes
+   */
+  public metricGone(props?: MetricOptions): Metric {
+    return this.metric(METRIC.broadcastGone, 'broadcast', props);
+  }
+
+  /**
+   * Connections accepted and stored.
+   * @default - sum over 5 minutes
+   */
+  public metricConnectionsOpened(props?: MetricOptions): Metric {
+    return this.metric(METRIC.connectionOpened, 'connections', props);
+  }
+
+  /**
+   * Received by ingest → pushed to a connection.
+   * @default - p99 over 5 minutes
+   */
+  public metricLiveLatency(props?: MetricOptions): Metric {
+    return this.metric(METRIC.liveLatency, 'broadcast', { statistic: 'p99', ...props });
+  }
+
+  /**
+   * Messages in the broadcast dead-letter queue: live events EventBridge could not queue, and batches the broadcast
+   * function failed twice.
+   * @default - maximum over 5 minutes
+   */
+  public metricBroadcastDlqDepth(props?: MetricOptions): Metric {
+    return this.broadcastDeadLetterQueue.metricApproximateNumberOfMessagesVisible(props);
+  }
+
+  /**
+   * Errors calling the connections function (the WebSocket API's ExecutionError). IntegrationError is left out: it
+   * also counts the 401 and 400 the function answers to bad tokens and patterns.
+   * @default - sum over 5 minutes
+   */
+  public metricExecutionErrors(props?: MetricOptions): Metric {
+    return this.metricApi('ExecutionError', props);
+  }
+
+  /**
+   * Connection attempts (messages to the `$connect` route's integration).
+   * @default - sum over 5 minutes
+   */
+  public metricConnects(props?: MetricOptions): Metric {
+    return this.metricApi('ConnectCount', props);
+  }
+
+  /**
+   * Messages sent to or from clients.
+   * @default - sum over 5 minutes
+   */
+  public metricMessages(props?: MetricOptions): Metric {
+    return this.metricApi('MessageCount', props);
   }
 }

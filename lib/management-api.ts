@@ -9,8 +9,8 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { FunctionSpec, ManagementRoutePlan } from '../core/plan';
-import { RouterFunction } from './router-function';
+import type { FunctionSpec, HandlerName, ManagementRoutePlan } from '../core/plan';
+import { RouterFunction, tracingFor } from './router-function';
 
 export interface ManagementApiProps {
   /** The HTTP API the routes are added to (the webhook API: one endpoint for a stack). */
@@ -32,6 +32,16 @@ export interface ManagementApiProps {
    * @default 'INFO'
    */
   readonly logLevel?: string;
+  /**
+   * Share of invocations that log at DEBUG whatever the level.
+   * @default 0
+   */
+  readonly logSampleRate?: number;
+  /**
+   * Handlers whose functions start X-Ray traces (Active); the others are PassThrough.
+   * @default - every handler (Active)
+   */
+  readonly activeTracing?: readonly HandlerName[];
 }
 
 /** A route's construct id: `GET /v1/events/{id}` → `Route-GET-v1.events.id`. */
@@ -89,6 +99,8 @@ export class ManagementApi extends Construct {
       },
       logRetention: props.logRetention,
       logLevel: props.logLevel,
+      logSampleRate: props.logSampleRate,
+      tracing: tracingFor(props.spec, props.activeTracing),
     });
 
     const integration = new HttpLambdaIntegration('Integration', this.managementFunction.function);

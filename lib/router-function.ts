@@ -47,6 +47,24 @@ export interface RouterFunctionProps {
    * @default 'INFO'
    */
   readonly logLevel?: string;
+  /**
+   * Share of invocations that log at DEBUG whatever the level (POWERTOOLS_LOGGER_SAMPLE_RATE).
+   * @default 0
+   */
+  readonly logSampleRate?: number;
+  /**
+   * X-Ray tracing mode: `Active` — Lambda samples invocations that arrive without a decision (1 request per second
+   * and 5 % of the rest; https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html); `PassThrough` — the
+   * function starts no trace and passes an upstream trace context on
+   * (https://aws.amazon.com/blogs/compute/streamlining-trace-sampling-behavior-for-aws-lambda-functions-with-aws-x-ray/).
+   * @default 'Active'
+   */
+  readonly tracing?: 'Active' | 'PassThrough';
+}
+
+/** How a function traces: Active when its handler is listed, else PassThrough (every handler when no list). */
+export function tracingFor(spec: FunctionSpec, activeTracing?: readonly string[]): 'Active' | 'PassThrough' {
+  return activeTracing === undefined || activeTracing.includes(spec.handler) ? 'Active' : 'PassThrough';
 }
 
 /** Bytes of an environment as Lambda counts them (names and values), unresolved values at their estimate. */
@@ -70,6 +88,8 @@ export function environmentBytes(environment: Readonly<Record<string, string>>):
  * `runtime.json`, Node 24 on ARM64, an explicit log group, and a role that may write to that log group only.
  */
 export class RouterFunction extends Construct {
+  /** The planned function this construct deploys. */
+  public readonly spec: FunctionSpec;
   public readonly function: LambdaFunction;
   public readonly logGroup: LogGroup;
   public readonly role: IRole;
@@ -79,7 +99,12 @@ export class RouterFunction extends Construct {
   constructor(scope: Construct, id: string, props: RouterFunctionProps) {
     super(scope, id);
     const { spec } = props;
+    this.spec = spec;
     const memorySize = spec.memoryMb;
+    const logSampleRate = props.logSampleRate ?? 0;
+    if (!(logSampleRate >= 0 && logSampleRate <= 1)) {
+      throw new Error(`${this.node.path}: logSampleRate must be between 0 and 1, got ${logSampleRate}`);
+    }
     if (memorySize < 128 || memorySize > 10_240) {
       throw new Error(`${this.node.path}: memorySize must be 128-10240 MB, got ${memorySize}`);
     }
@@ -88,6 +113,9 @@ export class RouterFunction extends Construct {
       POWERTOOLS_SERVICE_NAME: spec.serviceName,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+      POWERTOOLS_LOGGER_SAMPLE_RATE: String(logSampleRate),
+      // Handler results hold event ids and batch failures, nothing a trace needs; errors are kept.
+      POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
       ...resolveEnvironment(spec, props.refs),
     };
     const bytes = environmentBytes(environment);
@@ -128,9 +156,10 @@ export class RouterFunction extends Construct {
       reservedConcurrentExecutions: spec.reservedConcurrency,
       environment,
     });
-    // Active tracing. Its X-Ray actions, and any other action without resource-level permissions, go to a policy of
-    // their own: the `Resource::*` they need is then limited to exactly those statements.
-    (this.function.node.defaultChild as CfnFunction).tracingConfig = { mode: 'Active' };
+    // Tracing. The X-Ray actions stay granted in PassThrough too (a stage switches modes without touching roles). They,
+    // and any other action without resource-level permissions, go to a policy of their own: the `Resource::*` they
+    // need is then limited to exactly those statements.
+    (this.function.node.defaultChild as CfnFunction).tracingConfig = { mode: props.tracing ?? 'Active' };
     const unscoped = [
       new PolicyStatement({
         actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],

@@ -4,9 +4,11 @@
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { HANDLERS, type HandlerName } from '../core/plan';
+import type { StageName } from '../core/stages';
 import type { WebSocketAccessLogs } from './live-stream';
 
-export type StageName = 'dev' | 'staging' | 'prod';
+export type { StageName };
 
 export interface StageConfig {
   readonly name: StageName;
@@ -16,6 +18,20 @@ export interface StageConfig {
   readonly dataRemovalPolicy: RemovalPolicy;
   /** Powertools log level of every function. */
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /**
+   * Share of invocations that log at DEBUG whatever `logLevel` says (Powertools' POWERTOOLS_LOGGER_SAMPLE_RATE,
+   * decided anew for every invocation): the detail of a few requests without the cost of all.
+   */
+  readonly logSampleRate: number;
+  /**
+   * Functions that start X-Ray traces (tracing mode Active: Lambda samples the first request each second and 5 % of
+   * the others, a rate nobody can change: X-Ray sampling rules apply to API Gateway REST APIs, AppSync, Step Functions
+   * and SDK-instrumented hosts, not to Lambda, https://docs.aws.amazon.com/xray/latest/devguide/xray-console-sampling.html);
+   * the others are PassThrough: they start no trace and pass an upstream trace context on without segments of their
+   * own (https://aws.amazon.com/blogs/compute/streamlining-trace-sampling-behavior-for-aws-lambda-functions-with-aws-x-ray/). At volume a trace per request would cost more than the rest of the
+   * stack, so prod traces the webhook path (ingest) and deliveries only.
+   */
+  readonly activeTracing: readonly HandlerName[];
   /** How often the sweeper republishes events whose PutEvents failed. */
   readonly sweepInterval: Duration;
   /**
@@ -31,6 +47,8 @@ export const STAGES: Readonly<Record<StageName, StageConfig>> = {
     logRetention: RetentionDays.ONE_WEEK,
     dataRemovalPolicy: RemovalPolicy.DESTROY,
     logLevel: 'DEBUG',
+    logSampleRate: 0,
+    activeTracing: HANDLERS,
     sweepInterval: Duration.minutes(5),
     websocketAccessLogs: 'off',
   },
@@ -39,6 +57,8 @@ export const STAGES: Readonly<Record<StageName, StageConfig>> = {
     logRetention: RetentionDays.ONE_MONTH,
     dataRemovalPolicy: RemovalPolicy.RETAIN,
     logLevel: 'INFO',
+    logSampleRate: 0.1,
+    activeTracing: HANDLERS,
     sweepInterval: Duration.minutes(1),
     websocketAccessLogs: 'off',
   },
@@ -47,6 +67,8 @@ export const STAGES: Readonly<Record<StageName, StageConfig>> = {
     logRetention: RetentionDays.THREE_MONTHS,
     dataRemovalPolicy: RemovalPolicy.RETAIN,
     logLevel: 'INFO',
+    logSampleRate: 0.01,
+    activeTracing: ['ingest', 'delivery'],
     sweepInterval: Duration.minutes(1),
     websocketAccessLogs: 'off',
   },

@@ -10,17 +10,25 @@ import {
   LogGroupLogDestination,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import {
+  MathExpression,
+  type MathExpressionOptions,
+  Metric,
+  type MetricOptions,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { SourcePlan, Throttle, Topology } from '../core/plan';
+import { COUNT_PERIOD_SECONDS } from '../core/alarms';
+import { DIMENSION, METRIC, METRICS_NAMESPACE, type RejectReason } from '../core/metrics';
+import type { FunctionSpec, HandlerName, SourcePlan, Throttle, Topology } from '../core/plan';
 import { secretArnForPolicies } from './delivery-target';
-import { RouterFunction } from './router-function';
+import { RouterFunction, tracingFor } from './router-function';
 
 export interface WebhookIngestProps {
   readonly sources: readonly SourcePlan[];
@@ -60,7 +68,20 @@ export interface WebhookIngestProps {
    * @default 'INFO'
    */
   readonly logLevel?: string;
+  /**
+   * Share of invocations that log at DEBUG whatever the level.
+   * @default 0
+   */
+  readonly logSampleRate?: number;
+  /**
+   * Handlers whose functions start X-Ray traces (Active); the others are PassThrough.
+   * @default - every handler (Active)
+   */
+  readonly activeTracing?: readonly HandlerName[];
 }
+
+/** The default period of the metric methods, as aws-cdk-lib's own: 5 minutes. */
+const DEFAULT_PERIOD = Duration.seconds(COUNT_PERIOD_SECONDS);
 
 /**
  * Access log fields: everything useful except the path and the route key, which hold a source's URL token (the
@@ -96,11 +117,18 @@ export class WebhookIngest extends Construct {
   public readonly routesFunction: RouterFunction;
   /** Secret holding every source's URL tokens (`{"<source>": {"token": "…"}}`); the routes function fills it. */
   public readonly urlTokenSecret: Secret;
+  /** The webhook API's access log: one line per request, without its path (URL tokens). */
+  public readonly accessLogs: LogGroup;
 
   constructor(scope: Construct, id: string, props: WebhookIngestProps) {
     super(scope, id);
     if (props.sources.length === 0) throw new Error(`${this.node.path}: at least one source is required`);
-    const logs = { logRetention: props.logRetention, logLevel: props.logLevel };
+    const logs = {
+      logRetention: props.logRetention,
+      logLevel: props.logLevel,
+      logSampleRate: props.logSampleRate,
+    };
+    const tracing = (spec: FunctionSpec) => ({ tracing: tracingFor(spec, props.activeTracing) });
     const stack = Stack.of(this);
     const queuePrefix = props.queuePrefix ?? stack.stackName;
     const orderedTargetQueues = (props.orderedTargetQueueNames ?? []).map(
@@ -128,6 +156,7 @@ export class WebhookIngest extends Construct {
         ),
       },
       ...logs,
+      ...tracing(props.functions.ingest),
     });
     const ingest = this.ingestFunction.function;
 
@@ -140,6 +169,7 @@ export class WebhookIngest extends Construct {
         orderedTargetQueues,
       },
       ...logs,
+      ...tracing(props.functions.sweeper),
     });
     const sweeper = this.sweeperFunction.function;
     sweeper.configureAsyncInvoke({
@@ -169,6 +199,23 @@ export class WebhookIngest extends Construct {
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
     });
+    this.accessLogs = accessLogs;
+    // 429 (throttled before any function ran) and 503 (ingest refused: storage or secret store down) are only told
+    // apart in the access log: the API's own metrics count 4xx and 5xx
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-metrics.html). The `status` field is a
+    // JSON string in the log format below.
+    for (const [id, status, metricName] of [
+      ['Throttled', '429', METRIC.webhookThrottled],
+      ['Unavailable', '503', METRIC.webhookUnavailable],
+    ] as const) {
+      new MetricFilter(this, `${id}Answers`, {
+        logGroup: accessLogs,
+        filterPattern: FilterPattern.stringValue('$.status', '=', status),
+        metricNamespace: METRICS_NAMESPACE,
+        metricName,
+        metricValue: '1',
+      });
+    }
     const catchAll = props.catchAllThrottle;
     this.stage = new HttpStage(this, 'Stage', {
       httpApi: this.api,
@@ -211,6 +258,7 @@ export class WebhookIngest extends Construct {
         urlTokenSecret: [this.urlTokenSecret.secretArn],
       },
       ...logs,
+      ...tracing(props.functions.routes),
     });
     const routes = this.routesFunction.function;
 
@@ -237,5 +285,152 @@ export class WebhookIngest extends Construct {
   /** Public base URL of the webhook API; a source's URL is `<base>/webhooks/<source>/<its URL token>`. */
   public get baseUrl(): string {
     return this.api.apiEndpoint;
+  }
+
+  /**
+   * A metric the router's functions emit (Powertools EMF, namespace `EventRouter`): by `service` (ingest, sweeper)
+   * and, for per-source metrics, `source`.
+   * @default - sum over 5 minutes
+   */
+  public metric(
+    metricName: string,
+    dimensions: { readonly service: 'ingest' | 'sweeper'; readonly [name: string]: string },
+    props?: MetricOptions,
+  ): Metric {
+    return new Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { ...dimensions },
+      statistic: 'Sum',
+      period: DEFAULT_PERIOD,
+      ...props,
+    });
+  }
+
+  /**
+   * Webhooks of a source accepted (stored and published, or marked for the sweeper).
+   * @default - sum over 5 minutes
+   */
+  public metricAccepted(source: string, props?: MetricOptions): Metric {
+    return this.metric(METRIC.webhookAccepted, { service: 'ingest', [DIMENSION.source]: source }, props);
+  }
+
+  /**
+   * Webhooks of a source answered as duplicates of one already accepted.
+   * @default - sum over 5 minutes
+   */
+  public metricDuplicates(source: string, props?: MetricOptions): Metric {
+    return this.metric(METRIC.webhookDuplicate, { service: 'ingest', [DIMENSION.source]: source }, props);
+  }
+
+  /**
+   * Webhooks of a source that ingest refused: all of them, or those of one reason (the error code of the answer,
+   * e.g. `invalid_signature`).
+   * @default - sum over 5 minutes
+   */
+  public metricRejected(source: string, reason?: RejectReason, props?: MetricOptions): Metric {
+    return this.metric(
+      METRIC.webhookRejected,
+      {
+        service: 'ingest',
+        [DIMENSION.source]: source,
+        ...(reason === undefined ? {} : { [DIMENSION.reason]: reason }),
+      },
+      props,
+    );
+  }
+
+  /**
+   * Every source's rejections, one line per source and reason that had any: a SEARCH expression, for dashboards
+   * only (alarms cannot use SEARCH).
+   * @default - sum over 5 minutes
+   */
+  public metricRejectedBySourceAndReason(props?: MathExpressionOptions): MathExpression {
+    const period = props?.period ?? DEFAULT_PERIOD;
+    return new MathExpression({
+      expression:
+        `SEARCH('{${METRICS_NAMESPACE},service,${DIMENSION.source},${DIMENSION.reason}} ` +
+        `MetricName="${METRIC.webhookRejected}"', 'Sum', ${period.toSeconds()})`,
+      usingMetrics: {},
+      label: '',
+      ...props,
+      period,
+    });
+  }
+
+  /**
+   * Webhooks per second that reach ingest through a source's own route (accepted or duplicate), to compare with the
+   * route's throttle: when it is reached, API Gateway answers the excess 429 before any function runs.
+   * @default - over 5 minutes
+   */
+  public metricAdmittedRate(source: string, props?: MathExpressionOptions): MathExpression {
+    const period = props?.period ?? DEFAULT_PERIOD;
+    // Ids unique per source: one graph may chart several sources' rates.
+    const suffix = source.replaceAll('-', '_');
+    const accepted = `accepted_${suffix}`;
+    const duplicates = `duplicates_${suffix}`;
+    return new MathExpression({
+      expression: `(FILL(${accepted}, 0) + FILL(${duplicates}, 0)) / ${period.toSeconds()}`,
+      usingMetrics: {
+        [accepted]: this.metricAccepted(source, { period }),
+        [duplicates]: this.metricDuplicates(source, { period }),
+      },
+      label: `${source} webhooks/s`,
+      ...props,
+      period,
+    });
+  }
+
+  /**
+   * Requests the webhook API answered 5xx: ingest's 503s, and its failures (API Gateway answers 500 when the function
+   * crashed, timed out or was throttled).
+   * @default - sum over 5 minutes
+   */
+  public metricServerErrors(props?: MetricOptions): Metric {
+    return this.api.metricServerError(props);
+  }
+
+  /**
+   * Requests the webhook API answered 503 (storage or secret store unavailable), from the access log.
+   * @default - sum over 5 minutes
+   */
+  public metricUnavailable(props?: MetricOptions): Metric {
+    return new Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: METRIC.webhookUnavailable,
+      statistic: 'Sum',
+      period: DEFAULT_PERIOD,
+      ...props,
+    });
+  }
+
+  /**
+   * Requests the webhook API answered 429 (throttled, every route), from the access log.
+   * @default - sum over 5 minutes
+   */
+  public metricThrottled(props?: MetricOptions): Metric {
+    return new Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: METRIC.webhookThrottled,
+      statistic: 'Sum',
+      period: DEFAULT_PERIOD,
+      ...props,
+    });
+  }
+
+  /**
+   * Accepted events EventBridge refused for good, set aside by the sweeper.
+   * @default - sum over 5 minutes
+   */
+  public metricEventsPoisoned(props?: MetricOptions): Metric {
+    return this.metric(METRIC.eventsPoisoned, { service: 'sweeper' }, props);
+  }
+
+  /**
+   * Age in seconds of the oldest accepted event not yet published, reported by every sweep.
+   * @default - maximum over 5 minutes
+   */
+  public metricOldestPendingAge(props?: MetricOptions): Metric {
+    return this.metric(METRIC.oldestPendingAge, { service: 'sweeper' }, { statistic: 'Maximum', ...props });
   }
 }

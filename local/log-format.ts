@@ -4,6 +4,7 @@
  * duplicate, rejected, delivered, retrying, failed, paused — and every warning or error; other INFO and DEBUG lines
  * are left out. `--log-format json` prints the raw lines instead.
  */
+import { LOG_MESSAGE } from '../core/logs';
 import type { LogSink } from './lambda/local-function';
 
 export type LogFormat = 'human' | 'json';
@@ -63,7 +64,7 @@ export function humanLine(functionName: string, raw: string, quiet = false): str
       return quiet
         ? undefined
         : out('duplicate', line.source, line.type, short(line.eventId), 'already accepted');
-    case 'webhook rejected':
+    case LOG_MESSAGE.webhookRejected:
       return out(
         'rejected',
         line.source,
@@ -88,7 +89,7 @@ export function humanLine(functionName: string, raw: string, quiet = false): str
         line.status ?? errorText(line.error),
         `attempt ${str(line.attempt)}`,
       );
-    case 'delivery failed for good; recorded and moved to the DLQ':
+    case LOG_MESSAGE.deliveryFailed:
       return out('FAILED', line.target, short(line.eventId), line.reason, 'recorded, message in the DLQ');
     case 'target paused: its queue is no longer consumed until resumed':
       return out('paused', line.target, line.reason);

@@ -2,9 +2,9 @@
  * `npm start`: the whole Event Router on 127.0.0.1 — real handlers, local DynamoDB/SQS/EventBridge/Secrets
  * Manager/API Gateway, no AWS, no Docker.
  *
- *   npm start -- [--http-port 3000] [--ws-port 3001] [--data-dir .local-data] [--config router.config.ts] [--demo]
- *                [--allow-outbound] [--retry-delay 1] [--sweep-interval 60] [--log-level INFO]
- *                [--log-format human|json] [--quiet]
+ *   npm start -- [--http-port 3000] [--ws-port 3001] [--metrics-port 3002] [--data-dir .local-data]
+ *                [--config router.config.ts] [--demo] [--allow-outbound] [--retry-delay 1] [--sweep-interval 60]
+ *                [--log-level INFO] [--log-format human|json] [--quiet]
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,6 +24,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const USAGE = `Usage: npm start -- [options]
   --http-port <n>     webhook HTTP API port (default 3000)
   --ws-port <n>       WebSocket API + @connections port (default 3001)
+  --metrics-port <n>  Prometheus metrics port: GET /metrics (default 3002)
   --data-dir <dir>    persist DynamoDB, SQS and S3 data there (default: in memory)
   --config <path>     router config module (default: router.config.ts)
   --demo              start a sample agent and point every HTTP target at it
@@ -34,7 +35,10 @@ const USAGE = `Usage: npm start -- [options]
   --log-level <lvl>   DEBUG | INFO | WARN | ERROR: the functions' Powertools log level (default INFO)
   --log-format <f>    human: one line per accepted, rejected, delivered or failed event, and every warning
                       (default); json: the functions' raw JSON log lines, as in CloudWatch
-  --quiet             show only what went wrong (rejections, failures, warnings, errors)`;
+  --quiet             show only what went wrong (rejections, failures, warnings, errors)
+
+Alarm conditions (the deployed alarms, with the dev thresholds) are logged as they change:
+  ALARM <alarm> <subject> = <value>, then OK <alarm> <subject> = <value> when they clear.`;
 
 /** A bad flag value: printed as one line. */
 class UsageError extends Error {}
@@ -59,6 +63,7 @@ async function main(): Promise<void> {
     options: {
       'http-port': { type: 'string' },
       'ws-port': { type: 'string' },
+      'metrics-port': { type: 'string' },
       'data-dir': { type: 'string' },
       config: { type: 'string' },
       demo: { type: 'boolean', default: false },
@@ -118,6 +123,7 @@ async function main(): Promise<void> {
   stack = await startLocalStack({
     httpPort: parsePort(values['http-port'], 3000, '--http-port'),
     wsPort: parsePort(values['ws-port'], 3001, '--ws-port'),
+    metricsPort: parsePort(values['metrics-port'], 3002, '--metrics-port'),
     ...(values['data-dir'] ? { dataDir: path.resolve(values['data-dir']) } : {}),
     config,
     targetUrls,
@@ -171,6 +177,7 @@ function printBanner(stack: LocalStack, demo: DemoAgent | undefined, dataDir: st
     `  Management API: ${stack.http.url}/v1 (SigV4, access key ${localCredentials.accessKeyId}, secret key ` +
       `${localCredentials.secretAccessKey}, region ${LOCAL_REGION}, service execute-api)`,
     '                  npx event-router events list   (the CLI signs for you: see `npx event-router --help`)',
+    `  Metrics:        ${stack.metricsUrl} (Prometheus text format; alarm conditions are logged as ALARM/OK lines)`,
   );
   const e = stack.endpoints;
   lines.push(

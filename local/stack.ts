@@ -11,9 +11,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import type { AlarmPlan } from '../core/alarms';
 import { parseRouterConfig, type RouterConfig, type RouterConfigInput } from '../core/config';
 import { EVENTS_TABLE, LIVE_TABLE, type TableLayout } from '../core/contracts';
-import { METRICS_NAMESPACE } from '../core/metrics';
+import { METRIC, METRICS_NAMESPACE } from '../core/metrics';
 import {
   type FunctionSpec,
   HANDLERS,
@@ -26,9 +27,16 @@ import {
   type Topology,
 } from '../core/plan';
 import { functionCode, RUNTIME_FILE } from '../lib/bundling';
+import { LocalAlarmMonitor } from './alarms';
 import { FaultSwitch } from './faults';
 import { bundleHandlers } from './lambda/bundle';
-import { LocalFunction, type LogSink, prefixedConsoleSink } from './lambda/local-function';
+import {
+  type InvocationRecord,
+  LocalFunction,
+  type LogSink,
+  prefixedConsoleSink,
+} from './lambda/local-function';
+import { LocalMetrics, type MetricsServer, serveMetrics } from './metrics';
 import { awsEnvironment, LOCAL_REGION, type LocalEndpoints, localCredentials } from './services/aws-env';
 import { startLocalCloudWatch } from './services/cloudwatch';
 import { ensureTable, expireItems, type LocalDynamo, startLocalDynamo } from './services/dynamodb';
@@ -55,6 +63,7 @@ import {
   type LocalDifferenceOptions,
   localRuntime,
   type NormalisedTopology,
+  normaliseAlarm,
   normaliseEnvironment,
   sourceRoutePattern,
 } from './topology';
@@ -147,6 +156,15 @@ export interface LocalStackOptions {
    * through tsx in every execution environment (much cheaper environment starts). @default true
    */
   readonly bundle?: boolean;
+  /** Port of the Prometheus endpoint (`GET /metrics`). @default 0 (random) */
+  readonly metricsPort?: number;
+  /**
+   * Seconds between evaluations of the alarm conditions (reported as `ALARM …` / `OK …` lines); null = never.
+   * @default 10
+   */
+  readonly alarmIntervalSeconds?: number | null;
+  /** Where `ALARM …` and `OK …` lines go. @default `log` */
+  readonly alarmLog?: (line: string) => void;
 }
 
 export interface LocalStackSecrets {
@@ -207,6 +225,12 @@ export interface LocalStack {
   readonly functions: Readonly<Record<string, LocalFunction>>;
   readonly sqs: LocalSqs;
   readonly dynamodb: LocalDynamo;
+  /** The local CloudWatch: the functions' metrics, Lambda's, the HTTP API's and the queues' (local/metrics.ts). */
+  readonly metrics: LocalMetrics;
+  /** `http://127.0.0.1:<port>/metrics`: the same metrics in Prometheus' text format. */
+  readonly metricsUrl: string;
+  /** The plan's alarm conditions, evaluated against `metrics` (local/alarms.ts). */
+  readonly alarms: LocalAlarmMonitor;
   /** The topology read back from the running services, normalised (see local/topology.ts). */
   describeTopology(): Promise<NormalisedTopology>;
   /** Waits until events published so far went through the bus and the async invocations they caused. */
@@ -383,6 +407,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       function: lateInvoker('connections'),
     });
     cleanups.push(() => websocket.stop());
+    // The local CloudWatch: what the functions, the HTTP API and the queues report (local/metrics.ts).
+    const metrics = new LocalMetrics();
     const http: LocalHttpApi = await startLocalHttpApi({
       port: options.httpPort ?? 0,
       function: lateInvoker('ingest'),
@@ -399,6 +425,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ],
       // The `/v1` routes accept requests signed with the local credentials (the banner prints them).
       iam: { credentials: [localCredentials], region: LOCAL_REGION },
+      // API Gateway's own metrics (Count, 4xx, 5xx) and the access-log metric filters of 429 and 503
+      // (lib/webhook-ingest.ts), one per answered request.
+      onRequest: ({ status }) => {
+        const api = { ApiId: LOCAL_HTTP_API_ID };
+        metrics.record('AWS/ApiGateway', 'Count', api, 1, 'Count');
+        metrics.record('AWS/ApiGateway', '4xx', api, status >= 400 && status < 500 ? 1 : 0, 'Count');
+        metrics.record('AWS/ApiGateway', '5xx', api, status >= 500 ? 1 : 0, 'Count');
+        metrics.record(METRICS_NAMESPACE, METRIC.webhookThrottled, {}, status === 429 ? 1 : 0, 'Count');
+        metrics.record(METRICS_NAMESPACE, METRIC.webhookUnavailable, {}, status === 503 ? 1 : 0, 'Count');
+      },
       defaultThrottle: topology.http.catchAllThrottle,
       onError: (error) => log(`HTTP API: ${error.message}`),
     });
@@ -435,6 +471,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       urlTokenSecret: LOCAL_NAMES.urlTokenSecret,
       queuePrefix: LOCAL_NAMES.queuePrefix,
     };
+    /** Lambda's own metrics of an invocation (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html). */
+    const recordInvocation = (record: InvocationRecord) => {
+      const fn = { FunctionName: record.functionName };
+      metrics.record('AWS/Lambda', 'Invocations', fn, 1, 'Count');
+      metrics.record('AWS/Lambda', 'Errors', fn, record.error ? 1 : 0, 'Count');
+      metrics.record('AWS/Lambda', 'Duration', fn, record.durationMs, 'Milliseconds');
+    };
     /** A local function from its planned spec, its environment resolved as the CDK stack resolves it. */
     const makeFunction = (
       spec: FunctionSpec,
@@ -457,14 +500,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           POWERTOOLS_SERVICE_NAME: spec.serviceName,
           POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
           POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'INFO',
-          // EMF metric blobs on stdout are noise locally.
-          POWERTOOLS_METRICS_DISABLED: 'true',
           ...resolveEnvironment(spec, resolvedRefs),
         },
         timeoutSeconds: spec.timeoutSeconds,
         memoryMb: spec.memoryMb,
         maxConcurrency: overrides.maxConcurrency ?? spec.reservedConcurrency ?? 1,
         log: functionLogs,
+        // The functions' metric lines are counted, as CloudWatch Logs extracts them, and never shown as log lines.
+        metrics: (_name, line) => void metrics.recordEmf(line),
+        onInvocation: recordInvocation,
       });
       functions[spec.name] = fn;
       built.push({ fn, codeDir, refValues: new Set(Object.values(resolvedRefs)) });
@@ -640,6 +684,44 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (sweepInterval !== null) cleanups.push(schedule.start(sweepInterval));
     for (const start of probeStarts) cleanups.push(start());
 
+    // SQS's metrics, read from the queues whenever metrics are read (alarm evaluation, a scrape of /metrics).
+    const allQueues = [...Object.values(queues), ...(broadcastQueues ? [broadcastQueues] : [])];
+    const sampleQueues = () => {
+      for (const pair of allQueues) {
+        for (const [queueName, url] of [
+          [pair.queueName, pair.queueUrl],
+          [pair.dlqName, pair.dlqUrl],
+        ] as const) {
+          const q = sqs.queueMetrics(url);
+          const dims = { QueueName: queueName };
+          metrics.record('AWS/SQS', 'ApproximateNumberOfMessagesVisible', dims, q.visible, 'Count');
+          metrics.record('AWS/SQS', 'ApproximateNumberOfMessagesNotVisible', dims, q.inFlight, 'Count');
+          metrics.record('AWS/SQS', 'ApproximateAgeOfOldestMessage', dims, q.oldestAgeSeconds, 'Seconds');
+        }
+      }
+    };
+    const alarms = new LocalAlarmMonitor({
+      alarms: topology.alarms.alarms,
+      metrics,
+      queues: {
+        target: (name) => {
+          const pair = queues[name];
+          if (!pair) throw new Error(`an alarm watches target ${name}, which has no local queue`);
+          return { queueName: pair.queueName, dlqName: pair.dlqName };
+        },
+        broadcastDlqName: broadcastQueues?.dlqName,
+      },
+      sample: sampleQueues,
+      report: options.alarmLog ?? log,
+    });
+    const alarmInterval = options.alarmIntervalSeconds === undefined ? 10 : options.alarmIntervalSeconds;
+    if (alarmInterval !== null) cleanups.push(alarms.start(alarmInterval * 1000));
+    const metricsServer: MetricsServer = await serveMetrics(metrics, {
+      port: options.metricsPort ?? 0,
+      sample: sampleQueues,
+    });
+    cleanups.push(() => metricsServer.stop());
+
     const urlToken = (name: string) => {
       const token = (JSON.parse(store.get(LOCAL_NAMES.urlTokenSecret)) as Record<string, { token?: string }>)[
         name
@@ -699,6 +781,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       functions,
       sqs,
       dynamodb,
+      metrics,
+      metricsUrl: metricsServer.url,
+      alarms,
       describeTopology: () =>
         describeRunning({
           built,
@@ -711,6 +796,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           http,
           websocket: topology.liveStream.enabled ? websocket : undefined,
           schedules: [{ name: topology.functions.sweeper.name, schedule }, ...schedules],
+          alarms: alarms.alarms,
         }),
       async drain() {
         await eventbridge.drain();
@@ -799,6 +885,7 @@ async function describeRunning(running: {
   http: LocalHttpApi;
   websocket: LocalWebSocketApi | undefined;
   schedules: readonly { name: string; schedule: LocalSchedule }[];
+  alarms: readonly AlarmPlan[];
 }): Promise<NormalisedTopology> {
   const ownerOfUrl = new Map<string, string>();
   for (const [owner, pair] of Object.entries(running.queues)) {
@@ -942,5 +1029,7 @@ async function describeRunning(running: {
     schedules: running.schedules
       .map(({ name, schedule }) => ({ function: name, ...schedule.describe() }))
       .sort(byKey((s) => s.function)),
+    // What the alarm monitor evaluates.
+    alarms: running.alarms.map(normaliseAlarm).sort(byKey((a) => a.id)),
   };
 }

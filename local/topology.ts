@@ -12,6 +12,7 @@
  * Normalisation: lists sorted by name; patterns deep key-sorted (array order kept); durations in seconds;
  * environment values that name a resource (a table name, a queue URL) become `REF`, since names differ by design.
  */
+import type { AlarmKind, AlarmPlan } from '../core/alarms';
 import { EVENTS_TABLE, LIVE_TABLE, type TableLayout } from '../core/contracts';
 import { METRICS_NAMESPACE } from '../core/metrics';
 import {
@@ -122,6 +123,15 @@ export interface NormalisedSchedule {
   readonly maxEventAgeSeconds: number;
 }
 
+export interface NormalisedAlarm {
+  /** `<kind>/<subject>`. */
+  readonly id: string;
+  readonly comparison: AlarmPlan['comparison'];
+  readonly threshold: number;
+  readonly periodSeconds: number;
+  readonly missingData: AlarmPlan['missingData'];
+}
+
 export interface NormalisedTopology {
   readonly functions: readonly NormalisedFunction[];
   readonly rules: readonly NormalisedRule[];
@@ -131,19 +141,22 @@ export interface NormalisedTopology {
   readonly websocket: NormalisedWebSocketApi | null;
   readonly tables: readonly NormalisedTable[];
   readonly schedules: readonly NormalisedSchedule[];
+  /** The metric alarms (composites are how CloudWatch combines them; the local stack reports its own). */
+  readonly alarms: readonly NormalisedAlarm[];
 }
 
 /**
  * Environment variables each side's platform sets, outside the plan: left out of the comparison.
- * - Lambda: `NODE_OPTIONS` (source maps), `POWERTOOLS_LOG_LEVEL` (a stage setting; `--log-level` locally).
- * - Local: the AWS SDK's endpoints and credentials (`AWS_*`), the code directory, and metrics off (EMF blobs on
- *   stdout are noise locally).
+ * - Lambda: `NODE_OPTIONS` (source maps), `POWERTOOLS_LOG_LEVEL` and `POWERTOOLS_LOGGER_SAMPLE_RATE` (stage
+ *   settings; `--log-level` locally), `POWERTOOLS_TRACER_CAPTURE_RESPONSE` (X-Ray, which is not emulated).
+ * - Local: the AWS SDK's endpoints and credentials (`AWS_*`) and the code directory.
  */
 export const PLATFORM_ENV = new Set([
   'NODE_OPTIONS',
   'POWERTOOLS_LOG_LEVEL',
+  'POWERTOOLS_LOGGER_SAMPLE_RATE',
+  'POWERTOOLS_TRACER_CAPTURE_RESPONSE',
   'LAMBDA_TASK_ROOT',
-  'POWERTOOLS_METRICS_DISABLED',
 ]);
 export const isPlatformEnv = (name: string) => PLATFORM_ENV.has(name) || name.startsWith('AWS_');
 
@@ -340,8 +353,17 @@ export function normaliseTopology(topology: Topology): NormalisedTopology {
         maxEventAgeSeconds: schedule.maxEventAgeSeconds,
       }))
       .sort(byKey((s) => s.function)),
+    alarms: topology.alarms.alarms.map(normaliseAlarm).sort(byKey((a) => a.id)),
   };
 }
+
+export const normaliseAlarm = (alarm: AlarmPlan): NormalisedAlarm => ({
+  id: alarm.id,
+  comparison: alarm.comparison,
+  threshold: alarm.threshold,
+  periodSeconds: alarm.periodSeconds,
+  missingData: alarm.missingData,
+});
 
 /** Options of the local stack that change what it runs (each a documented difference). */
 export interface LocalDifferenceOptions {
@@ -355,7 +377,8 @@ export interface LocalDifferenceOptions {
  *   circuit breaker rests 2 s (up to 10 s) with a probe every second rather than a minute (with the same option);
  * - the sweeper's republish backoff: 0.5-2 s rather than 30 s-15 min;
  * - reserved concurrency: not emulated (there is no account-wide pool locally);
- * - IAM: not enforced (every local function may call every local service).
+ * - IAM: not enforced (every local function may call every local service);
+ * - two alarm kinds are not evaluated locally (`alarmsNotEvaluated`).
  */
 export const LOCAL_DIFFERENCES = {
   sweeperBackoff: { initialMs: 500, maxMs: 2_000 },
@@ -363,7 +386,16 @@ export const LOCAL_DIFFERENCES = {
   /** A breaker rests 2 s (doubling to 10 s) before its probe, which the local schedule runs every second. */
   breakerOpen: { openSeconds: 2, maxOpenSeconds: 10 },
   probeEverySeconds: 1,
+  /** Alarm kinds the local stack does not evaluate, and why (every other one it reports as `ALARM …` lines). */
+  alarmsNotEvaluated: {
+    'lambda-throttles':
+      'local functions queue invocations beyond their pool instead of refusing them: no account-wide concurrency',
+    'websocket-errors': 'the local WebSocket API keeps no count of failed calls to the connections function',
+  } satisfies Partial<Record<AlarmKind, string>>,
 } as const;
+
+/** Whether the local stack evaluates an alarm kind. */
+export const evaluatedLocally = (kind: AlarmKind): boolean => !(kind in LOCAL_DIFFERENCES.alarmsNotEvaluated);
 
 /** A function's runtime.json as the local stack writes it. */
 export function localRuntime(spec: FunctionSpec, options: LocalDifferenceOptions): unknown {
@@ -398,6 +430,7 @@ export function localTopology(topology: Topology, options: LocalDifferenceOption
   );
   return {
     ...planned,
+    alarms: planned.alarms.filter((a) => evaluatedLocally(a.id.split('/')[0] as AlarmKind)),
     functions: planned.functions.map((f) => ({
       ...f,
       runtime: localRuntime(specs.get(f.name)!, options) ?? null,

@@ -86,11 +86,25 @@ export async function syncSubscriptions(deps: BroadcastDeps): Promise<void> {
 }
 
 /**
- * The message pushed to a client: `{"kind":"event","event":<the envelope>}`, the envelope being the `detail` text
- * exactly as it travelled — the same digits an HTTP target receives (a parse and re-serialisation would round
- * integers beyond 2^53).
+ * The message pushed to a client: `{"kind":"event","eventId":…,"deliveryId":…,"event":<the envelope>}`, the envelope
+ * being the `detail` text exactly as it travelled — the same digits an HTTP target receives (a parse and
+ * re-serialisation would round integers beyond 2^53). The ids are the event's correlation, as an HTTP target gets
+ * them in its delivery headers.
  */
-export const liveMessage = (detailJson: string): string => `{"kind":"event","event":${detailJson}}`;
+export const liveMessage = (
+  detailJson: string,
+  correlation: { readonly eventId: string; readonly deliveryId: string | null },
+): string =>
+  `{"kind":"event","eventId":${JSON.stringify(correlation.eventId)},"deliveryId":${JSON.stringify(correlation.deliveryId)},"event":${detailJson}}`;
+
+/** The correlation of a bus event: its envelope's id and the provider's delivery id. */
+export function correlationOf(event: BusEvent<unknown>): { eventId: string; deliveryId: string | null } {
+  const detail = (event.detail ?? {}) as { id?: unknown; deliveryId?: unknown };
+  return {
+    eventId: typeof detail.id === 'string' ? detail.id : event.id,
+    deliveryId: typeof detail.deliveryId === 'string' ? detail.deliveryId : null,
+  };
+}
 
 /** Pushes one bus event to every connection whose subscription matches (call syncSubscriptions first). */
 export async function broadcastEvent(
@@ -103,7 +117,7 @@ export async function broadcastEvent(
   if (targets.length === 0) return { matched: 0, sent: 0, gone: 0, failed: 0 };
 
   const connectedBefore = new Date(deps.now() - HANDSHAKE_GRACE_MS).toISOString();
-  const data = Buffer.from(liveMessage(detailJson));
+  const data = Buffer.from(liveMessage(detailJson, correlationOf(event)));
   let sent = 0;
   let gone = 0;
   let failed = 0;

@@ -10,14 +10,22 @@ import { type BusEvent, ENV } from '../../core/contracts';
 import { METRIC } from '../../core/metrics';
 import { cachedMiddleware, timeouts } from '../shared/clients';
 import { requireEnv } from '../shared/env';
-import { logger, metrics } from '../shared/observability';
+import { invocation, logger, metrics, tracer, withCorrelation } from '../shared/observability';
 import { rawJsonMember } from '../shared/raw-json';
-import { type BroadcastDeps, broadcastEvent, SubscriptionIndex, syncSubscriptions } from './broadcast';
+import {
+  type BroadcastDeps,
+  broadcastEvent,
+  correlationOf,
+  SubscriptionIndex,
+  syncSubscriptions,
+} from './broadcast';
 
 const deps: BroadcastDeps = {
-  doc: new DynamoDBClient(cachedMiddleware(timeouts.request)),
-  management: new ApiGatewayManagementApiClient(
-    cachedMiddleware({ ...timeouts.request, endpoint: requireEnv(ENV.websocketEndpoint) }),
+  doc: tracer.captureAWSv3Client(new DynamoDBClient(cachedMiddleware(timeouts.request))),
+  management: tracer.captureAWSv3Client(
+    new ApiGatewayManagementApiClient(
+      cachedMiddleware({ ...timeouts.request, endpoint: requireEnv(ENV.websocketEndpoint) }),
+    ),
   ),
   tableName: requireEnv(ENV.liveTableName),
   now: Date.now,
@@ -40,24 +48,36 @@ function parseBusEvent(body: string): { bus: BusEvent<unknown>; detail: string }
  * the clients already served. Only a crash (the whole invocation) brings a batch back.
  */
 export async function handler(event: SQSEvent, context: Context): Promise<void> {
-  logger.addContext(context);
-  try {
-    await syncSubscriptions(deps);
-    for (const record of event.Records) {
-      const parsed = parseBusEvent(record.body);
-      if (!parsed) {
-        logger.error('not an EventBridge event; dropped', { messageId: record.messageId });
-        continue;
+  return invocation(context, async () => {
+    try {
+      await syncSubscriptions(deps);
+      for (const record of event.Records) {
+        const parsed = parseBusEvent(record.body);
+        if (!parsed) {
+          logger.error('not an EventBridge event; dropped', { messageId: record.messageId });
+          continue;
+        }
+        const { bus, detail } = parsed;
+        // Every line about this event (a failed push included) carries its id and the provider's delivery id.
+        await withCorrelation(correlationOf(bus), async () => {
+          const result = await broadcastEvent(bus, detail, deps, (connectionId, error) =>
+            logger.warn('push failed', { connectionId, error }),
+          );
+          logger.info('broadcast', { ...result });
+          metrics.addMetric(METRIC.broadcastSent, MetricUnit.Count, result.sent);
+          metrics.addMetric(METRIC.broadcastGone, MetricUnit.Count, result.gone);
+          // Received by ingest → pushed: what a live agent waited for this event.
+          const receivedAt = Date.parse(String((bus.detail as { receivedAt?: unknown }).receivedAt));
+          if (result.sent > 0 && Number.isFinite(receivedAt))
+            metrics.addMetric(
+              METRIC.liveLatency,
+              MetricUnit.Milliseconds,
+              Math.max(0, Date.now() - receivedAt),
+            );
+        });
       }
-      const { bus, detail } = parsed;
-      const result = await broadcastEvent(bus, detail, deps, (connectionId, error) =>
-        logger.warn('push failed', { connectionId, error }),
-      );
-      logger.info('broadcast', { eventId: (bus.detail as { id?: string } | undefined)?.id, ...result });
-      metrics.addMetric(METRIC.broadcastSent, MetricUnit.Count, result.sent);
-      metrics.addMetric(METRIC.broadcastGone, MetricUnit.Count, result.gone);
+    } finally {
+      metrics.publishStoredMetrics();
     }
-  } finally {
-    metrics.publishStoredMetrics();
-  }
+  });
 }

@@ -8,26 +8,29 @@ import { ENV } from '../../core/contracts';
 import { METRIC } from '../../core/metrics';
 import { cachedMiddleware, lazyClient, timeouts } from '../shared/clients';
 import { requireEnv, requirePositiveIntEnv } from '../shared/env';
-import { logger, metrics } from '../shared/observability';
+import { invocation, logger, metrics, tracer } from '../shared/observability';
 import { createSecretReader } from '../shared/secrets';
 import { type ConnectionDeps, handleConnectionEvent } from './connections';
 
 // The token secret is read on a connect and cached for minutes: its client loads then, not at init.
 const readSecrets = createSecretReader(
-  lazyClient(
-    async () =>
+  lazyClient(async () =>
+    tracer.captureAWSv3Client(
       new (await import('../shared/aws/secrets-manager')).SecretsManagerClient(
         cachedMiddleware(timeouts.request),
       ),
+    ),
   ),
 );
 const tokenSecretId = requireEnv(ENV.streamTokenSecret);
 
 const deps: ConnectionDeps = {
-  doc: new DynamoDBClient(cachedMiddleware(timeouts.request)),
+  doc: tracer.captureAWSv3Client(new DynamoDBClient(cachedMiddleware(timeouts.request))),
   accessTokens: () => readSecrets(tokenSecretId),
-  management: new ApiGatewayManagementApiClient(
-    cachedMiddleware({ ...timeouts.request, endpoint: requireEnv(ENV.websocketEndpoint) }),
+  management: tracer.captureAWSv3Client(
+    new ApiGatewayManagementApiClient(
+      cachedMiddleware({ ...timeouts.request, endpoint: requireEnv(ENV.websocketEndpoint) }),
+    ),
   ),
   tableName: requireEnv(ENV.liveTableName),
   connectionTtlSeconds: requirePositiveIntEnv(ENV.connectionTtlSeconds),
@@ -40,16 +43,18 @@ type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
 };
 
 export async function handler(event: WebSocketEvent, context: Context): Promise<APIGatewayProxyResultV2> {
-  logger.addContext(context);
-  const { routeKey, connectionId } = event.requestContext;
-  const result = await handleConnectionEvent(
-    { routeKey, connectionId, query: event.queryStringParameters ?? {}, body: event.body },
-    deps,
-  );
-  logger.info('websocket route', { routeKey, connectionId, statusCode: result.statusCode });
-  if (routeKey === '$connect' && result.statusCode === 200) {
-    metrics.addMetric(METRIC.connectionOpened, MetricUnit.Count, 1);
-    metrics.publishStoredMetrics();
-  }
-  return result;
+  // Lines here are about a connection, not an event: the connection id is their correlation.
+  return invocation(context, async () => {
+    const { routeKey, connectionId } = event.requestContext;
+    const result = await handleConnectionEvent(
+      { routeKey, connectionId, query: event.queryStringParameters ?? {}, body: event.body },
+      deps,
+    );
+    logger.info('websocket route', { routeKey, connectionId, statusCode: result.statusCode });
+    if (routeKey === '$connect' && result.statusCode === 200) {
+      metrics.addMetric(METRIC.connectionOpened, MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
+    }
+    return result;
+  });
 }

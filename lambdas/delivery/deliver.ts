@@ -73,17 +73,29 @@ export interface DeliveryDeps {
 }
 
 export interface DeliveryObserver {
-  attempted(attempt: DeliveryAttempt): void;
+  /** A record was read as this event (before anything is tried): its correlation starts here. */
+  received?(envelope: Envelope): void;
+  /** One attempt, logged; `envelope` is the event it was for (its receive time gives the end-to-end latency). */
+  attempted(attempt: DeliveryAttempt, envelope: Envelope): void;
   /** The target answered 410: paused until resumed by hand. */
   gone(eventId: string): void;
-  /** A delivery failed for good (recorded, moved to the DLQ). */
-  failed(eventId: string, reason: string): void;
+  /**
+   * A delivery failed for good (recorded, moved to the DLQ): why, the target's status on the last attempt (when it
+   * answered) and the attempts made.
+   */
+  failed(
+    eventId: string,
+    reason: string,
+    detail: { readonly status?: number; readonly attempts: number },
+  ): void;
   /** Bookkeeping failed (attempt log, backoff, pause, breaker or rate-limit store); the outcome stands. */
   problem(what: 'log' | 'backoff' | 'pause' | 'breaker' | 'rate', error: unknown): void;
   /** The circuit breaker opened: the queue is paused until a probe succeeds. */
   breakerOpened?(reason: string, reopenAt: number): void;
   /** A probe succeeded: the breaker closed. */
   breakerClosed?(): void;
+  /** A target that answered 410 Gone and was resumed by hand delivered again: it is active. */
+  resumed?(): void;
   /** A delivery waited for the rate limit (`waitedMs`), or was put back because the wait would not fit. */
   rateLimited?(waitedMs: number, putBack: boolean): void;
 }
@@ -191,6 +203,7 @@ export class DeliveryRun {
       return;
     }
     const { envelope, json } = detail;
+    deps.observe?.received?.(envelope);
     const round = record.messageAttributes?.[ROUND_ATTRIBUTE]?.stringValue ?? FIRST_ROUND;
     // Not attempted: the record comes back after the policy's first delay (not the queue's long visibility timeout).
     if (this.targetGone) {
@@ -254,7 +267,7 @@ export class DeliveryRun {
       ...(tried.response ? { response: tried.response } : {}),
     };
     attempt = await this.log(attempt);
-    deps.observe?.attempted(attempt);
+    deps.observe?.attempted(attempt, envelope);
 
     switch (attempt.outcome) {
       case 'delivered':
@@ -395,6 +408,7 @@ export class DeliveryRun {
         since: new Date(deps.now()).toISOString(),
       });
       this.status = Promise.resolve({ state: 'active', since: new Date(deps.now()).toISOString() });
+      deps.observe?.resumed?.();
     } catch (error) {
       deps.observe?.problem('breaker', error);
     }
@@ -588,7 +602,10 @@ export class DeliveryRun {
     } catch (cause) {
       throw new RetryLater(`could not record the final failure: ${(cause as Error).message}`);
     }
-    deps.observe?.failed(eventId, error);
+    deps.observe?.failed(eventId, error, {
+      ...(status !== undefined ? { status } : {}),
+      attempts,
+    });
   }
 }
 

@@ -15,7 +15,7 @@ import { ENV } from '../../core/contracts';
 import { isManagementRuntime } from '../../core/runtime-config';
 import { timeouts } from '../shared/clients';
 import { requireEnv } from '../shared/env';
-import { logger } from '../shared/observability';
+import { invocation, logger, tracer } from '../shared/observability';
 import { readRuntime } from '../shared/runtime';
 import { createSecretReader } from '../shared/secrets';
 import { createApi } from './api';
@@ -24,21 +24,21 @@ import type { ManagementDeps } from './deps';
 import { runJob } from './jobs';
 
 const runtime = readRuntime(isManagementRuntime);
-const lambda = new LambdaClient(timeouts.background);
+const lambda = tracer.captureAWSv3Client(new LambdaClient(timeouts.background));
 const functionName = requireEnv('AWS_LAMBDA_FUNCTION_NAME');
-const readSecrets = createSecretReader(new SecretsManagerClient(timeouts.request));
+const readSecrets = createSecretReader(tracer.captureAWSv3Client(new SecretsManagerClient(timeouts.request)));
 const cursorSecret = requireEnv(ENV.cursorKeySecret);
 
 const deps: ManagementDeps = {
   runtime,
-  doc: DynamoDBDocumentClient.from(new DynamoDBClient(timeouts.background), {
+  doc: DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient(timeouts.background)), {
     marshallOptions: { removeUndefinedValues: true },
   }),
-  eventBridge: new EventBridgeClient(timeouts.background),
-  s3: new S3Client(timeouts.background),
-  sqs: new SQSClient(timeouts.background),
+  eventBridge: tracer.captureAWSv3Client(new EventBridgeClient(timeouts.background)),
+  s3: tracer.captureAWSv3Client(new S3Client(timeouts.background)),
+  sqs: tracer.captureAWSv3Client(new SQSClient(timeouts.background)),
   lambda,
-  cloudwatch: new CloudWatchClient(timeouts.background),
+  cloudwatch: tracer.captureAWSv3Client(new CloudWatchClient(timeouts.background)),
   tableName: requireEnv(ENV.tableName),
   busName: requireEnv(ENV.busName),
   payloadBucket: requireEnv(ENV.payloadBucket),
@@ -61,11 +61,23 @@ const api = createApi(deps, (error) => logger.error('management request failed',
 
 /** Time kept free at the end of a job's chunk to save its progress and hand over. */
 const JOB_RESERVE_MS = 15_000;
+/**
+ * A chunk runs at most half the function's timeout, then hands over: the `lambda-duration` alarm (core/alarms.ts)
+ * fires when the p99 duration nears the timeout, and a long replay must not look like a function about to time out.
+ */
+const JOB_CHUNK_SHARE = 0.5;
 
-export async function handler(event: APIGatewayProxyEventV2 | { job: string }, context: Context) {
-  logger.addContext(context);
+export function handler(event: APIGatewayProxyEventV2 | { job: string }, context: Context) {
+  // Lines here are about a request or a job, not one event: no correlation id (a job's lines name it).
+  return invocation(context, () => handle(event, context));
+}
+
+async function handle(event: APIGatewayProxyEventV2 | { job: string }, context: Context) {
   if ('job' in event) {
-    await runJob(deps, event.job, Date.now() + context.getRemainingTimeInMillis() - JOB_RESERVE_MS);
+    // At the start of the invocation the time left is the timeout.
+    const left = context.getRemainingTimeInMillis();
+    const budget = Math.min(left - JOB_RESERVE_MS, left * JOB_CHUNK_SHARE);
+    await runJob(deps, event.job, Date.now() + budget);
     return { job: event.job };
   }
   const response = await api.resolve(event, context);

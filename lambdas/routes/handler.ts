@@ -12,15 +12,15 @@ import { ENV } from '../../core/contracts';
 import { isSourcesRuntime } from '../../core/runtime-config';
 import { timeouts } from '../shared/clients';
 import { requireEnv } from '../shared/env';
-import { logger } from '../shared/observability';
+import { invocation, logger, tracer } from '../shared/observability';
 import { readRuntime } from '../shared/runtime';
 import { finishRotation, type RoutesDeps, reconcileRoutes, rotateToken } from './routes';
 
 const { sources } = readRuntime(isSourcesRuntime);
 
 const deps: RoutesDeps = {
-  api: new ApiGatewayV2Client(timeouts.background),
-  secrets: new SecretsManagerClient(timeouts.background),
+  api: tracer.captureAWSv3Client(new ApiGatewayV2Client(timeouts.background)),
+  secrets: tracer.captureAWSv3Client(new SecretsManagerClient(timeouts.background)),
   apiId: requireEnv(ENV.httpApiId),
   stageName: '$default',
   integrationId: requireEnv(ENV.httpIntegrationId),
@@ -38,7 +38,10 @@ export async function handler(
   event: CloudFormationCustomResourceEvent | Command,
   context: Context,
 ): Promise<unknown> {
-  logger.addContext(context);
+  return invocation(context, () => route(event, context));
+}
+
+async function route(event: CloudFormationCustomResourceEvent | Command, context: Context): Promise<unknown> {
   if ('RequestType' in event) return customResource(event, context);
   if (typeof event.rotate === 'string') {
     const tokens = await rotateToken(deps, event.rotate);

@@ -12,7 +12,7 @@ import { isSweeperRuntime, orderedTargetsOf } from '../../core/runtime-config';
 import { cachedMiddleware, lazyClient, timeouts } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { republishPoisoned } from '../shared/event-store';
-import { logger, metrics } from '../shared/observability';
+import { correlationKeys, invocation, logger, metrics, tracer } from '../shared/observability';
 import { orderedSender } from '../shared/ordered';
 import { readRuntime } from '../shared/runtime';
 import { type SweeperDeps, type SweepResult, sweepPending } from './sweeper';
@@ -27,9 +27,16 @@ const ordered = orderedSender({
   region: process.env.AWS_REGION ?? '',
 });
 
+/** A pending event's correlation: its id, and its dedupe key when that is the provider's delivery id. */
+const correlationOf = (marker: { eventId: string; dedupeKey: string }) =>
+  correlationKeys({
+    eventId: marker.eventId,
+    deliveryId: marker.dedupeKey.startsWith('sha256:') ? null : marker.dedupeKey,
+  });
+
 const deps: SweeperDeps = {
-  doc: new DynamoDBClient(cachedMiddleware(timeouts.background)),
-  eventBridge: new EventBridgeClient(cachedMiddleware(timeouts.background)),
+  doc: tracer.captureAWSv3Client(new DynamoDBClient(cachedMiddleware(timeouts.background))),
+  eventBridge: tracer.captureAWSv3Client(new EventBridgeClient(cachedMiddleware(timeouts.background))),
   tableName: requireEnv(ENV.tableName),
   busName: requireEnv(ENV.busName),
   ...(ordered ? { ordered } : {}),
@@ -39,11 +46,10 @@ const deps: SweeperDeps = {
   observe: {
     poisoned: (marker, error) =>
       logger.error('EventBridge refused the event for good; set aside as poisoned', {
-        eventId: marker.eventId,
+        ...correlationOf(marker),
         error,
       }),
-    abandoned: (marker) =>
-      logger.error('event expired before it could be published', { eventId: marker.eventId }),
+    abandoned: (marker) => logger.error('event expired before it could be published', correlationOf(marker)),
     bookkeepingFailed: (error) =>
       logger.warn('published, but the pending marker could not be cleared (it may be published again)', {
         error,
@@ -58,7 +64,13 @@ export async function handler(
   event: { republish?: unknown } | undefined,
   context: Context,
 ): Promise<SweepResult & { requeued: string[] }> {
-  logger.addContext(context);
+  return invocation(context, () => sweep(event, context));
+}
+
+async function sweep(
+  event: { republish?: unknown } | undefined,
+  context: Context,
+): Promise<SweepResult & { requeued: string[] }> {
   const requeued: string[] = [];
   const ids = Array.isArray(event?.republish) ? event.republish.filter((id) => typeof id === 'string') : [];
   for (const id of ids) {

@@ -25,6 +25,20 @@ export const prefixedConsoleSink: LogSink = (name, line, stream) => {
   (stream === 'stderr' ? process.stderr : process.stdout).write(`[${name}] ${line}\n`);
 };
 
+/**
+ * A line in CloudWatch's embedded metric format: what Powertools Metrics writes, one JSON object whose first key is
+ * `_aws`. In Lambda, CloudWatch Logs turns these lines into metrics.
+ */
+export const isMetricLine = (line: string): boolean => line.startsWith('{"_aws":');
+
+/** One invocation as Lambda's own metrics count it (Invocations, Errors, Duration). */
+export interface InvocationRecord {
+  readonly functionName: string;
+  readonly durationMs: number;
+  /** The failure, when the invocation failed (an exception, a timeout, a crashed environment). */
+  readonly error?: LambdaErrorPayload;
+}
+
 export interface LocalFunctionOptions {
   /** Function name (context.functionName, AWS_LAMBDA_FUNCTION_NAME, log prefix). */
   readonly name: string;
@@ -47,6 +61,13 @@ export interface LocalFunctionOptions {
   readonly memoryMb?: number;
   /** @default prefixedConsoleSink */
   readonly log?: LogSink;
+  /**
+   * Where the function's metric lines (embedded metric format) go instead of the log sink — as CloudWatch Logs
+   * extracts them in Lambda. @default undefined (they are log lines like any other)
+   */
+  readonly metrics?: (functionName: string, line: string) => void;
+  /** Called after every invocation, with its duration and failure (Lambda's Invocations, Errors, Duration). */
+  readonly onInvocation?: (record: InvocationRecord) => void;
 }
 
 export interface LambdaErrorPayload {
@@ -103,6 +124,8 @@ export class LocalFunction {
   /** The environment every execution environment starts with. */
   readonly env: Readonly<Record<string, string>>;
   private readonly log: LogSink;
+  private readonly metrics: ((functionName: string, line: string) => void) | undefined;
+  private readonly onInvocation: ((record: InvocationRecord) => void) | undefined;
   readonly memoryMb: number;
   private readonly handlerExport: string;
   private readonly pool = new Set<Environment>();
@@ -126,6 +149,8 @@ export class LocalFunction {
     this.timeoutSeconds = options.timeoutSeconds ?? 10;
     this.memoryMb = options.memoryMb ?? 512;
     this.log = options.log ?? prefixedConsoleSink;
+    this.metrics = options.metrics;
+    this.onInvocation = options.onInvocation;
   }
 
   /** Synchronous invocation (RequestResponse): resolves to the handler's result, rejects like a failed invoke. */
@@ -246,8 +271,10 @@ export class LocalFunction {
       workerData: {
         handlerPath: this.modulePath ?? this.handlerPath,
         typescript: this.modulePath === undefined,
-        // Nobody reads the lines: drop them in the worker instead of shipping each one to this thread.
+        // Nobody reads the lines: drop them in the worker instead of shipping each one to this thread (metric lines
+        // still come when they are counted).
         discardOutput: this.log === false,
+        keepMetricLines: this.metrics !== undefined,
         handlerExport: this.handlerExport,
         functionName: this.name,
         memoryMb: this.memoryMb,
@@ -314,7 +341,14 @@ export class LocalFunction {
     this.invocations++;
     const timeoutMs = this.timeoutSeconds * 1000;
     const requestId = randomUUID();
-    return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const record = (error?: LambdaErrorPayload) =>
+      this.onInvocation?.({
+        functionName: this.name,
+        durationMs: performance.now() - started,
+        ...(error ? { error } : {}),
+      });
+    const outcome = new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         const error = {
           errorType: 'Sandbox.Timedout',
@@ -332,6 +366,16 @@ export class LocalFunction {
         deadline: Date.now() + timeoutMs,
       });
     });
+    outcome.then(
+      () => record(),
+      (error: unknown) =>
+        record(
+          error instanceof LambdaInvocationError
+            ? { errorType: error.errorType, errorMessage: error.message }
+            : { errorType: 'Error', errorMessage: String(error) },
+        ),
+    );
+    return outcome;
   }
 
   /** Discards an environment; its invocation in flight (if any) fails with `payload`. */
@@ -368,7 +412,8 @@ export class LocalFunction {
   }
 
   private emit(line: string, stream: 'stdout' | 'stderr'): void {
-    if (this.log) this.log(this.name, line, stream);
+    if (this.metrics && isMetricLine(line)) this.metrics(this.name, line);
+    else if (this.log) this.log(this.name, line, stream);
   }
 }
 

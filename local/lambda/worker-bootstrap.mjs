@@ -8,12 +8,19 @@ import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { handlerPath, handlerExport, functionName, memoryMb, typescript, discardOutput } = workerData;
+const { handlerPath, handlerExport, functionName, memoryMb, typescript, discardOutput, keepMetricLines } =
+  workerData;
+
+/** The start of an embedded-metric-format line (Powertools Metrics writes `{"_aws":{…}}` first). */
+const EMF_PREFIX = '{"_aws":';
 
 if (discardOutput) {
-  // The parent drops this function's log lines (log sink `false`): do not ship them across threads first.
+  // The parent drops this function's log lines (log sink `false`): do not ship them across threads first — except
+  // the metric lines when the parent counts them (the local stack's CloudWatch stand-in).
   for (const stream of [process.stdout, process.stderr]) {
-    stream.write = (_chunk, encoding, callback) => {
+    const write = stream.write.bind(stream);
+    stream.write = (chunk, encoding, callback) => {
+      if (keepMetricLines && String(chunk).startsWith(EMF_PREFIX)) return write(chunk, encoding, callback);
       const done = typeof encoding === 'function' ? encoding : callback;
       if (typeof done === 'function') queueMicrotask(() => done());
       return true;

@@ -72,8 +72,17 @@ export interface LocalHttpApiOptions {
   readonly port?: number;
   /** @default 10 MB */
   readonly maxBodyBytes?: number;
-  /** Called after each request (for logs). */
-  readonly onRequest?: (info: { method: string; path: string; status: number; ms: number }) => void;
+  /**
+   * Called after each request (for logs and the local metrics), with the route key it matched (none when no route
+   * did).
+   */
+  readonly onRequest?: (info: {
+    method: string;
+    path: string;
+    routeKey: string | undefined;
+    status: number;
+    ms: number;
+  }) => void;
   readonly onError?: (error: Error) => void;
 }
 
@@ -305,7 +314,11 @@ export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<L
   const throttleOf = (routeKey: string) => routeSettings.get(routeKey) ?? options.defaultThrottle;
   let domainName = LOOPBACK;
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
+  const handle = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    matched: { routeKey?: string },
+  ): Promise<number> => {
     const method = (req.method ?? 'GET').toUpperCase();
     const rawPath = (req.url ?? '/').split('?')[0]!;
     const parts = rawPath.split('/').slice(1);
@@ -328,6 +341,7 @@ export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<L
       sendJson(res, 404, { message: 'Not Found' });
       return 404;
     }
+    matched.routeKey = route.routeKey;
     const throttle = throttleOf(route.routeKey);
     if (throttle) {
       let bucket = buckets.get(route.routeKey);
@@ -417,11 +431,13 @@ export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<L
 
   const server = createServer((req, res) => {
     const started = Date.now();
-    handle(req, res)
+    const matched: { routeKey?: string } = {};
+    handle(req, res, matched)
       .then((status) =>
         options.onRequest?.({
           method: req.method ?? '',
           path: (req.url ?? '').split('?')[0] ?? '',
+          routeKey: matched.routeKey,
           status,
           ms: Date.now() - started,
         }),

@@ -220,6 +220,34 @@ export class SqsActions {
     return Object.keys(out).length > 0 ? { Attributes: out } : {};
   }
 
+  /**
+   * What CloudWatch would report for a queue (the local stack's metrics): its messages by state, and the age of the
+   * oldest one still waiting its turn. As on AWS, a standard queue's message received three times or more and not
+   * deleted is left out of that age
+   * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html).
+   */
+  queueMetrics(queueUrl: string): {
+    visible: number;
+    inFlight: number;
+    delayed: number;
+    oldestAgeSeconds: number;
+  } {
+    const queue = this.queueOf({ QueueUrl: queueUrl });
+    this.store.sweep(queue);
+    const now = this.store.now();
+    let visible = 0;
+    let inFlight = 0;
+    let delayed = 0;
+    let oldest = now;
+    for (const m of queue.messages.values()) {
+      if (queue.isInFlight(m, now)) inFlight++;
+      else if (m.availableAt > now) delayed++;
+      else visible++;
+      if ((queue.fifo || m.receiveCount < 3) && m.sentAt < oldest) oldest = m.sentAt;
+    }
+    return { visible, inFlight, delayed, oldestAgeSeconds: Math.floor((now - oldest) / 1000) };
+  }
+
   private allAttributes(queue: Queue): Record<string, string> {
     this.store.sweep(queue);
     const now = this.store.now();

@@ -69,6 +69,13 @@ export interface LocalSqs {
    * is empty or unknown: what CloudWatch reports as ApproximateAgeOfOldestMessage.
    */
   oldestMessageAge(queueName: string): number | null;
+  /** What CloudWatch would report for a queue: messages by state and the age of the oldest (local metrics). */
+  queueMetrics(queueUrl: string): {
+    visible: number;
+    inFlight: number;
+    delayed: number;
+    oldestAgeSeconds: number;
+  };
   stop(): Promise<void>;
 }
 
@@ -138,6 +145,7 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
       for (const message of queue.messages.values()) oldest = Math.min(oldest, message.enqueuedAt);
       return Math.max(0, Math.floor(((options.now ?? Date.now)() - oldest) / 1000));
     },
+    queueMetrics: (queueUrl) => sqs.queueMetrics(queueUrl),
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
@@ -201,5 +201,125 @@ describe('LiveStream', () => {
     expect(
       () => new LiveStream(stack, 'Live', { bus, functions: live, plan: topology.liveStream, ...override }),
     ).toThrow(message);
+  });
+});
+
+describe('metric methods (what the dashboard charts and the alarms watch)', () => {
+  const { stack, table, bus, bucket } = deps();
+  const target = new DeliveryTarget(stack, 'Target', {
+    target: topology.targets[0]!,
+    bus,
+    table,
+    payloadBucket: bucket,
+  });
+  const ingest = new WebhookIngest(stack, 'Ingest', {
+    sources: topology.sources,
+    functions: topology.functions,
+    table,
+    bus,
+    payloadBucket: bucket,
+    catchAllThrottle: topology.http.catchAllThrottle,
+    sweeperSchedule: topology.sweeperSchedule,
+  });
+  const liveStream = new LiveStream(stack, 'Live', { bus, functions: live, plan: topology.liveStream });
+  const resolve = (value: unknown) => Stack.of(target).resolve(value);
+  const identity = (m: {
+    namespace: string;
+    metricName: string;
+    dimensions?: object;
+    statistic: string;
+  }) => ({
+    namespace: m.namespace,
+    metricName: m.metricName,
+    dimensions: resolve(m.dimensions),
+    statistic: m.statistic,
+  });
+
+  it("DeliveryTarget: the delivery function's metrics by target, its queues' metrics", () => {
+    expect(identity(target.metricFailed())).toEqual({
+      namespace: 'EventRouter',
+      metricName: 'DeliveryFailed',
+      dimensions: { service: 'delivery', target: 'pr-agent' },
+      statistic: 'Sum',
+    });
+    expect(target.metricFailed().period.toSeconds()).toBe(300);
+    expect(identity(target.metricPaused())).toMatchObject({
+      metricName: 'TargetPaused',
+      statistic: 'Maximum',
+    });
+    expect(identity(target.metricEndToEndLatency())).toMatchObject({
+      metricName: 'EndToEndLatency',
+      statistic: 'p99',
+    });
+    expect(identity(target.metricDlqDepth())).toEqual({
+      namespace: 'AWS/SQS',
+      metricName: 'ApproximateNumberOfMessagesVisible',
+      dimensions: { QueueName: resolve(target.deadLetterQueue.queueName) },
+      statistic: 'Maximum',
+    });
+    expect(identity(target.metricOldestMessageAge())).toMatchObject({
+      metricName: 'ApproximateAgeOfOldestMessage',
+      dimensions: { QueueName: resolve(target.queue.queueName) },
+    });
+    const ratio = target.metricFailureRatio({ period: Duration.minutes(1) });
+    expect(ratio.expression).toBe(
+      'IF(FILL(delivered_pr_agent, 0) + FILL(failed_pr_agent, 0) >= 10, ' +
+        'FILL(failed_pr_agent, 0) / (FILL(delivered_pr_agent, 0) + FILL(failed_pr_agent, 0)), 0)',
+    );
+    expect(ratio.period.toSeconds()).toBe(60);
+    expect(Object.keys(ratio.usingMetrics).sort()).toEqual(['delivered_pr_agent', 'failed_pr_agent']);
+  });
+
+  it('WebhookIngest: per-source counts, rejections by reason, API answers, the sweeper', () => {
+    expect(identity(ingest.metricRejected('github', 'invalid_signature'))).toEqual({
+      namespace: 'EventRouter',
+      metricName: 'WebhookRejected',
+      dimensions: { service: 'ingest', source: 'github', reason: 'invalid_signature' },
+      statistic: 'Sum',
+    });
+    expect(identity(ingest.metricRejected('github')).dimensions).toEqual({
+      service: 'ingest',
+      source: 'github',
+    });
+    expect(identity(ingest.metricThrottled())).toEqual({
+      namespace: 'EventRouter',
+      metricName: 'WebhookThrottled',
+      dimensions: undefined,
+      statistic: 'Sum',
+    });
+    expect(identity(ingest.metricServerErrors())).toMatchObject({
+      namespace: 'AWS/ApiGateway',
+      metricName: '5xx',
+      dimensions: { ApiId: resolve(ingest.api.apiId) },
+    });
+    expect(identity(ingest.metricOldestPendingAge())).toMatchObject({
+      metricName: 'OldestPendingAge',
+      dimensions: { service: 'sweeper' },
+      statistic: 'Maximum',
+    });
+    expect(ingest.metricAdmittedRate('github').expression).toBe(
+      '(FILL(accepted_github, 0) + FILL(duplicates_github, 0)) / 300',
+    );
+    // A SEARCH: for dashboards only.
+    expect(ingest.metricRejectedBySourceAndReason().expression).toMatch(
+      /^SEARCH\('\{EventRouter,service,source,reason\}/,
+    );
+  });
+
+  it("LiveStream: the broadcast function's metrics, the broadcast DLQ, the WebSocket stage's errors", () => {
+    expect(identity(liveStream.metricLiveLatency())).toMatchObject({
+      metricName: 'LiveLatency',
+      dimensions: { service: 'broadcast' },
+      statistic: 'p99',
+    });
+    expect(identity(liveStream.metricExecutionErrors())).toEqual({
+      namespace: 'AWS/ApiGateway',
+      metricName: 'ExecutionError',
+      dimensions: { ApiId: resolve(liveStream.api.apiId), Stage: 'live' },
+      statistic: 'Sum',
+    });
+    expect(identity(liveStream.metricBroadcastDlqDepth()).dimensions).toEqual({
+      QueueName: resolve(liveStream.broadcastDeadLetterQueue.queueName),
+    });
   });
 });

@@ -63,10 +63,13 @@ const COMMAND_ACTIONS: Record<string, string> = {
 };
 
 /**
- * The modules whose calls count: ours. The SDK's own modules also construct commands (the credential chain's STS and
- * SSO calls) that our code never reaches; esbuild keeps them because those packages declare side effects.
+ * The modules whose calls count: ours, and Powertools' parameters (our secret reader calls GetSecretValue through
+ * it). The SDK's own modules also construct commands (the DocumentClient's aggregate class, the credential chain's
+ * STS and SSO calls) that our code never reaches; esbuild keeps them because those packages declare side effects.
+ * esbuild names a module by its real path relative to the working directory: a `node_modules` that is a symlink (a
+ * git worktree sharing another checkout's) shows up as `../<elsewhere>/node_modules/…`.
  */
-const OWN_CODE = /^(lambdas|core)\//;
+const OWN_CODE = /^(lambdas|core)\/|(^|\/)node_modules\/@aws-lambda-powertools\/parameters\//;
 
 /** What Lambda's SQS poller does with the function's role: not in the code, needed all the same. */
 const POLLER_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];

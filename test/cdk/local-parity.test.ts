@@ -278,8 +278,35 @@ function fromTemplates(templates: readonly Template[], assemblyDir: string): Nor
       };
     });
 
+  // Metric alarms: named `<stack>/<kind>/<subject>`; a math alarm's period is its metrics' (one period for all).
+  const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => {
+    const p = a.Properties;
+    const name = String(p.AlarmName);
+    const periods = new Set<number>(
+      p.Period !== undefined
+        ? [p.Period]
+        : (p.Metrics as { MetricStat?: { Period: number } }[]).flatMap((m) =>
+            m.MetricStat ? [m.MetricStat.Period] : [],
+          ),
+    );
+    expect(periods.size, `${name}: one period`).toBe(1);
+    expect(p.EvaluationPeriods, name).toBe(1);
+    return {
+      id: name.slice(name.indexOf('/') + 1),
+      comparison: ({ GreaterThanThreshold: '>', GreaterThanOrEqualToThreshold: '>=' } as const)[
+        p.ComparisonOperator as 'GreaterThanThreshold' | 'GreaterThanOrEqualToThreshold'
+      ],
+      threshold: p.Threshold,
+      periodSeconds: [...periods][0]!,
+      missingData: ({ notBreaching: 'ok', ignore: 'keep' } as const)[
+        p.TreatMissingData as 'notBreaching' | 'ignore'
+      ],
+    };
+  });
+
   return {
     functions: functions.sort(byKey((f) => f.name)),
+    alarms: alarms.sort(byKey((a) => a.id)),
     rules: rules.sort(byKey((r) => r.name)),
     queues: queues.sort(byKey((q) => q.owner)),
     eventSources: eventSources.sort(byKey((e) => e.queue)),
@@ -385,5 +412,13 @@ describe('the synthesized CDK templates equal the plan the local stack is built 
       expect(s).toMatchObject({ retryAttempts: 0, asyncRetryAttempts: 0, maxEventAgeSeconds: 60 });
     }
     for (const fn of deployed.functions) expect(fn.actions.length, fn.name).toBeGreaterThan(4);
+    // Every function, target and source is watched.
+    expect(deployed.alarms.length).toBe(
+      3 * deployed.functions.length +
+        4 * parsed.targets.length +
+        2 * parsed.sources.length +
+        5 +
+        (live ? 2 : 0),
+    );
   });
 });

@@ -41,12 +41,41 @@ describe('RouterFunction', () => {
           POWERTOOLS_SERVICE_NAME: 'sweeper',
           POWERTOOLS_METRICS_NAMESPACE: 'EventRouter',
           POWERTOOLS_LOG_LEVEL: 'INFO',
+          POWERTOOLS_LOGGER_SAMPLE_RATE: '0',
+          POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
           EVENT_TABLE_NAME: 'events',
           EVENT_BUS_NAME: 'bus',
         },
       },
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+  });
+
+  it('traces PassThrough and samples debug logs when asked, and refuses a sample rate outside 0-1', () => {
+    const stack = testStack();
+    new RouterFunction(stack, 'Fn', {
+      spec: sweeper,
+      refs: { eventsTable: 't', bus: 'b' },
+      grantResources: { eventsTable: ['arn:t'], bus: ['arn:b'] },
+      tracing: 'PassThrough',
+      logSampleRate: 0.05,
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      TracingConfig: { Mode: 'PassThrough' },
+      Environment: { Variables: { POWERTOOLS_LOGGER_SAMPLE_RATE: '0.05' } },
+    });
+    // X-Ray stays granted in PassThrough: a stage switches modes without touching roles.
+    expect(JSON.stringify(Template.fromStack(stack).findResources('AWS::IAM::Policy'))).toContain(
+      'xray:PutTraceSegments',
+    );
+    expect(
+      () =>
+        new RouterFunction(testStack(), 'Bad', {
+          spec: sweeper,
+          refs: { eventsTable: 't', bus: 'b' },
+          logSampleRate: 1.5,
+        }),
+    ).toThrow('Test/Bad: logSampleRate must be between 0 and 1, got 1.5');
   });
 
   it('rejects an impossible memory size', () => {

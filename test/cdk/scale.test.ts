@@ -101,6 +101,47 @@ describe('a router of 50 sources (17 generic, every field) and 50 targets', () =
     });
   });
 
+  it('keeps every composite alarm within the limits of CloudWatch: 100 alarms and 10,240 characters of rule', () => {
+    // Each ARN at its longest (the partition and region are only known at deploy), with the alarm's own name.
+    const arn = (name: string) => `arn:aws-us-gov:cloudwatch:ap-southeast-7:123456789012:alarm:${name}`;
+    const all = [template, ...Object.values(targets)];
+    const nameOf = (t: typeof template, id: string) => String(t.toJSON().Resources[id].Properties.AlarmName);
+    /** The alarm an ARN in a rule names: a resource of the same template, or a nested stack's output. */
+    const resolve = (t: typeof template, part: unknown): string => {
+      if (typeof part === 'string') return part;
+      const [id, attribute] = (part as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
+      if (attribute === 'Arn') return arn(nameOf(t, id));
+      const output = attribute.replace(/^Outputs\./, '');
+      const nested = all.find((n) => n.toJSON().Outputs?.[output]);
+      const [childId] = nested!.toJSON().Outputs[output].Value['Fn::GetAtt'];
+      return arn(nameOf(nested!, childId));
+    };
+    const rules = all.flatMap((t) =>
+      Object.values(t.findResources('AWS::CloudWatch::CompositeAlarm')).map((c) => {
+        const rule = c.Properties.AlarmRule as string | { 'Fn::Join': [string, unknown[]] };
+        const text = typeof rule === 'string' ? rule : rule['Fn::Join'][1].map((p) => resolve(t, p)).join('');
+        return { name: String(c.Properties.AlarmName), text };
+      }),
+    );
+    // 50 target composites, the router's, and its parts: 100 sources, 50 targets and 5 functions do not fit one.
+    expect(rules.filter((r) => r.name.startsWith('Router/router-unhealthy/part-')).length).toBeGreaterThan(1);
+    for (const { name, text } of rules) {
+      expect(text.length, name).toBeLessThanOrEqual(10_240);
+      expect(text.match(/ALARM\("/g)!.length, name).toBeLessThanOrEqual(100);
+    }
+    // Every alarm of the parent stack is in exactly one rule of the router's tree.
+    const inRules = rules
+      .filter((r) => r.name.startsWith('Router/router-unhealthy'))
+      .map((r) => r.text)
+      .join(' ');
+    const parentAlarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) =>
+      String(a.Properties.AlarmName),
+    );
+    // Per source 2, per function of the parent stack 3 (ingest, sweeper, routes, management, connections, broadcast), 7 router-wide.
+    expect(parentAlarms.length).toBe(2 * 50 + 3 * 6 + 7);
+    for (const name of parentAlarms) expect(inRules.split(`${arn(name)}"`).length - 1, name).toBe(1);
+  });
+
   it('reserves the configured concurrency for ingest', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: 'Verifies, deduplicates, stores and publishes webhooks',

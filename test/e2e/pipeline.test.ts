@@ -118,14 +118,20 @@ async function post(request: { headers: Record<string, string>; body: string }) 
   return { status: res.status, body: (await res.json().catch(() => null)) as { id?: string } | null };
 }
 
-function connect(
-  pattern: unknown,
-): Promise<{ ws: WebSocket; messages: { kind: string; event?: { id: string } }[] }> {
+/** A message as pushed to a WebSocket client: the envelope and its correlation. */
+interface LiveMessage {
+  kind: string;
+  eventId?: string;
+  deliveryId?: string | null;
+  event?: { id: string };
+}
+
+function connect(pattern: unknown): Promise<{ ws: WebSocket; messages: LiveMessage[] }> {
   const url = `${stack.websocketUrl}?token=${encodeURIComponent(stack.secrets.streamToken)}&pattern=${encodeURIComponent(JSON.stringify(pattern))}`;
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     sockets.push(ws);
-    const messages: { kind: string; event?: { id: string } }[] = [];
+    const messages: LiveMessage[] = [];
     ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
     ws.once('open', () => resolve({ ws, messages }));
     ws.once('unexpected-response', (_req, res) => reject(new Error(`WebSocket refused: ${res.statusCode}`)));
@@ -199,10 +205,15 @@ describe('Event Router end to end (real handlers, local services)', () => {
       type: string;
     };
     expect(verified).toMatchObject({ id: firstId, type: 'pull_request.opened' });
+    // One correlation id end to end: the event id and GitHub's delivery id travel in the delivery headers…
+    expect(delivery!.headers['x-event-router-id']).toBe(firstId);
+    expect(delivery!.headers['x-event-router-delivery-id']).toBe(firstDelivery);
 
-    await waitFor('live event on the matching client', () =>
-      matching.messages.some((m) => m.event?.id === firstId),
+    const live = await waitFor('live event on the matching client', () =>
+      matching.messages.find((m) => m.event?.id === firstId),
     );
+    // …and in the WebSocket message.
+    expect(live).toMatchObject({ kind: 'event', eventId: firstId, deliveryId: firstDelivery });
     await stack.drain();
     await new Promise((r) => setTimeout(r, 300));
     expect(other.messages.filter((m) => m.kind === 'event')).toEqual([]);
@@ -309,7 +320,10 @@ describe('Event Router end to end (real handlers, local services)', () => {
     // Pretty-printed, as some providers send: whitespace may change on the way (EventBridge may re-serialise), the
     // value and every digit may not.
     const body = `{\n  "action": "labeled",\n  "number": 7,\n  "id": 9007199254740993,\n  "big": 1234567890123456789,\n  "repository": { "full_name": "o/r" }\n}`;
-    const response = await post(signGithubWebhook(stack.secrets.source('github'), 'pull_request', body));
+    const githubDelivery = crypto.randomUUID();
+    const response = await post(
+      signGithubWebhook(stack.secrets.source('github'), 'pull_request', body, githubDelivery),
+    );
     expect(response.status).toBe(202);
     const id = response.body!.id!;
     const delivered = await waitFor('delivered to the good target', () => deliveriesOf('good', id)[0]);
@@ -319,8 +333,10 @@ describe('Event Router end to end (real handlers, local services)', () => {
       expect(text).toContain('"id":9007199254740993');
       expect(text).toContain('"big":1234567890123456789');
     }
-    // The pushed event is exactly the delivered envelope, wrapped.
-    expect(pushed).toBe(`{"kind":"event","event":${delivered.body}}`);
+    // The pushed event is exactly the delivered envelope, wrapped with its correlation.
+    expect(pushed).toBe(
+      `{"kind":"event","eventId":"${id}","deliveryId":"${githubDelivery}","event":${delivered.body}}`,
+    );
     client.ws.close();
   });
 

@@ -25,7 +25,9 @@ afterEach(() => {
 });
 
 function start(args: string[], env: Record<string, string> = {}): Started {
-  const child = spawn(TSX, ['local/main.ts', ...args], {
+  // A random metrics port unless the test picks one: tests run side by side.
+  const metricsPort = args.includes('--metrics-port') ? [] : ['--metrics-port', '0'];
+  const child = spawn(TSX, ['local/main.ts', ...args, ...metricsPort], {
     cwd: ROOT,
     env: { ...process.env, FORCE_COLOR: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -94,6 +96,22 @@ describe('npm start', () => {
       'rejected  github  401  invalid_signature: missing x-hub-signature-256 header',
     );
     expect(started.output()).not.toContain('"function_request_id"');
+    // The functions' metric lines are counted, never printed; /metrics serves them in Prometheus' format.
+    expect(started.output()).not.toContain('{"_aws"');
+    const metricsUrl = /Metrics: +(http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(started.output())?.[1];
+    expect(metricsUrl).toBeDefined();
+    const scraped = await fetch(metricsUrl!);
+    expect(scraped.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const rejectedTotal =
+      /event_router_webhook_rejected_total\{reason="invalid_signature",service="ingest",source="github"\} 1\n/;
+    // The rejection's metric line travels on stdout, its log line on stderr: either may come first (bounded wait).
+    let text = await scraped.text();
+    for (let i = 0; i < 100 && !rejectedTotal.test(text); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      text = await (await fetch(metricsUrl!)).text();
+    }
+    expect(text).toContain('event_router_webhook_accepted_total{service="ingest",source="github"} 1\n');
+    expect(text).toMatch(rejectedTotal);
 
     started.child.kill('SIGINT');
     expect(await started.exited).toBe(0);

@@ -75,7 +75,14 @@ afterAll(async () => {
 });
 
 /** What a test saw the delivery do besides HTTP. */
-let seen: { visibility: number[]; paused: string[]; problems: string[]; failed: string[]; gone: string[] };
+/** A delivery that failed for good, as the observer heard it (the delivery function logs these fields). */
+interface Failed {
+  id: string;
+  reason: string;
+  status?: number;
+  attempts: number;
+}
+let seen: { visibility: number[]; paused: string[]; problems: string[]; failed: Failed[]; gone: string[] };
 beforeEach(async () => {
   seen = { visibility: [], paused: [], problems: [], failed: [], gone: [] };
   // Each test starts with a closed breaker: the failures of earlier tests must not open it for a later one (how soon
@@ -127,7 +134,7 @@ function deps(
     observe: {
       attempted: () => {},
       gone: (id) => seen.gone.push(id),
-      failed: (id) => seen.failed.push(id),
+      failed: (id, reason, detail) => seen.failed.push({ id, reason, ...detail }),
       problem: (what) => seen.problems.push(what),
     },
     ...rest,
@@ -360,7 +367,7 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
       attempts: { StringValue: '1' },
       status: { StringValue: '500' },
     });
-    expect(seen.failed).toEqual([detail.id]);
+    expect(seen.failed).toEqual([{ id: detail.id, reason: 'target answered 500', status: 500, attempts: 1 }]);
   });
 
   it.each([
@@ -374,7 +381,9 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
     expect(await attemptsOf(detail.id)).toEqual([
       expect.objectContaining({ attempt: 1, outcome: 'failed', status }),
     ]);
-    expect(seen.failed).toEqual([detail.id]);
+    expect(seen.failed).toEqual([
+      { id: detail.id, reason: `target answered ${status}`, status, attempts: 1 },
+    ]);
   });
 
   it('retries a status the target lists in retryOn', async () => {
@@ -402,6 +411,32 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
     expect(await attemptsOf(first.id)).toEqual([expect.objectContaining({ outcome: 'gone', status: 410 })]);
   });
 
+  it('reports a gone target that delivers again after a resume by hand, and each record and attempt with its event', async () => {
+    target.script(410);
+    await expect(run().deliver(await recordOf(envelope()))).rejects.toThrow('410 Gone');
+    // Resumed by hand (its event source mapping enabled): the next delivery succeeds.
+    target.script(200);
+    const events: { received: string[]; attempted: [string, string][]; resumed: number } = {
+      received: [],
+      attempted: [],
+      resumed: 0,
+    };
+    const d = deps();
+    const observed = run({
+      ...d,
+      observe: {
+        ...d.observe!,
+        received: (e) => events.received.push(e.id),
+        attempted: (attempt, e) => events.attempted.push([attempt.eventId, e.receivedAt]),
+        resumed: () => events.resumed++,
+      },
+    });
+    const next = envelope();
+    await observed.deliver(await recordOf(next));
+    expect(await getTargetState(aws.doc, aws.tableName, 'pr-agent')).toMatchObject({ state: 'active' });
+    expect(events).toEqual({ received: [next.id], attempted: [[next.id, next.receivedAt]], resumed: 1 });
+  });
+
   it('fails a message that is not an event at once, with its reason, and POSTs nothing', async () => {
     const before = target.received.length;
     const record = await receiveRecord('{"not":"an event"}');
@@ -411,6 +446,10 @@ describe('DeliveryRun.deliver (real HTTP target, local SQS, dynalite)', () => {
       (f) => f.eventId === `message:${record.messageId}`,
     );
     expect(failure?.error).toMatch(/no detail/);
+    // No attempt, so no status: the failed-delivery log line says so.
+    expect(seen.failed).toEqual([
+      { id: `message:${record.messageId}`, reason: expect.stringMatching(/no detail/), attempts: 0 },
+    ]);
   });
 
   it('retries when the target does not answer within the timeout', async () => {

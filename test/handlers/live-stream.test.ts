@@ -241,7 +241,10 @@ describe('live stream: connections + broadcast over a real WebSocket', () => {
     const detailJson = JSON.stringify(event.detail).replace('"data":{', '"data":{"id":9223372036854775807,');
     expect(await broadcast(event, detailJson)).toMatchObject({ sent: 1 });
     await client.next();
-    expect(raw[0]).toBe(`{"kind":"event","event":${detailJson}}`);
+    const { id, deliveryId } = event.detail as { id: string; deliveryId: string | null };
+    expect(raw[0]).toBe(
+      `{"kind":"event","eventId":${JSON.stringify(id)},"deliveryId":${JSON.stringify(deliveryId)},"event":${detailJson}}`,
+    );
     expect(raw[0]).toContain('"id":9223372036854775807');
     await closeClient(client);
   });

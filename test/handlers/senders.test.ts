@@ -2,7 +2,7 @@
  * Each target kind's sender against the local services: what the target receives, and how each failure decides the
  * attempt (delivered, retry, or fail at once).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -238,9 +238,11 @@ describe('EventBridge target', () => {
 describe('HTTP target', () => {
   let server: Server;
   let hits = 0;
+  const seen: IncomingHttpHeaders[] = [];
   beforeAll(async () => {
-    server = createServer((_req, res) => {
+    server = createServer((req, res) => {
       hits++;
+      seen.push(req.headers);
       res.writeHead(200).end('ok');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -268,6 +270,21 @@ describe('HTTP target', () => {
     const target = httpTarget({ name: 'h', url: url(), headers: { 'X-Team': 'payments' } });
     expect(await httpSenderWith()(target, context).send(request())).toMatchObject({ ok: true, status: 200 });
     expect(hits).toBe(1);
+    expect(seen[0]).toMatchObject({ 'x-team': 'payments' });
+  });
+
+  it("sends the event's correlation: its id, and the provider's delivery id when there is one", async () => {
+    const target = httpTarget({ name: 'h', url: url() });
+    const send = httpSenderWith()(target, context);
+    await send.send(request());
+    expect(seen.at(-1)).toMatchObject({
+      'x-event-router-id': envelope.id,
+      'webhook-id': envelope.id,
+      'x-event-router-delivery-id': 'd-1',
+    });
+    await send.send({ ...request(), envelope: { ...envelope, deliveryId: null } });
+    expect(seen.at(-1)?.['x-event-router-id']).toBe(envelope.id);
+    expect(seen.at(-1)).not.toHaveProperty('x-event-router-delivery-id');
   });
 });
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LambdaInvocationError, LocalFunction } from '../../local/lambda/local-function';
+import { waitFor } from './helpers';
 
 const fixture = (name: string) => path.join(import.meta.dirname, 'fixtures', name);
 const functions: LocalFunction[] = [];
@@ -49,6 +50,50 @@ describe('LocalFunction', () => {
     expect(ra2.requestId).not.toBe(ra1.requestId);
     // The parent's env is not visible to the function.
     expect(process.env.FIXTURE_VALUE).toBeUndefined();
+  });
+
+  it("hands the function's metric lines to the metrics sink, never to the log, even when the log is dropped", async () => {
+    const emf = JSON.stringify({
+      _aws: {
+        Timestamp: 1,
+        CloudWatchMetrics: [{ Namespace: 'N', Dimensions: [[]], Metrics: [{ Name: 'M' }] }],
+      },
+      M: 1,
+    });
+    for (const log of [true, false]) {
+      const logged: string[] = [];
+      const counted: string[] = [];
+      const fn = make({
+        name: `emf-${log}`,
+        handlerPath: fixture('echo-handler.ts'),
+        env: { FIXTURE_VALUE: 'x' },
+        log: log ? (_name, line) => void logged.push(line) : false,
+        metrics: (name, line) => void counted.push(`${name} ${line}`),
+      });
+      await fn.invoke({ action: 'print', lines: ['{"level":"INFO","message":"hello"}', emf] });
+      // The worker's output reaches this thread shortly after the invocation's result.
+      await waitFor('the metric line', () => counted.length > 0);
+      if (log) await waitFor('the log line', () => logged.length > 0);
+      expect(counted).toEqual([`emf-${log} ${emf}`]);
+      expect(logged).toEqual(log ? ['{"level":"INFO","message":"hello"}'] : []);
+    }
+  });
+
+  it('reports every invocation with its duration and, for a failed one, its error', async () => {
+    const records: { functionName: string; durationMs: number; error?: { errorType: string } }[] = [];
+    const fn = make({
+      name: 'recorded',
+      handlerPath: fixture('echo-handler.ts'),
+      env: { FIXTURE_VALUE: 'x' },
+      onInvocation: (record) => void records.push(record),
+    });
+    await fn.invoke({ action: 'sleep', ms: 20 });
+    await fn.invoke({ action: 'throw' }).catch(() => undefined);
+    expect(records).toHaveLength(2);
+    expect(records[0]).toMatchObject({ functionName: 'recorded' });
+    expect(records[0]!.error).toBeUndefined();
+    expect(records[0]!.durationMs).toBeGreaterThan(0);
+    expect(records[1]!.error).toMatchObject({ errorType: 'FixtureError' });
   });
 
   it('surfaces a thrown handler error as a failed invocation and keeps the environment', async () => {

@@ -1,120 +1,52 @@
-import { describe, expect, it } from 'vitest';
-import { humanLine, localLogSink } from '../../local/log-format';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CorrelatedLogFormatter } from '../../lambdas/shared/observability';
 
-/** A Powertools logger line as the functions write it (fields trimmed to what matters here). */
-const powertools = (level: string, message: string, fields: Record<string, unknown> = {}) =>
-  JSON.stringify({
-    level,
-    message,
-    timestamp: '2026-12-01T15:43:17.123Z',
-    service: 'ingest',
-    cold_start: false,
-    function_name: 'ingest',
-    function_request_id: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-    ...fields,
+const context = {
+  functionName: 'ingest',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:ingest',
+  memoryLimitInMB: '512',
+  awsRequestId: '6f2a8a2e-5d2b-4a3b-9c1d-0e1f2a3b4c5d',
+} as Context;
+
+afterEach(() => vi.restoreAllMocks());
+
+/** The JSON lines a logger writes while `act` runs. */
+function linesOf(act: (logger: Logger) => void): Record<string, unknown>[] {
+  const lines: string[] = [];
+  // Powertools writes warnings and errors to stderr, the rest to stdout.
+  for (const stream of [process.stdout, process.stderr])
+    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+  const logger = new Logger({ serviceName: 'ingest', logFormatter: new CorrelatedLogFormatter() });
+  logger.addContext(context);
+  act(logger);
+  return lines.flatMap((l) => l.split('\n').filter(Boolean)).map((l) => JSON.parse(l));
+}
+
+describe('CorrelatedLogFormatter', () => {
+  it('leaves out what the log group says (function arn, name, memory, sampling rate) and keeps the rest', () => {
+    const [line] = linesOf((logger) => logger.info('webhook accepted', { eventId: 'E1', source: 'github' }));
+    expect(line).toMatchObject({
+      level: 'INFO',
+      message: 'webhook accepted',
+      service: 'ingest',
+      cold_start: expect.any(Boolean),
+      function_request_id: context.awsRequestId,
+      eventId: 'E1',
+      source: 'github',
+    });
+    expect(typeof line!.timestamp).toBe('string');
+    for (const dropped of ['function_arn', 'function_name', 'function_memory_size', 'sampling_rate'])
+      expect(line).not.toHaveProperty(dropped);
   });
 
-describe('local log lines', () => {
-  it('turns each event that matters into one short line', () => {
-    const cases: [string, string, string][] = [
-      [
-        'ingest',
-        powertools('INFO', 'webhook accepted', {
-          eventId: '01M8S4CKCMDM4QPPCB2WX9XXKS',
-          source: 'github',
-          type: 'pull_request.opened',
-          deliveryId: 'd-1',
-        }),
-        '15:43:17 accepted  github  pull_request.opened  01M8S4CKCMDM4QPPCB2WX9XXKS  delivery d-1',
-      ],
-      [
-        'ingest',
-        powertools('INFO', 'duplicate webhook', { eventId: 'E1', source: 'github', type: 'push' }),
-        '15:43:17 duplicate github  push  E1  already accepted',
-      ],
-      [
-        'ingest',
-        powertools('WARN', 'webhook rejected', {
-          source: 'github',
-          statusCode: 401,
-          reason: 'invalid_signature',
-          detail: 'missing x-hub-signature-256 header',
-        }),
-        '15:43:17 rejected  github  401  invalid_signature: missing x-hub-signature-256 header',
-      ],
-      [
-        'delivery-pr-agent',
-        powertools('INFO', 'delivered', {
-          eventId: 'E1',
-          target: 'pr-agent',
-          attempt: 1,
-          outcome: 'delivered',
-          status: 200,
-          latencyMs: 45,
-        }),
-        '15:43:17 delivered pr-agent  E1  200 in 45 ms  attempt 1',
-      ],
-      [
-        'delivery-pr-agent',
-        powertools('WARN', 'delivery attempt failed', {
-          eventId: 'E1',
-          target: 'pr-agent',
-          attempt: 2,
-          outcome: 'retrying',
-          status: 503,
-        }),
-        '15:43:17 retrying  pr-agent  E1  503  attempt 2',
-      ],
-      [
-        'delivery-pr-agent',
-        powertools('ERROR', 'delivery failed for good; recorded and moved to the DLQ', {
-          eventId: 'E1',
-          target: 'pr-agent',
-          reason: '5 attempts, last 503',
-        }),
-        '15:43:17 FAILED    pr-agent  E1  5 attempts, last 503  recorded, message in the DLQ',
-      ],
-      [
-        'sweeper',
-        powertools('ERROR', 'EventBridge refused the event for good; set aside as poisoned', {
-          eventId: 'E2',
-          error: { name: 'MalformedDetail', message: 'Detail is malformed.' },
-        }),
-        '15:43:17 ERROR     [sweeper] EventBridge refused the event for good; set aside as poisoned — MalformedDetail: Detail is malformed.',
-      ],
-    ];
-    for (const [fn, raw, expected] of cases) expect(humanLine(fn, raw)).toBe(expected);
-  });
-
-  it('leaves out routine INFO and DEBUG lines, and shows what is not a Powertools line as it is', () => {
-    expect(humanLine('routes', powertools('INFO', 'routes reconciled', { created: 1 }))).toBeUndefined();
-    expect(humanLine('ingest', powertools('DEBUG', 'anything'))).toBeUndefined();
-    expect(humanLine('ingest', 'Error: boom\n    at x')).toBe('[ingest] Error: boom\n    at x');
-  });
-
-  it('keeps only what went wrong when quiet', () => {
-    expect(
-      humanLine('ingest', powertools('INFO', 'webhook accepted', { source: 'github' }), true),
-    ).toBeUndefined();
-    expect(
-      humanLine(
-        'ingest',
-        powertools('WARN', 'webhook rejected', { source: 'github', statusCode: 413 }),
-        true,
-      ),
-    ).toContain('rejected  github  413');
-  });
-
-  it('prints the raw JSON lines with --log-format json (warnings and errors only when quiet)', () => {
-    const written: string[] = [];
-    const sink = localLogSink('json', { write: (text) => written.push(text) });
-    const quiet = localLogSink('json', { quiet: true, write: (text) => written.push(text) });
-    const info = powertools('INFO', 'webhook accepted');
-    const warn = powertools('WARN', 'webhook rejected');
-    if (!sink || !quiet) throw new Error('expected sinks');
-    sink('ingest', info, 'stdout');
-    quiet('ingest', info, 'stdout');
-    quiet('ingest', warn, 'stdout');
-    expect(written).toEqual([`[ingest] ${info}`, `[ingest] ${warn}`]);
+  it('still formats errors', () => {
+    const [line] = linesOf((logger) => logger.error('storage failed', { error: new TypeError('boom') }));
+    expect(line!.error).toMatchObject({ name: 'TypeError', message: 'boom' });
   });
 });

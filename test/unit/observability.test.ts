@@ -1,52 +1,108 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import type { Context } from 'aws-lambda';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CompactLogFormatter } from '../../lambdas/shared/observability';
+/** The correlation id on every log line: one event's lines carry its ids, and only its own, even in parallel. */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  correlate,
+  correlationKeys,
+  currentCorrelation,
+  logger,
+  type TraceAnnotations,
+  withCorrelation,
+} from '../../lambdas/shared/observability';
 
-const context = {
-  functionName: 'ingest',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:ingest',
-  memoryLimitInMB: '512',
-  awsRequestId: '6f2a8a2e-5d2b-4a3b-9c1d-0e1f2a3b4c5d',
-} as Context;
+let lines: Record<string, unknown>[] = [];
+beforeEach(() => {
+  lines = [];
+  // The Powertools logger writes one JSON line per entry: INFO and DEBUG to stdout, WARN and ERROR to stderr.
+  const capture = (chunk: string | Uint8Array) => {
+    for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+    return true;
+  };
+  vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+  vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
-afterEach(() => vi.restoreAllMocks());
+const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-/** The JSON lines a logger writes while `act` runs. */
-function linesOf(act: (logger: Logger) => void): Record<string, unknown>[] {
-  const lines: string[] = [];
-  // Powertools writes warnings and errors to stderr, the rest to stdout.
-  for (const stream of [process.stdout, process.stderr])
-    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
+describe('correlation', () => {
+  it("puts the event's id and the provider's delivery id on every line logged while handling it", async () => {
+    await withCorrelation({ eventId: '01JDH8ZQ2K0000000000000001', deliveryId: 'gh-1' }, async () => {
+      logger.info('delivered', { status: 200 });
+      logger.warn('delivery attempt failed');
     });
-  const logger = new Logger({ serviceName: 'ingest', logFormatter: new CompactLogFormatter() });
-  logger.addContext(context);
-  act(logger);
-  return lines.flatMap((l) => l.split('\n').filter(Boolean)).map((l) => JSON.parse(l));
-}
-
-describe('CompactLogFormatter', () => {
-  it('leaves out what the log group says (function arn, name, memory, sampling rate) and keeps the rest', () => {
-    const [line] = linesOf((logger) => logger.info('webhook accepted', { eventId: 'E1', source: 'github' }));
-    expect(line).toMatchObject({
-      level: 'INFO',
-      message: 'webhook accepted',
-      service: 'ingest',
-      cold_start: expect.any(Boolean),
-      function_request_id: context.awsRequestId,
-      eventId: 'E1',
-      source: 'github',
-    });
-    expect(typeof line!.timestamp).toBe('string');
-    for (const dropped of ['function_arn', 'function_name', 'function_memory_size', 'sampling_rate'])
-      expect(line).not.toHaveProperty(dropped);
+    logger.info('after');
+    expect(lines).toHaveLength(3);
+    for (const line of lines.slice(0, 2)) {
+      expect(line).toMatchObject({
+        correlation_id: '01JDH8ZQ2K0000000000000001',
+        eventId: '01JDH8ZQ2K0000000000000001',
+        deliveryId: 'gh-1',
+      });
+    }
+    // Powertools' own keys are still there, and first.
+    expect(Object.keys(lines[0]!).slice(0, 4)).toEqual(['level', 'message', 'timestamp', 'service']);
+    expect(lines[0]).toMatchObject({ message: 'delivered', status: 200 });
+    expect(lines[2]).not.toHaveProperty('correlation_id');
+    expect(lines[2]).not.toHaveProperty('eventId');
   });
 
-  it('still formats errors', () => {
-    const [line] = linesOf((logger) => logger.error('storage failed', { error: new TypeError('boom') }));
-    expect(line!.error).toMatchObject({ name: 'TypeError', message: 'boom' });
+  it('keeps records handled in parallel apart: each line has its own record ids, never another one', async () => {
+    const handle = (n: number) =>
+      withCorrelation({}, async () => {
+        logger.info('received');
+        await tick();
+        // Known only once the record is read, as the delivery function learns it.
+        correlate({ eventId: `E${n}`, deliveryId: `D${n}` });
+        await tick();
+        logger.info('attempt', { n });
+        await tick();
+        logger.info('done', { n });
+      });
+    await Promise.all([1, 2, 3, 4].map(handle));
+    const withN = lines.filter((l) => typeof l.n === 'number');
+    expect(withN).toHaveLength(8);
+    for (const line of withN) expect(line).toMatchObject({ eventId: `E${line.n}`, deliveryId: `D${line.n}` });
+    // Before the id was known the line had none (not another record's).
+    for (const line of lines.filter((l) => l.message === 'received'))
+      expect(line).not.toHaveProperty('eventId');
+  });
+
+  it("lets a line's own field win over the correlation", async () => {
+    await withCorrelation({ eventId: 'A' }, async () => logger.info('x', { eventId: 'B' }));
+    expect(lines[0]).toMatchObject({ eventId: 'B', correlation_id: 'A' });
+  });
+
+  it("annotates the record's trace with the ids (X-Ray indexes annotations) and closes it", async () => {
+    const annotations: Record<string, unknown> = {};
+    let closed = false;
+    const trace: TraceAnnotations = {
+      addAnnotation: (key, value) => {
+        annotations[key] = value;
+      },
+      close: () => {
+        closed = true;
+      },
+    };
+    await withCorrelation(
+      { requestId: 'r-1' },
+      async () => {
+        expect(annotations).toEqual({});
+        correlate({ eventId: 'E', deliveryId: 'D' });
+        expect(currentCorrelation()).toEqual({ requestId: 'r-1', eventId: 'E', deliveryId: 'D' });
+      },
+      { annotations: trace },
+    );
+    expect(annotations).toEqual({ eventId: 'E', deliveryId: 'D' });
+    expect(closed).toBe(true);
+  });
+
+  it('keeps the API Gateway request id of an ingest request on its lines, and adds nothing without a scope', async () => {
+    await withCorrelation({ requestId: 'req-9' }, async () => logger.warn('webhook rejected'));
+    expect(lines[0]).toMatchObject({ requestId: 'req-9' });
+    correlate({ eventId: 'ignored' });
+    expect(currentCorrelation()).toBeUndefined();
+    expect(correlationKeys({ deliveryId: null })).toEqual({});
   });
 });

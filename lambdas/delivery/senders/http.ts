@@ -1,10 +1,11 @@
 /**
  * HTTP target: one POST per event, signed per Standard Webhooks (`webhook-id` = event id, `webhook-timestamp`,
- * `webhook-signature` over the exact body), with the target's extra headers. Redirects are never followed. The answer
+ * `webhook-signature` over the exact body), with the correlation headers (`x-event-router-id`, and
+ * `x-event-router-delivery-id` when the provider sent a delivery id) and the target's extra headers. Redirects are never followed. The answer
  * decides: 2xx delivered; 410 Gone pauses the target; statuses in `retry.retryOn` (default 408, 409, 425, 429, 5xx),
  * timeouts and network errors are retried; any other answer fails at once.
  */
-import { ENV, EVENT_ID_HEADER } from '../../../core/contracts';
+import { DELIVERY_ID_HEADER, ENV, EVENT_ID_HEADER } from '../../../core/contracts';
 import { isRetryableStatus } from '../../../core/retry';
 import { cachedMiddleware, lazyClient, timeouts } from '../../shared/clients';
 import { BlockedAddressError, postGuarded } from '../../shared/http-client';
@@ -79,6 +80,7 @@ export const httpSenderWith =
               'content-type': 'application/json',
               'user-agent': 'EventRouter/1.0',
               [EVENT_ID_HEADER]: envelope.id,
+              ...(envelope.deliveryId ? { [DELIVERY_ID_HEADER]: envelope.deliveryId } : {}),
               ...standardWebhookHeaders(keys, envelope.id, Math.floor(now() / 1000), body),
             },
             body,
