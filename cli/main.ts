@@ -561,18 +561,27 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--to <time>', 'end of the range (default: now)')
     .requiredOption('--target <name>', 'the one target that receives the replay')
     .option('--pattern <json>', 'EventBridge pattern the events must also match (JSON or @file)')
+    .option('--live', 'also stream the replayed events to the connected agents they match (off unless asked)')
     .option('--no-wait', 'start the replay and print its id, without following it')
     .action(
       run(
         async (
           ctx,
-          options: { from: string; to?: string; target: string; pattern?: string; wait: boolean },
+          options: {
+            from: string;
+            to?: string;
+            target: string;
+            pattern?: string;
+            live?: boolean;
+            wait: boolean;
+          },
         ) => {
           const body = {
             from: parseTime(options.from, '--from'),
             to: options.to === undefined ? new Date().toISOString() : parseTime(options.to, '--to'),
             target: options.target,
             ...(options.pattern ? { pattern: readPattern(ctx.io, options.pattern) } : {}),
+            ...(options.live ? { live: true } : {}),
           };
           const target = await ctx.stack();
           const job = await target.client.request(Job, 'POST', '/v1/replays', { body });

@@ -72,6 +72,8 @@ export const ENV = {
   queuePrefix: 'QUEUE_NAME_PREFIX',
   /** Secret whose value signs the management API's paging cursors. */
   cursorKeySecret: 'CURSOR_KEY_SECRET_ID',
+  /** URL of the live stream's broadcast queue (a replay asked to reach live agents is sent there too). */
+  broadcastQueueUrl: 'BROADCAST_QUEUE_URL',
   /** URL of an SQS target's queue (derived from its ARN on AWS; the local queue locally). */
   targetQueueUrl: 'TARGET_QUEUE_URL',
   /** URL of a delivery function's dead-letter queue (it moves a message there after its last attempt). */

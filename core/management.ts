@@ -130,6 +130,11 @@ export const ReplayRequest = strictObject({
   pattern: record(string(), unknown()).optional(),
   /** The one target that receives the replay (never every target). */
   target: targetName,
+  /**
+   * Also stream the replayed events to the connected live agents whose subscription matches them. Off unless
+   * asked: agents see a replay only when an operator says so (409 on a stack without a live stream).
+   */
+  live: boolean().optional(),
 });
 export type ReplayRequest = z.infer<typeof ReplayRequest>;
 

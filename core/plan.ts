@@ -62,6 +62,8 @@ export const RESOURCE_REFS = [
   /** Prefix of every target's queue names (core/queues.ts). */
   'queuePrefix',
   'cursorKeySecret',
+  /** The live stream's broadcast queue. */
+  'broadcastQueueUrl',
 ] as const;
 export type ResourceRef = (typeof RESOURCE_REFS)[number];
 export type EnvValue = string | { readonly ref: ResourceRef };
@@ -704,6 +706,7 @@ function managementFunction(config: RouterConfig): FunctionSpec {
       [ENV.payloadBucket]: { ref: 'payloadBucket' },
       [ENV.queuePrefix]: { ref: 'queuePrefix' },
       [ENV.cursorKeySecret]: { ref: 'cursorKeySecret' },
+      ...(config.liveStream.enabled ? { [ENV.broadcastQueueUrl]: { ref: 'broadcastQueueUrl' } } : {}),
     },
     runtime,
     grants: [
@@ -741,6 +744,8 @@ function managementFunction(config: RouterConfig): FunctionSpec {
       // A job's next chunk runs in a fresh invocation of this function.
       { actions: ['lambda:InvokeFunction'], on: 'ownFunction' },
       { actions: ['secretsmanager:GetSecretValue'], on: 'cursorKeySecret' },
+      // A replay asked to reach live agents puts its events on the broadcast queue too.
+      ...(config.liveStream.enabled ? [{ actions: ['sqs:SendMessage'], on: 'broadcastQueue' as const }] : []),
       // The age of a queue's oldest message is a CloudWatch metric (GetMetricData has no resource-level permission).
       { actions: ['cloudwatch:GetMetricData'], on: 'any' },
     ],

@@ -91,16 +91,6 @@ export class EventRouterStack extends Stack {
           },
         ),
     );
-    this.management = new ManagementApi(this, 'Management', {
-      api: this.ingest.api,
-      spec: this.topology.functions.management,
-      routes: this.topology.management.routes,
-      table: this.store.table,
-      bus: this.eventBus.bus,
-      payloadBucket: this.store.payloadBucket,
-      queuePrefix: this.stackName,
-      ...logs,
-    });
     const { connections, broadcast } = this.topology.functions;
     if (this.topology.liveStream.enabled && connections && broadcast) {
       this.liveStream = new LiveStream(this, 'LiveStream', {
@@ -119,6 +109,17 @@ export class EventRouterStack extends Stack {
         description: 'Secret holding the token agents append as ?token=',
       });
     }
+    this.management = new ManagementApi(this, 'Management', {
+      api: this.ingest.api,
+      spec: this.topology.functions.management,
+      routes: this.topology.management.routes,
+      table: this.store.table,
+      bus: this.eventBus.bus,
+      payloadBucket: this.store.payloadBucket,
+      queuePrefix: this.stackName,
+      broadcastQueue: this.liveStream?.broadcastQueue,
+      ...logs,
+    });
     this.alarms = new RouterAlarms(this, 'Alarms', {
       plan: this.topology.alarms,
       ingest: this.ingest,

@@ -8,6 +8,7 @@ import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { FunctionSpec, HandlerName, ManagementRoutePlan } from '../core/plan';
 import { RouterFunction, tracingFor } from './router-function';
@@ -24,6 +25,11 @@ export interface ManagementApiProps {
   readonly payloadBucket: IBucket;
   /** Prefix of every target's queue names (core/queues.ts): the API finds a target's queues by name. */
   readonly queuePrefix: string;
+  /**
+   * The live stream's broadcast queue: a replay asked to reach live agents sends there.
+   * @default - no live stream (such a replay is refused)
+   */
+  readonly broadcastQueue?: IQueue;
   /**
    * @default RetentionDays.ONE_MONTH
    */
@@ -87,6 +93,7 @@ export class ManagementApi extends Construct {
         payloadBucket: payloadBucket.bucketName,
         queuePrefix: props.queuePrefix,
         cursorKeySecret: this.cursorKey.secretArn,
+        ...(props.broadcastQueue ? { broadcastQueueUrl: props.broadcastQueue.queueUrl } : {}),
       },
       grantResources: {
         eventsTable: [table.tableArn],
@@ -96,6 +103,7 @@ export class ManagementApi extends Construct {
         targetQueues: [arn('sqs', `${props.queuePrefix}-*`)],
         eventSourceMappings: [arn('lambda', 'event-source-mapping:*')],
         cursorKeySecret: [this.cursorKey.secretArn],
+        ...(props.broadcastQueue ? { broadcastQueue: [props.broadcastQueue.queueArn] } : {}),
       },
       logRetention: props.logRetention,
       logLevel: props.logLevel,

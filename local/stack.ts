@@ -571,7 +571,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Several at once: a replay's chunk runs for minutes while the API keeps answering (Lambda runs them side by side).
     const management = makeFunction(
       topology.functions.management,
-      { queuePrefix: LOCAL_NAMES.queuePrefix, cursorKeySecret: LOCAL_NAMES.cursorKeySecret },
+      {
+        queuePrefix: LOCAL_NAMES.queuePrefix,
+        cursorKeySecret: LOCAL_NAMES.cursorKeySecret,
+        ...(broadcastQueues ? { broadcastQueueUrl: broadcastQueues.queueUrl } : {}),
+      },
       { maxConcurrency: 3 },
     );
     late.management = management;

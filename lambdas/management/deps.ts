@@ -22,6 +22,8 @@ export interface ManagementDeps {
   readonly payloadBucket: string;
   /** Prefix of every target's queue names (core/queues.ts). */
   readonly queuePrefix: string;
+  /** The live stream's broadcast queue (absent without a live stream): a replay with `live` sends there too. */
+  readonly broadcastQueueUrl?: string;
   readonly region: string;
   readonly cursors: CursorCodec;
   /** Runs a job's next chunk in a fresh invocation (an asynchronous invoke of this function). */

@@ -43,6 +43,7 @@ const deps: ManagementDeps = {
   busName: requireEnv(ENV.busName),
   payloadBucket: requireEnv(ENV.payloadBucket),
   queuePrefix: requireEnv(ENV.queuePrefix),
+  ...(process.env[ENV.broadcastQueueUrl] ? { broadcastQueueUrl: process.env[ENV.broadcastQueueUrl] } : {}),
   region: requireEnv('AWS_REGION'),
   cursors: cursorCodec(async () => Buffer.from((await readSecrets(cursorSecret))[0] ?? '', 'utf8')),
   continueJob: async (job) => {

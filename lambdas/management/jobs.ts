@@ -19,8 +19,8 @@ import { dayOf, EVENT_SHARDS, keys, ulidFloor, ulidTime } from '../../core/contr
 import type { Job, ReplayRequest } from '../../core/management';
 import { type CompiledPattern, compilePattern, PatternError, validatePattern } from '../../core/pattern';
 import { ROUND_ATTRIBUTE } from '../delivery/deliver';
-import { busEventOf } from '../shared/bus-event';
-import { eventFromItem, expiresAfterDays, getEvent } from '../shared/event-store';
+import { busEventBody, busEventOf } from '../shared/bus-event';
+import { eventFromItem, expiresAfterDays, getEvent, type SerializedEvent } from '../shared/event-store';
 import { rawJsonMember } from '../shared/raw-json';
 import type { ManagementDeps } from './deps';
 import { knownTarget, sendToTarget } from './events';
@@ -77,6 +77,10 @@ export async function startReplay(deps: ManagementDeps, request: ReplayRequest):
       ]);
     }
   }
+  if (request.live && !deps.broadcastQueueUrl)
+    throw new ApiProblem(409, 'this stack has no live stream: a replay cannot reach live agents', [
+      { path: 'live', message: 'needs the live stream (liveStream.enabled)' },
+    ]);
   const job = newJob(deps, 'replay', request.target, request);
   await putJob(deps, job, expiresAfterDays(deps.now(), JOB_DAYS));
   await deps.continueJob(job.id);
@@ -193,6 +197,7 @@ async function runReplay(deps: ManagementDeps, job: StoredJob, deadline: number)
       if (filters.every((f) => f.matches(bus))) {
         progress.matched++;
         await sendToTarget(deps, event, request.target, round);
+        if (request.live && deps.broadcastQueueUrl) await sendToLiveAgents(deps, event);
         progress.sent++;
       }
       after = event.envelope.id;
@@ -339,4 +344,16 @@ async function runRedrive(deps: ManagementDeps, job: StoredJob, deadline: number
   }
   await save('done');
   return 'done';
+}
+
+/**
+ * Puts an event on the broadcast queue, as the broadcast rule does: the broadcast function pushes it to every
+ * connected agent whose subscription matches (a replay with `live`).
+ */
+async function sendToLiveAgents(deps: ManagementDeps, event: SerializedEvent): Promise<void> {
+  const url = deps.broadcastQueueUrl!;
+  const account = /\/(\d{12})\/[^/]+$/.exec(url)?.[1] ?? '000000000000';
+  await deps.sqs.send(
+    new SendMessageCommand({ QueueUrl: url, MessageBody: busEventBody(event, account, deps.region) }),
+  );
 }

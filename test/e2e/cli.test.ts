@@ -306,6 +306,43 @@ describe('live events', () => {
     expect(lines[1]).toContain(second);
   }, 40_000);
 
+  it('replays to live agents only when asked (--live)', async () => {
+    // Sent before the agent connects: it can reach the agent only through a replay.
+    const id = idOf(await cli(['send', 'github', '--type', 'issues.milestoned']));
+    const controller = new AbortController();
+    const tail = cli(['tail', '--pattern', '{"detail-type":["issues.milestoned"]}', '--count', '1'], {
+      signal: controller.signal,
+    });
+    let ended = false;
+    void tail.then(() => {
+      ended = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const replay = [
+      'replay',
+      '--target',
+      'all',
+      '--from',
+      '10m',
+      '--pattern',
+      '{"detail-type":["issues.milestoned"]}',
+    ];
+    const quiet = await cli(replay);
+    expect(quiet.code, quiet.err).toBe(EXIT.ok);
+    expect(quiet.out).toMatch(/done: 1 sent to all \(1 matched/);
+    // A replay goes to its target only: the agent saw nothing.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(ended).toBe(false);
+    const loud = await cli([...replay, '--live']);
+    expect(loud.code, loud.err).toBe(EXIT.ok);
+    const run = await Promise.race([
+      tail,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('tail did not end')), 20_000)),
+    ]).finally(() => controller.abort());
+    expect(run.out.split('\n')).toHaveLength(1);
+    expect(run.out).toContain(id);
+  }, 60_000);
+
   it('forward POSTs each live event to a local URL, signed like a target delivery', async () => {
     const agent = await startReceiver();
     try {

@@ -431,6 +431,16 @@ describe('replays', () => {
     expectProblem(await api('POST', '/v1/replays', body), 400, field);
   });
 
+  it('refuses a replay to live agents on a stack without a live stream (409, naming the field)', async () => {
+    const now = new Date().toISOString();
+    const answer = await api('POST', '/v1/replays', { from: now, to: now, target: 'all', live: true });
+    expect(answer.status).toBe(409);
+    expect(answer.contentType).toMatch(/^application\/problem\+json/);
+    expect(answer.json.errors).toEqual([
+      { path: 'live', message: 'needs the live stream (liveStream.enabled)' },
+    ]);
+  });
+
   it('answers 404 for an unknown target or job', async () => {
     expectProblem(
       await api('POST', '/v1/replays', {
