@@ -12,6 +12,8 @@ import { Command, CommanderError, Option } from 'commander';
 import type { z } from 'zod';
 import type { Envelope } from '../core/contracts';
 import {
+  AgentList,
+  CreatedAgent,
   DeepHealth,
   EventDetail,
   EventList,
@@ -19,6 +21,7 @@ import {
   Job,
   PublishResult,
   RedeliverResult,
+  RevokedAgent,
   TargetList,
   TargetView,
 } from '../core/management';
@@ -745,6 +748,78 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
           ].join('\n'),
         );
         return health.status === 'ok' ? EXIT.ok : EXIT.failed;
+      }),
+    );
+
+  const agents = program
+    .command('agents')
+    .description('Agent keys for the live stream: each carries a name and the patterns it may subscribe to');
+  const agentRows = (list: z.infer<typeof AgentList>['agents']) =>
+    list.length === 0
+      ? 'no agent keys'
+      : table(
+          ['ID', 'NAME', 'PATTERNS', 'CONNECTIONS', 'CREATED', 'REVOKED'],
+          list.map((a) => [
+            a.id,
+            a.name,
+            a.patterns.map((p) => JSON.stringify(p)).join(' | '),
+            `${a.connections}/${a.maxConnections}`,
+            shortTime(a.createdAt),
+            a.revokedAt ? shortTime(a.revokedAt) : '',
+          ]),
+        );
+  agents
+    .command('create')
+    .description('Create a key (printed once: it is stored hashed) allowed the events of the given patterns')
+    .argument('<name>', 'agent name')
+    .requiredOption(
+      '--pattern <json...>',
+      'an EventBridge pattern the key may subscribe within (JSON or @file)',
+    )
+    .option('--max-connections <n>', 'live connections the key may hold at once (default 10)')
+    .action(
+      run(async (ctx, name: string, options: { pattern: string[]; maxConnections?: string }) => {
+        const patterns = options.pattern.map((p, i) => readPattern(ctx.io, p, `--pattern #${i + 1}`)!);
+        const created = await (await ctx.stack()).client.request(CreatedAgent, 'POST', '/v1/agents', {
+          body: {
+            name,
+            patterns,
+            ...(options.maxConnections
+              ? { maxConnections: positiveInt(options.maxConnections, '--max-connections') }
+              : {}),
+          },
+        });
+        ctx.print(created, () =>
+          [agentRows([created.agent]), '', `key (shown once; store it now): ${created.key}`].join('\n'),
+        );
+        return EXIT.ok;
+      }),
+    );
+  agents
+    .command('list')
+    .description('Every agent key (never the key itself) with its live connections')
+    .action(
+      run(async (ctx) => {
+        const list = await (await ctx.stack()).client.request(AgentList, 'GET', '/v1/agents');
+        ctx.print(list, () => agentRows(list.agents));
+        return EXIT.ok;
+      }),
+    );
+  agents
+    .command('revoke')
+    .description('Revoke an agent key: it connects no more, and its live connections are closed now')
+    .argument('<id>', 'agent key id (see agents list)')
+    .action(
+      run(async (ctx, id: string) => {
+        const revoked = await (await ctx.stack()).client.request(
+          RevokedAgent,
+          'POST',
+          `/v1/agents/${encodeURIComponent(id)}/revoke`,
+        );
+        ctx.print(revoked, () =>
+          [agentRows([revoked.agent]), `closed ${revoked.disconnected} live connection(s)`].join('\n'),
+        );
+        return EXIT.ok;
       }),
     );
 

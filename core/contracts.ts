@@ -299,7 +299,9 @@ export const FIRST_ROUND = '0';
 /**
  * The live table: WebSocket connections, kept apart from events so that the WebSocket functions can be granted
  * this table only (they never see a stored webhook).
- * - connection `CONNECTION` / `<connection id>`
+ * - connection        `CONNECTION` / `<connection id>`   its subscription, and the agent key it was opened with
+ * - agent key         `AGENT` / `<key id>`               name, allowed patterns, hash of the secret, revokedAt
+ * - agent connection  `AGENT#<key id>` / `<connection id>`  a key's live connections (revocation, limits)
  */
 export const LIVE_TABLE = {
   partitionKey: 'pk',
@@ -311,4 +313,8 @@ export const LIVE_TABLE = {
 export const liveKeys = {
   connection: (connectionId: string) => ({ pk: 'CONNECTION', sk: connectionId }),
   connections: 'CONNECTION',
+  agent: (keyId: string) => ({ pk: 'AGENT', sk: keyId }),
+  agents: 'AGENT',
+  agentConnection: (keyId: string, connectionId: string) => ({ pk: `AGENT#${keyId}`, sk: connectionId }),
+  agentConnections: (keyId: string) => `AGENT#${keyId}`,
 } as const;

@@ -499,8 +499,16 @@ export function planTopology(config: RouterConfig): Topology {
                 [ENV.websocketEndpoint]: { ref: 'websocketEndpoint' },
               },
               grants: [
+                // Connections and their entries under agent keys; keys are read (GetItem), a key's connections counted
+                // (Query).
                 {
-                  actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+                  actions: [
+                    'dynamodb:GetItem',
+                    'dynamodb:PutItem',
+                    'dynamodb:UpdateItem',
+                    'dynamodb:DeleteItem',
+                    'dynamodb:Query',
+                  ],
                   on: 'liveTable',
                 },
                 { actions: ['secretsmanager:GetSecretValue'], on: 'streamTokenSecret' },
@@ -587,6 +595,7 @@ export function allFunctions(topology: Topology): FunctionSpec[] {
 
 /** The management function: the API's requests, and the chunks of its replay and redrive jobs. */
 function managementFunction(config: RouterConfig): FunctionSpec {
+  const live = config.liveStream.enabled;
   const runtime: ManagementRuntime = {
     targets: config.targets.map((t) => ({
       name: t.name,
@@ -613,6 +622,9 @@ function managementFunction(config: RouterConfig): FunctionSpec {
       [ENV.payloadBucket]: { ref: 'payloadBucket' },
       [ENV.queuePrefix]: { ref: 'queuePrefix' },
       [ENV.cursorKeySecret]: { ref: 'cursorKeySecret' },
+      ...(live
+        ? { [ENV.liveTableName]: { ref: 'liveTable' }, [ENV.websocketEndpoint]: { ref: 'websocketEndpoint' } }
+        : {}),
     },
     runtime,
     grants: [
@@ -652,6 +664,16 @@ function managementFunction(config: RouterConfig): FunctionSpec {
       { actions: ['secretsmanager:GetSecretValue'], on: 'cursorKeySecret' },
       // The age of a queue's oldest message is a CloudWatch metric (GetMetricData has no resource-level permission).
       { actions: ['cloudwatch:GetMetricData'], on: 'any' },
+      // Agent keys: created, listed, revoked; a revoked key's connections deleted and closed.
+      ...(live
+        ? ([
+            {
+              actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+              on: 'liveTable',
+            },
+            { actions: ['execute-api:ManageConnections'], on: 'websocketConnections' },
+          ] satisfies Grant[])
+        : []),
     ],
   };
 }

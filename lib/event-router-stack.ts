@@ -78,16 +78,6 @@ export class EventRouterStack extends Stack {
           },
         ),
     );
-    this.management = new ManagementApi(this, 'Management', {
-      api: this.ingest.api,
-      spec: this.topology.functions.management,
-      routes: this.topology.management.routes,
-      table: this.store.table,
-      bus: this.eventBus.bus,
-      payloadBucket: this.store.payloadBucket,
-      queuePrefix: this.stackName,
-      ...logs,
-    });
     const { connections, broadcast } = this.topology.functions;
     if (this.topology.liveStream.enabled && connections && broadcast) {
       this.liveStream = new LiveStream(this, 'LiveStream', {
@@ -106,6 +96,25 @@ export class EventRouterStack extends Stack {
         description: 'Secret holding the token agents append as ?token=',
       });
     }
+    this.management = new ManagementApi(this, 'Management', {
+      api: this.ingest.api,
+      spec: this.topology.functions.management,
+      routes: this.topology.management.routes,
+      table: this.store.table,
+      bus: this.eventBus.bus,
+      payloadBucket: this.store.payloadBucket,
+      queuePrefix: this.stackName,
+      ...(this.liveStream
+        ? {
+            live: {
+              table: this.liveStream.table,
+              callbackUrl: this.liveStream.callbackUrl,
+              connectionsArn: this.liveStream.connectionsArn,
+            },
+          }
+        : {}),
+      ...logs,
+    });
     this.dashboard = new RouterDashboard(this, 'Dashboard', {
       ingest: this.ingest,
       sourceNames: this.topology.sources.map((s) => s.name),

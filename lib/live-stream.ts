@@ -84,6 +84,10 @@ export class LiveStream extends Construct {
   public readonly broadcastQueue: Queue;
   /** Events the broadcast rule could not put on the queue, and batches that failed twice. */
   public readonly broadcastDeadLetterQueue: Queue;
+  /** https endpoint of `@connections` (what the functions' management client is configured with). */
+  public readonly callbackUrl: string;
+  /** ARN of `POST/@connections/*` on the stage (execute-api:ManageConnections). */
+  public readonly connectionsArn: string;
 
   constructor(scope: Construct, id: string, props: LiveStreamProps) {
     super(scope, id);
@@ -107,12 +111,15 @@ export class LiveStream extends Construct {
     // The API first, without routes: the functions need its management endpoint, and the routes need the functions.
     this.api = new WebSocketApi(this, 'Api', { description: 'Live event stream for agents' });
     const stack = Stack.of(this);
-    const callbackUrl = `https://${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}/${stageName}`;
-    const connections = stack.formatArn({
+    this.callbackUrl = `https://${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}/${stageName}`;
+    const callbackUrl = this.callbackUrl;
+    // Every method on @connections: POST pushes, DELETE closes (revoked agent keys).
+    this.connectionsArn = stack.formatArn({
       service: 'execute-api',
       resource: this.api.apiId,
-      resourceName: `${stageName}/POST/@connections/*`,
+      resourceName: `${stageName}/*/@connections/*`,
     });
+    const connections = this.connectionsArn;
     this.connectionsFunction = new RouterFunction(this, 'Connections', {
       spec: props.functions.connections,
       refs: {

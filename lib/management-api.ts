@@ -24,6 +24,8 @@ export interface ManagementApiProps {
   readonly payloadBucket: IBucket;
   /** Prefix of every target's queue names (core/queues.ts): the API finds a target's queues by name. */
   readonly queuePrefix: string;
+  /** The live stream, when the stack has one: agent keys live in its table; revoking one closes connections. */
+  readonly live?: { readonly table: ITable; readonly callbackUrl: string; readonly connectionsArn: string };
   /**
    * @default RetentionDays.ONE_MONTH
    */
@@ -77,8 +79,14 @@ export class ManagementApi extends Construct {
         payloadBucket: payloadBucket.bucketName,
         queuePrefix: props.queuePrefix,
         cursorKeySecret: this.cursorKey.secretArn,
+        ...(props.live
+          ? { liveTable: props.live.table.tableName, websocketEndpoint: props.live.callbackUrl }
+          : {}),
       },
       grantResources: {
+        ...(props.live
+          ? { liveTable: [props.live.table.tableArn], websocketConnections: [props.live.connectionsArn] }
+          : {}),
         eventsTable: [table.tableArn],
         eventsTableIndexes: [`${table.tableArn}/index/*`],
         bus: [bus.eventBusArn],

@@ -1,7 +1,15 @@
 /**
- * WebSocket connection lifecycle: `$connect` stores the connection with its subscription (an EventBridge pattern
- * over the bus event, from the `pattern` query parameter; everything when absent), `$disconnect` removes it,
- * `subscribe` replaces the pattern, `ping` renews the record's TTL. Receives its clients.
+ * WebSocket connection lifecycle: `$connect` authorizes the caller (an agent key, or the admin token) before it
+ * stores the connection with its subscription (an EventBridge pattern over the bus event, from the `pattern` query
+ * parameter; everything the key allows when absent), `$disconnect` removes it, `subscribe` replaces the pattern
+ * (within the key's allowance), `ping` renews the record's TTL. Receives its clients.
+ *
+ * The credential travels, in order of preference, in `Authorization: Bearer <key>`, in `Sec-WebSocket-Protocol:
+ * event-router, <key>` (browsers cannot set headers on a WebSocket), or as `?key=` / `?token=` (a fallback: query
+ * strings end up in URLs and logs; this code never logs it). API Gateway passes the request's headers to the
+ * `$connect` integration, and completes the handshake with the subprotocol the integration's response names in
+ * `Sec-WebSocket-Protocol` — it must be one the client offered
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-connect-route-subprotocol.html).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import {
@@ -9,9 +17,22 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { PatternError, validatePattern } from '../../core/pattern';
+import { AGENT_KEY_PREFIX, allowanceAsPattern, LIVE_SUBPROTOCOL, outsideAllowance } from '../../core/agents';
 import { ALL_WEBHOOK_EVENTS } from '../../core/plan';
-import { deleteConnection, putConnection, refreshConnection, updateSubscription } from '../shared/live-store';
+import { parseSubscription } from '../../core/subscription';
+import {
+  agentConnectionIds,
+  deleteAgentConnection,
+  putAgentConnection,
+  verifyAgentKey,
+} from '../shared/agent-keys';
+import {
+  deleteConnection,
+  getConnection,
+  putConnection,
+  refreshConnection,
+  updateSubscription,
+} from '../shared/live-store';
 
 /** Client → server WebSocket actions (routed by `$request.body.action`). */
 export type ClientAction = { action: 'subscribe'; pattern: Record<string, unknown> } | { action: 'ping' };
@@ -32,7 +53,7 @@ export function parseClientAction(message: unknown): ClientAction | undefined {
 
 export interface ConnectionDeps {
   readonly doc: DynamoDBDocumentClient;
-  /** Active access tokens (several during rotation). */
+  /** Active admin tokens (several during rotation): they connect as agent `admin`, allowed every event. */
   readonly accessTokens: () => Promise<readonly string[]>;
   readonly management: ApiGatewayManagementApiClient;
   readonly tableName: string;
@@ -44,6 +65,8 @@ export interface ConnectionEvent {
   readonly routeKey: string;
   readonly connectionId: string;
   readonly query: Readonly<Record<string, string | undefined>>;
+  /** Request headers of `$connect` (any case). */
+  readonly headers?: Readonly<Record<string, string | undefined>>;
   readonly body: string | undefined;
 }
 
@@ -53,43 +76,83 @@ export interface RouteResult {
   readonly body?: string;
 }
 
-/**
- * Bounds on what a connection may ask for. Every subscriber's pattern is compiled by each broadcast, so one hostile
- * pattern must not cost much: without them an 81 KB pattern expanding to 1,000 combinations took 2.4 MB of heap and
- * 13 ms to compile.
- */
-export const SUBSCRIPTION_LIMITS = {
-  /** Characters of the pattern's JSON text (the `pattern` query parameter, or the `subscribe` message's pattern). */
-  maxChars: 2048,
-  /** Alternatives the pattern may expand to through `$or` (EventBridge allows 1,000 on a rule). */
-  maxCombinations: 100,
-} as const;
+export { parseSubscription, SUBSCRIPTION_LIMITS } from '../../core/subscription';
 
-/** Parses and validates a subscription pattern; returns the reason when it is not a valid EventBridge pattern. */
-export function parseSubscription(
-  raw: unknown,
-): { ok: true; pattern: Record<string, unknown> } | { ok: false; reason: string } {
-  const text = typeof raw === 'string' ? raw : JSON.stringify(raw);
-  if (text === undefined) return { ok: false, reason: 'pattern is missing' };
-  if (text.length > SUBSCRIPTION_LIMITS.maxChars) {
+/**
+ * A connection's lifetime on API Gateway: 2 hours at most, whatever happens
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). A key's record of a connection
+ * expires a little after that, so a lost `$disconnect` never holds a connection slot for long.
+ */
+export const MAX_CONNECTION_SECONDS = 7200 + 300;
+
+export interface PresentedCredential {
+  readonly value: string;
+  readonly via: 'authorization' | 'subprotocol' | 'query';
+}
+
+const header = (headers: ConnectionEvent['headers'], name: string) => {
+  for (const [k, v] of Object.entries(headers ?? {})) if (k.toLowerCase() === name) return v;
+  return undefined;
+};
+
+/** The credential a `$connect` request presents: the Authorization header, the subprotocol list, or the query. */
+export function presentedCredential(
+  event: Pick<ConnectionEvent, 'headers' | 'query'>,
+): PresentedCredential | undefined {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header(event.headers, 'authorization') ?? '');
+  if (bearer?.[1]) return { value: bearer[1], via: 'authorization' };
+  const offered = offeredProtocols(event.headers);
+  if (offered.includes(LIVE_SUBPROTOCOL)) {
+    const key = offered.find((p) => p !== LIVE_SUBPROTOCOL);
+    if (key) return { value: key, via: 'subprotocol' };
+  }
+  const fromQuery = event.query.key ?? event.query.token;
+  return fromQuery ? { value: fromQuery, via: 'query' } : undefined;
+}
+
+const offeredProtocols = (headers: ConnectionEvent['headers']) =>
+  (header(headers, 'sec-websocket-protocol') ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+
+/** Who is connecting: an agent key (with its allowance and connection limit), or the admin token. */
+type Identity =
+  | {
+      readonly agent: string;
+      readonly keyId: string;
+      readonly allowance: Record<string, unknown>[];
+      readonly maxConnections: number;
+    }
+  | { readonly agent: 'admin'; readonly keyId?: undefined; readonly allowance?: undefined };
+
+async function identify(
+  credential: PresentedCredential | undefined,
+  deps: ConnectionDeps,
+): Promise<{ ok: true; identity: Identity } | { ok: false; reason: string }> {
+  if (!credential)
     return {
       ok: false,
-      reason: `pattern is ${text.length} characters; at most ${SUBSCRIPTION_LIMITS.maxChars} are allowed`,
+      reason:
+        'no credentials: send "Authorization: Bearer <agent key>", the subprotocols "event-router, <agent key>", or ?key=<agent key>',
+    };
+  if (credential.value.startsWith(AGENT_KEY_PREFIX)) {
+    const verified = await verifyAgentKey(deps.doc, deps.tableName, credential.value);
+    if (!verified.ok) return verified;
+    const { key } = verified;
+    return {
+      ok: true,
+      identity: {
+        agent: key.name,
+        keyId: key.keyId,
+        allowance: key.patterns,
+        maxConnections: key.maxConnections,
+      },
     };
   }
-  let pattern: unknown;
-  try {
-    pattern = JSON.parse(text);
-  } catch {
-    return { ok: false, reason: 'pattern is not valid JSON' };
-  }
-  try {
-    validatePattern(pattern, { maxCombinations: SUBSCRIPTION_LIMITS.maxCombinations });
-    return { ok: true, pattern };
-  } catch (error) {
-    if (error instanceof PatternError) return { ok: false, reason: `invalid pattern: ${error.message}` };
-    throw error;
-  }
+  return (await tokenAccepted(credential.value, deps))
+    ? { ok: true, identity: { agent: 'admin' } }
+    : { ok: false, reason: 'unknown agent key or admin token' };
 }
 
 /** Timing-safe comparison of the presented token with every active one. */
@@ -125,22 +188,58 @@ export async function handleConnectionEvent(
 ): Promise<RouteResult> {
   switch (event.routeKey) {
     case '$connect': {
-      if (!(await tokenAccepted(event.query.token, deps))) {
-        return refuse(401, 'unauthorized', 'missing or wrong access token (?token=)');
-      }
+      const credential = presentedCredential(event);
+      const who = await identify(credential, deps);
+      if (!who.ok) return refuse(401, 'unauthorized', who.reason);
+      const { identity } = who;
       const parsed =
         event.query.pattern === undefined
-          ? { ok: true as const, pattern: ALL_WEBHOOK_EVENTS }
+          ? {
+              ok: true as const,
+              pattern: identity.allowance ? allowanceAsPattern(identity.allowance) : ALL_WEBHOOK_EVENTS,
+            }
           : parseSubscription(event.query.pattern);
       // A non-2xx answer to $connect refuses the handshake: the client learns its pattern was wrong at once.
       if (!parsed.ok) return refuse(400, 'invalid_pattern', parsed.reason);
+      const outside = identity.allowance && outsideAllowance(parsed.pattern, identity.allowance);
+      if (outside) return refuse(403, 'pattern_not_allowed', outside);
+      if (identity.keyId !== undefined) {
+        const open = await agentConnectionIds(deps.doc, deps.tableName, identity.keyId, deps.now());
+        if (open.length >= identity.maxConnections)
+          return refuse(
+            429,
+            'too_many_connections',
+            `agent key ${identity.keyId} already has ${open.length} live connections; it allows ${identity.maxConnections}`,
+          );
+        await putAgentConnection(
+          deps.doc,
+          deps.tableName,
+          identity.keyId,
+          event.connectionId,
+          Math.floor(deps.now() / 1000) + MAX_CONNECTION_SECONDS,
+        );
+      }
       await putConnection(deps.doc, deps.tableName, {
         connectionId: event.connectionId,
         pattern: parsed.pattern,
         connectedAt: new Date(deps.now()).toISOString(),
         expiresAt: expiresAt(deps),
+        agent: identity.agent,
+        ...(identity.keyId !== undefined ? { keyId: identity.keyId, allowance: identity.allowance } : {}),
       });
-      return { statusCode: 200 };
+      if (identity.keyId !== undefined && credential) {
+        // A revocation that ran between the check above and these writes found no connection to close: look again.
+        const still = await verifyAgentKey(deps.doc, deps.tableName, credential.value);
+        if (!still.ok) {
+          await deleteConnection(deps.doc, deps.tableName, event.connectionId);
+          await deleteAgentConnection(deps.doc, deps.tableName, identity.keyId, event.connectionId);
+          return refuse(401, 'unauthorized', still.reason);
+        }
+      }
+      // The handshake completes with the subprotocol the client offered (and browsers require it echoed).
+      return offeredProtocols(event.headers).includes(LIVE_SUBPROTOCOL)
+        ? { statusCode: 200, headers: { 'Sec-WebSocket-Protocol': LIVE_SUBPROTOCOL } }
+        : { statusCode: 200 };
     }
     case '$disconnect':
       await deleteConnection(deps.doc, deps.tableName, event.connectionId);
@@ -177,6 +276,16 @@ export async function handleConnectionEvent(
           kind: 'error',
           error: 'invalid_pattern',
           message: parsed.reason,
+        });
+        return { statusCode: 200 };
+      }
+      const connection = await getConnection(deps.doc, deps.tableName, event.connectionId);
+      const outside = connection?.allowance && outsideAllowance(parsed.pattern, connection.allowance);
+      if (outside) {
+        await reply(deps, event.connectionId, {
+          kind: 'error',
+          error: 'pattern_not_allowed',
+          message: outside,
         });
         return { statusCode: 200 };
       }

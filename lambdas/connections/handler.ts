@@ -29,18 +29,26 @@ const deps: ConnectionDeps = {
   now: Date.now,
 };
 
-/** $connect events carry query parameters, which the v2 WebSocket event type does not declare. */
+/** $connect events carry query parameters and headers, which the v2 WebSocket event type does not declare. */
 type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
   queryStringParameters?: Record<string, string | undefined>;
+  headers?: Record<string, string | undefined>;
 };
 
 export async function handler(event: WebSocketEvent, context: Context): Promise<APIGatewayProxyResultV2> {
   logger.addContext(context);
   const { routeKey, connectionId } = event.requestContext;
   const result = await handleConnectionEvent(
-    { routeKey, connectionId, query: event.queryStringParameters ?? {}, body: event.body },
+    {
+      routeKey,
+      connectionId,
+      query: event.queryStringParameters ?? {},
+      headers: event.headers ?? {},
+      body: event.body,
+    },
     deps,
   );
+  // Never the query string or the headers: they may carry the caller's key.
   logger.info('websocket route', { routeKey, connectionId, statusCode: result.statusCode });
   if (routeKey === '$connect' && result.statusCode === 200) {
     metrics.addMetric(METRIC.connectionOpened, MetricUnit.Count, 1);

@@ -2,6 +2,7 @@
  * Management Lambda: the `/v1` API (and `/health`) of the HTTP API, and the continuation of its jobs (invoked
  * asynchronously by itself with `{"job": "<id>"}`).
  */
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -29,11 +30,16 @@ const functionName = requireEnv('AWS_LAMBDA_FUNCTION_NAME');
 const readSecrets = createSecretReader(new SecretsManagerClient(timeouts.request));
 const cursorSecret = requireEnv(ENV.cursorKeySecret);
 
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient(timeouts.background), {
+  marshallOptions: { removeUndefinedValues: true },
+});
+// Set together when the stack has a live stream (core/plan.ts).
+const liveTable = process.env[ENV.liveTableName];
+const websocketEndpoint = process.env[ENV.websocketEndpoint];
+
 const deps: ManagementDeps = {
   runtime,
-  doc: DynamoDBDocumentClient.from(new DynamoDBClient(timeouts.background), {
-    marshallOptions: { removeUndefinedValues: true },
-  }),
+  doc,
   eventBridge: new EventBridgeClient(timeouts.background),
   s3: new S3Client(timeouts.background),
   sqs: new SQSClient(timeouts.background),
@@ -55,6 +61,18 @@ const deps: ManagementDeps = {
     );
   },
   now: Date.now,
+  ...(liveTable && websocketEndpoint
+    ? {
+        agents: {
+          doc,
+          tableName: liveTable,
+          management: new ApiGatewayManagementApiClient({ ...timeouts.request, endpoint: websocketEndpoint }),
+          now: Date.now,
+          onError: (connectionId, error) =>
+            logger.warn('could not close a connection', { connectionId, error }),
+        },
+      }
+    : {}),
 };
 
 const api = createApi(deps, (error) => logger.error('management request failed', { error }));

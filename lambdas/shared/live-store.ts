@@ -6,6 +6,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
@@ -20,6 +21,12 @@ export interface ConnectionRecord {
   readonly pattern: Record<string, unknown>;
   readonly connectedAt: string;
   readonly expiresAt: number;
+  /** The agent key it was opened with; absent for the admin token. */
+  readonly keyId?: string;
+  /** The agent's name (`admin` for the admin token). */
+  readonly agent?: string;
+  /** Patterns its subscription must stay within; absent: everything (the admin token). */
+  readonly allowance?: Record<string, unknown>[];
 }
 
 export async function putConnection(
@@ -36,17 +43,64 @@ export async function putConnection(
         pattern: JSON.stringify(connection.pattern),
         connectedAt: connection.connectedAt,
         [TTL]: connection.expiresAt,
+        ...(connection.keyId ? { keyId: connection.keyId } : {}),
+        ...(connection.agent ? { agent: connection.agent } : {}),
+        ...(connection.allowance ? { allowance: JSON.stringify(connection.allowance) } : {}),
       },
     }),
   );
 }
 
+const toConnection = (item: Record<string, unknown>): ConnectionRecord => ({
+  connectionId: String(item.connectionId),
+  pattern: JSON.parse(String(item.pattern)) as Record<string, unknown>,
+  connectedAt: String(item.connectedAt),
+  expiresAt: Number(item[TTL]),
+  ...(typeof item.keyId === 'string' ? { keyId: item.keyId } : {}),
+  ...(typeof item.agent === 'string' ? { agent: item.agent } : {}),
+  ...(typeof item.allowance === 'string'
+    ? { allowance: JSON.parse(item.allowance) as Record<string, unknown>[] }
+    : {}),
+});
+
+/** Deletes a connection's record, and its entry under its agent key. */
 export async function deleteConnection(
   doc: DynamoDBDocumentClient,
   tableName: string,
   connectionId: string,
 ): Promise<void> {
-  await doc.send(new DeleteCommand({ TableName: tableName, Key: liveKeys.connection(connectionId) }));
+  const out = await doc.send(
+    new DeleteCommand({
+      TableName: tableName,
+      Key: liveKeys.connection(connectionId),
+      ReturnValues: 'ALL_OLD',
+    }),
+  );
+  await deleteAgentEntry(doc, tableName, out.Attributes, connectionId);
+}
+
+async function deleteAgentEntry(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  old: Record<string, unknown> | undefined,
+  connectionId: string,
+): Promise<void> {
+  if (typeof old?.keyId !== 'string') return;
+  await doc.send(
+    new DeleteCommand({ TableName: tableName, Key: liveKeys.agentConnection(old.keyId, connectionId) }),
+  );
+}
+
+/** A connection's record, or undefined when it is gone. */
+export async function getConnection(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  connectionId: string,
+): Promise<ConnectionRecord | undefined> {
+  const { Item } = await doc.send(
+    new GetCommand({ TableName: tableName, Key: liveKeys.connection(connectionId), ConsistentRead: true }),
+  );
+  return Item ? toConnection(Item) : undefined;
 }
 
 /** Replaces a connection's subscription (and renews its TTL); `connectedAt` stays. False if it is gone. */
@@ -108,14 +162,16 @@ export async function deleteGoneConnection(
   connectedBefore: string,
 ): Promise<boolean> {
   try {
-    await doc.send(
+    const out = await doc.send(
       new DeleteCommand({
         TableName: tableName,
         Key: liveKeys.connection(connectionId),
         ConditionExpression: 'connectedAt < :before',
         ExpressionAttributeValues: { ':before': connectedBefore },
+        ReturnValues: 'ALL_OLD',
       }),
     );
+    await deleteAgentEntry(doc, tableName, out.Attributes, connectionId);
     return true;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return false;
@@ -144,14 +200,8 @@ export async function* listConnections(
       }),
     );
     for (const item of out.Items ?? []) {
-      const expiresAt = Number(item[TTL]);
-      if (expiresAt <= nowSeconds) continue;
-      yield {
-        connectionId: String(item.connectionId),
-        pattern: JSON.parse(String(item.pattern)) as Record<string, unknown>,
-        connectedAt: String(item.connectedAt),
-        expiresAt,
-      };
+      if (Number(item[TTL]) <= nowSeconds) continue;
+      yield toConnection(item);
     }
     startKey = out.LastEvaluatedKey;
   } while (startKey);

@@ -67,7 +67,8 @@ const COMMAND_ACTIONS: Record<string, string> = {
  * it). The SDK's own modules also construct commands (the DocumentClient's aggregate class, the credential chain's
  * STS and SSO calls) that our code never reaches; esbuild keeps them because those packages declare side effects.
  */
-const OWN_CODE = /^(lambdas|core)\/|^node_modules\/@aws-lambda-powertools\/parameters\//;
+// `(^|/)node_modules`: in a git worktree whose node_modules is a symlink, esbuild names the real path (../…).
+const OWN_CODE = /^(lambdas|core)\/|(^|\/)node_modules\/@aws-lambda-powertools\/parameters\//;
 
 /** What Lambda's SQS poller does with the function's role: not in the code, needed all the same. */
 const POLLER_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
