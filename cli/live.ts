@@ -7,11 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import type { Envelope } from '../core/contracts';
+import { parseLiveMessage } from '../core/live-protocol';
 import { signingKey, standardWebhookHeaders } from '../lambdas/shared/standard-webhooks';
 import { shortTime } from './format';
 
 const PING_EVERY_MS = 5 * 60_000;
-const EVENT_PREFIX = '{"kind":"event","event":';
 
 export interface LiveOptions {
   readonly url: string;
@@ -80,16 +80,15 @@ function connectOnce(
       finish('refused');
     });
     ws.on('message', (data) => {
-      const text = data.toString();
-      if (!text.startsWith(EVENT_PREFIX)) {
-        const message = JSON.parse(text) as { kind?: string; message?: string };
-        if (message.kind === 'error') options.onStatus(`live stream: ${message.message ?? text}`);
+      const message = parseLiveMessage(data.toString());
+      if (message.kind !== 'event') {
+        if (message.kind === 'error') options.onStatus(`live stream: ${message.message}`);
         return;
       }
       if (enough()) return;
       counter.add();
       // The envelope's own text: the event exactly as stored (large integers keep their digits).
-      const eventText = text.slice(EVENT_PREFIX.length, -1);
+      const { eventText } = message;
       const envelope = JSON.parse(eventText) as Envelope;
       chain = chain.then(() => options.onEvent({ text: eventText, envelope }));
       if (enough()) chain = chain.then(() => ws.close(1000));

@@ -496,6 +496,9 @@ export function planTopology(config: RouterConfig): Topology {
                 [ENV.liveTableName]: { ref: 'liveTable' },
                 [ENV.connectionTtlSeconds]: String(config.liveStream.connectionTtlSeconds),
                 [ENV.streamTokenSecret]: { ref: 'streamTokenSecret' },
+                // Resume reads stored events (the only access to the event store: Query, by day partition).
+                [ENV.tableName]: { ref: 'eventsTable' },
+                [ENV.retentionDays]: String(config.retentionDays),
                 [ENV.websocketEndpoint]: { ref: 'websocketEndpoint' },
               },
               grants: [
@@ -513,6 +516,7 @@ export function planTopology(config: RouterConfig): Topology {
                 },
                 { actions: ['secretsmanager:GetSecretValue'], on: 'streamTokenSecret' },
                 { actions: ['execute-api:ManageConnections'], on: 'websocketConnections' },
+                { actions: ['dynamodb:Query'], on: 'eventsTable' },
               ],
             },
             broadcast: {
@@ -555,7 +559,7 @@ export function planTopology(config: RouterConfig): Topology {
       },
       dlq: { retentionSeconds: QUEUE_RETENTION_SECONDS },
       eventSource: { batchSize: 10, maxConcurrency: 2 },
-      actions: ['subscribe', 'ping'],
+      actions: ['subscribe', 'resume', 'ping'],
       throttle: { rateLimit: 500, burstLimit: 1000 },
       connectThrottle: config.liveStream.connectThrottle,
     },

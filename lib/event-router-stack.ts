@@ -82,6 +82,7 @@ export class EventRouterStack extends Stack {
     if (this.topology.liveStream.enabled && connections && broadcast) {
       this.liveStream = new LiveStream(this, 'LiveStream', {
         bus: this.eventBus.bus,
+        eventsTable: this.store.table,
         functions: { connections, broadcast },
         plan: this.topology.liveStream,
         accessLogs: stage.websocketAccessLogs,

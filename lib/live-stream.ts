@@ -7,7 +7,7 @@ import {
   WebSocketStage,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import type { ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -36,6 +36,8 @@ export type WebSocketAccessLogs = 'off' | 'account-role-exists' | 'create-accoun
 
 export interface LiveStreamProps {
   readonly bus: IEventBus;
+  /** The event store: a resuming connection reads the events it missed from it. */
+  readonly eventsTable: ITable;
   /** The planned live stream (core/plan.ts): broadcast rule, queue and event source. */
   readonly plan: Topology['liveStream'];
   /** The planned functions (core/plan.ts). */
@@ -126,9 +128,11 @@ export class LiveStream extends Construct {
         liveTable: this.table.tableName,
         streamTokenSecret: this.accessToken.secretArn,
         websocketEndpoint: callbackUrl,
+        eventsTable: props.eventsTable.tableName,
       },
       grantResources: {
         liveTable: [this.table.tableArn],
+        eventsTable: [props.eventsTable.tableArn],
         streamTokenSecret: [this.accessToken.secretArn],
         websocketConnections: [connections],
       },

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BusEvent } from '../../core/contracts';
+import { liveEventMessage } from '../../core/live-protocol';
 import { PatternIndex } from '../../core/pattern';
 import { deleteGoneConnection, listConnections } from '../shared/live-store';
 
@@ -86,11 +87,10 @@ export async function syncSubscriptions(deps: BroadcastDeps): Promise<void> {
 }
 
 /**
- * The message pushed to a client: `{"kind":"event","event":<the envelope>}`, the envelope being the `detail` text
- * exactly as it travelled — the same digits an HTTP target receives (a parse and re-serialisation would round
- * integers beyond 2^53).
+ * The message pushed to a client: `{"kind":"event","id":"<id>","event":<the envelope>}`, the envelope being the
+ * `detail` text exactly as it travelled — the same digits an HTTP target receives (core/live-protocol.ts).
  */
-export const liveMessage = (detailJson: string): string => `{"kind":"event","event":${detailJson}}`;
+export const liveMessage = (id: string, detailJson: string): string => liveEventMessage(id, detailJson);
 
 /** Pushes one bus event to every connection whose subscription matches (call syncSubscriptions first). */
 export async function broadcastEvent(
@@ -103,7 +103,9 @@ export async function broadcastEvent(
   if (targets.length === 0) return { matched: 0, sent: 0, gone: 0, failed: 0 };
 
   const connectedBefore = new Date(deps.now() - HANDSHAKE_GRACE_MS).toISOString();
-  const data = Buffer.from(liveMessage(detailJson));
+  const data = Buffer.from(
+    liveMessage(String((event.detail as { id?: unknown } | null)?.id ?? ''), detailJson),
+  );
   let sent = 0;
   let gone = 0;
   let failed = 0;

@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AGENT_KEY_PREFIX, allowanceAsPattern, LIVE_SUBPROTOCOL, outsideAllowance } from '../../core/agents';
+import { liveEventMessage, RESUME_BATCH } from '../../core/live-protocol';
 import { ALL_WEBHOOK_EVENTS } from '../../core/plan';
 import { parseSubscription } from '../../core/subscription';
 import {
@@ -33,13 +34,18 @@ import {
   refreshConnection,
   updateSubscription,
 } from '../shared/live-store';
+import { readAfter, sinceProblem } from './resume';
 
 /** Client → server WebSocket actions (routed by `$request.body.action`). */
-export type ClientAction = { action: 'subscribe'; pattern: Record<string, unknown> } | { action: 'ping' };
+export type ClientAction =
+  | { action: 'subscribe'; pattern: Record<string, unknown> }
+  | { action: 'ping' }
+  | { action: 'resume'; since: string };
 
 export function parseClientAction(message: unknown): ClientAction | undefined {
-  const m = message as { action?: unknown; pattern?: unknown } | null;
+  const m = message as { action?: unknown; pattern?: unknown; since?: unknown } | null;
   if (m?.action === 'ping') return { action: 'ping' };
+  if (m?.action === 'resume' && typeof m.since === 'string') return { action: 'resume', since: m.since };
   if (
     m?.action === 'subscribe' &&
     m.pattern !== null &&
@@ -59,6 +65,9 @@ export interface ConnectionDeps {
   readonly tableName: string;
   readonly connectionTtlSeconds: number;
   readonly now: () => number;
+  /** The event store (resume reads stored events) and its retention in days. */
+  readonly eventsTable: string;
+  readonly retentionDays: number;
 }
 
 export interface ConnectionEvent {
@@ -182,6 +191,35 @@ const refuse = (statusCode: number, error: string, message: string): RouteResult
 
 const expiresAt = (deps: ConnectionDeps) => Math.floor(deps.now() / 1000) + deps.connectionTtlSeconds;
 
+/**
+ * Sends the stored events after `since` that match the connection's subscription, in order (each marked
+ * `"replay":true`), then `{"kind":"resumed","since","through","more"}`; with `more`, the client resumes again from
+ * `through`. At most RESUME_BATCH events per action keep each invocation short.
+ */
+async function resume(deps: ConnectionDeps, connectionId: string, since: string): Promise<void> {
+  const connection = await getConnection(deps.doc, deps.tableName, connectionId);
+  if (!connection) return;
+  const read = await readAfter(
+    { doc: deps.doc, eventsTable: deps.eventsTable, retentionDays: deps.retentionDays, now: deps.now },
+    since,
+    connection.pattern,
+    RESUME_BATCH,
+  );
+  if (!read.ok) {
+    await reply(deps, connectionId, { kind: 'error', error: read.error, message: read.message });
+    return;
+  }
+  // One at a time: the client receives them in id order.
+  for (const e of read.events)
+    await deps.management.send(
+      new PostToConnectionCommand({
+        ConnectionId: connectionId,
+        Data: Buffer.from(liveEventMessage(e.id, e.json, true)),
+      }),
+    );
+  await reply(deps, connectionId, { kind: 'resumed', since, through: read.through, more: read.more });
+}
+
 export async function handleConnectionEvent(
   event: ConnectionEvent,
   deps: ConnectionDeps,
@@ -201,6 +239,10 @@ export async function handleConnectionEvent(
           : parseSubscription(event.query.pattern);
       // A non-2xx answer to $connect refuses the handshake: the client learns its pattern was wrong at once.
       if (!parsed.ok) return refuse(400, 'invalid_pattern', parsed.reason);
+      // `since` on the URL is checked here, so that an expired one is refused at once; the replay itself starts with
+      // the client's `resume` action (nothing can be sent on a connection before its $connect has answered).
+      const since = event.query.since === undefined ? undefined : sinceProblem(event.query.since, deps);
+      if (since) return refuse(since.error === 'since_expired' ? 410 : 400, since.error, since.message);
       const outside = identity.allowance && outsideAllowance(parsed.pattern, identity.allowance);
       if (outside) return refuse(403, 'pattern_not_allowed', outside);
       if (identity.keyId !== undefined) {
@@ -261,8 +303,13 @@ export async function handleConnectionEvent(
         await reply(deps, event.connectionId, {
           kind: 'error',
           error: 'unknown_action',
-          message: 'send {"action":"subscribe","pattern":{…}} or {"action":"ping"}',
+          message:
+            'send {"action":"subscribe","pattern":{…}}, {"action":"resume","since":"<event id>"} or {"action":"ping"}',
         });
+        return { statusCode: 200 };
+      }
+      if (action.action === 'resume') {
+        await resume(deps, event.connectionId, action.since);
         return { statusCode: 200 };
       }
       if (action.action === 'ping') {

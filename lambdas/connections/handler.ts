@@ -27,6 +27,8 @@ const deps: ConnectionDeps = {
   tableName: requireEnv(ENV.liveTableName),
   connectionTtlSeconds: requirePositiveIntEnv(ENV.connectionTtlSeconds),
   now: Date.now,
+  eventsTable: requireEnv(ENV.tableName),
+  retentionDays: requirePositiveIntEnv(ENV.retentionDays),
 };
 
 /** $connect events carry query parameters and headers, which the v2 WebSocket event type does not declare. */

@@ -320,7 +320,7 @@ describe('Event Router end to end (real handlers, local services)', () => {
       expect(text).toContain('"big":1234567890123456789');
     }
     // The pushed event is exactly the delivered envelope, wrapped.
-    expect(pushed).toBe(`{"kind":"event","event":${delivered.body}}`);
+    expect(pushed).toBe(`{"kind":"event","id":"${JSON.parse(delivered.body).id}","event":${delivered.body}}`);
     client.ws.close();
   });
 

@@ -63,6 +63,8 @@ beforeAll(async () => {
     management,
     tableName: aws.liveTableName,
     connectionTtlSeconds: 7200,
+    eventsTable: aws.tableName,
+    retentionDays: 7,
     now: Date.now,
   };
   agents = { doc: aws.doc, tableName: aws.liveTableName, management, now: Date.now };

@@ -66,6 +66,8 @@ beforeAll(async () => {
     management,
     tableName: aws.liveTableName,
     connectionTtlSeconds: 7200,
+    eventsTable: aws.tableName,
+    retentionDays: 7,
     now: () => Date.now() + connectionClockMs,
   };
   broadcastDeps = {
@@ -182,7 +184,9 @@ async function broadcast(event: BusEvent, detailJson = JSON.stringify(event.deta
 
 describe('live stream: connections + broadcast over a real WebSocket', () => {
   it('refuses the handshake without the access token, or with an invalid pattern, and says why', async () => {
-    await expect(connect({})).rejects.toThrow(/refused: 401 \{"error":"unauthorized","message":"no credentials/);
+    await expect(connect({})).rejects.toThrow(
+      /refused: 401 \{"error":"unauthorized","message":"no credentials/,
+    );
     await expect(connect({ token: 'wrong' })).rejects.toThrow(/refused: 401/);
     await expect(connect({ token: TOKEN, pattern: '{"source":"not-an-array"}' })).rejects.toThrow(
       /refused: 400 \{"error":"invalid_pattern","message":"invalid pattern: source: a field must map/,
@@ -239,7 +243,7 @@ describe('live stream: connections + broadcast over a real WebSocket', () => {
     const detailJson = JSON.stringify(event.detail).replace('"data":{', '"data":{"id":9223372036854775807,');
     expect(await broadcast(event, detailJson)).toMatchObject({ sent: 1 });
     await client.next();
-    expect(raw[0]).toBe(`{"kind":"event","event":${detailJson}}`);
+    expect(raw[0]).toBe(`{"kind":"event","id":"${event.detail.id}","event":${detailJson}}`);
     expect(raw[0]).toContain('"id":9223372036854775807');
     await closeClient(client);
   });
