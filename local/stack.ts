@@ -137,6 +137,8 @@ export interface LocalStackOptions {
     readonly idleTimeoutSeconds?: number;
     /** Drop `$disconnect` for connections lost without a close frame (tests stale-connection cleanup). */
     readonly skipDisconnectOnAbruptClose?: boolean;
+    /** API Gateway's cap on a connection's life, shortened to test clients that outlive it. @default 7200 */
+    readonly maxConnectionSeconds?: number;
   };
   /** Start one execution environment per function before returning (first requests are then warm). @default true */
   readonly prewarm?: boolean;
@@ -377,6 +379,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ? { idleTimeoutSeconds: options.websocket.idleTimeoutSeconds }
         : {}),
       skipDisconnectOnAbruptClose: options.websocket?.skipDisconnectOnAbruptClose ?? false,
+      ...(options.websocket?.maxConnectionSeconds
+        ? { maxConnectionSeconds: options.websocket.maxConnectionSeconds }
+        : {}),
       routeKeys: topology.liveStream.actions,
       defaultThrottle: topology.liveStream.throttle,
       routeThrottles: { $connect: topology.liveStream.connectThrottle },
