@@ -162,7 +162,8 @@ export class LiveClient implements AsyncIterable<LiveEvent> {
     this.status({ type: 'connecting', attempt: this.attempt });
     const url = new URL(this.options.url);
     if (this.options.pattern) url.searchParams.set('pattern', JSON.stringify(this.options.pattern));
-    if (this.cursor) url.searchParams.set('since', this.cursor);
+    // Not `since` on the URL (the stack would replay on its own): the SDK asks with the resume action once open,
+    // and knows when the replay ends.
     // The key as a subprotocol (browsers cannot set headers); the query only when it is not a valid token.
     const viaProtocol = TOKEN_RE.test(this.options.key);
     if (!viaProtocol) url.searchParams.set('key', this.options.key);

@@ -517,6 +517,8 @@ export function planTopology(config: RouterConfig): Topology {
                 { actions: ['secretsmanager:GetSecretValue'], on: 'streamTokenSecret' },
                 { actions: ['execute-api:ManageConnections'], on: 'websocketConnections' },
                 { actions: ['dynamodb:Query'], on: 'eventsTable' },
+                // `since` on the URL: $connect hands the replay to a fresh invocation of this function.
+                { actions: ['lambda:InvokeFunction'], on: 'ownFunction' },
               ],
             },
             broadcast: {

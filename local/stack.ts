@@ -491,11 +491,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     const { connections, broadcast } = topology.functions;
     if (connections && broadcast) {
-      late.connections = makeFunction(
+      const connectionsFn = makeFunction(
         connections,
         {},
         { maxConcurrency: options.concurrency?.connections ?? 2 },
       );
+      late.connections = connectionsFn;
+      // `since` on a WebSocket URL: $connect hands the replay to a fresh invocation of itself (InvocationType Event).
+      lambdaApi.registerFunction(connectionsFn.name, async (payload, type) => {
+        const event = JSON.parse(payload.toString('utf8')) as unknown;
+        if (type === 'Event') {
+          connectionsFn.invokeAsync(event);
+          return { payload: '' };
+        }
+        return { payload: JSON.stringify((await connectionsFn.invoke(event)) ?? null) };
+      });
       const broadcastFn = makeFunction(
         broadcast,
         {},

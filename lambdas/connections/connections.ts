@@ -68,6 +68,15 @@ export interface ConnectionDeps {
   /** The event store (resume reads stored events) and its retention in days. */
   readonly eventsTable: string;
   readonly retentionDays: number;
+  /**
+   * Starts the replay of a connection that asked for `since` on its URL, once its handshake has completed: nothing
+   * can be sent on a connection before its `$connect` has answered, so the handler hands it to a fresh invocation
+   * (an asynchronous invoke of itself, which runs `resumeAfterConnect`). Absent: `since` on the URL is only checked,
+   * and the client sends the `resume` action.
+   */
+  readonly startResume?: (connectionId: string, since: string) => Promise<void>;
+  /** Waits between tries of a post that raced the handshake. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 export interface ConnectionEvent {
@@ -191,12 +200,53 @@ const refuse = (statusCode: number, error: string, message: string): RouteResult
 
 const expiresAt = (deps: ConnectionDeps) => Math.floor(deps.now() / 1000) + deps.connectionTtlSeconds;
 
+const isGone = (error: unknown) =>
+  error instanceof Error &&
+  (error.name === 'GoneException' ||
+    (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 410);
+
+/**
+ * The replay a `since` on the URL asked for, run after `$connect` answered. API Gateway answers 410 to a post while
+ * the handshake is still completing, so the first post is tried again with backoff (for up to about 3 s).
+ */
+export async function resumeAfterConnect(
+  deps: ConnectionDeps,
+  connectionId: string,
+  since: string,
+): Promise<void> {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  let first = true;
+  const post = async (data: string) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await deps.management.send(
+          new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(data) }),
+        );
+        first = false;
+        return;
+      } catch (error) {
+        if (!first || !isGone(error) || attempt >= 7) throw error;
+        await sleep(25 * 2 ** attempt);
+      }
+    }
+  };
+  await resume(deps, connectionId, since, post);
+}
+
 /**
  * Sends the stored events after `since` that match the connection's subscription, in order (each marked
  * `"replay":true`), then `{"kind":"resumed","since","through","more"}`; with `more`, the client resumes again from
  * `through`. At most RESUME_BATCH events per action keep each invocation short.
  */
-async function resume(deps: ConnectionDeps, connectionId: string, since: string): Promise<void> {
+async function resume(
+  deps: ConnectionDeps,
+  connectionId: string,
+  since: string,
+  post: (data: string) => Promise<void> = (data) =>
+    deps.management
+      .send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(data) }))
+      .then(() => undefined),
+): Promise<void> {
   const connection = await getConnection(deps.doc, deps.tableName, connectionId);
   if (!connection) return;
   const read = await readAfter(
@@ -206,18 +256,12 @@ async function resume(deps: ConnectionDeps, connectionId: string, since: string)
     RESUME_BATCH,
   );
   if (!read.ok) {
-    await reply(deps, connectionId, { kind: 'error', error: read.error, message: read.message });
+    await post(JSON.stringify({ kind: 'error', error: read.error, message: read.message }));
     return;
   }
   // One at a time: the client receives them in id order.
-  for (const e of read.events)
-    await deps.management.send(
-      new PostToConnectionCommand({
-        ConnectionId: connectionId,
-        Data: Buffer.from(liveEventMessage(e.id, e.json, true)),
-      }),
-    );
-  await reply(deps, connectionId, { kind: 'resumed', since, through: read.through, more: read.more });
+  for (const e of read.events) await post(liveEventMessage(e.id, e.json, true));
+  await post(JSON.stringify({ kind: 'resumed', since, through: read.through, more: read.more }));
 }
 
 export async function handleConnectionEvent(
@@ -239,8 +283,8 @@ export async function handleConnectionEvent(
           : parseSubscription(event.query.pattern);
       // A non-2xx answer to $connect refuses the handshake: the client learns its pattern was wrong at once.
       if (!parsed.ok) return refuse(400, 'invalid_pattern', parsed.reason);
-      // `since` on the URL is checked here, so that an expired one is refused at once; the replay itself starts with
-      // the client's `resume` action (nothing can be sent on a connection before its $connect has answered).
+      // `since` on the URL is checked here, so that an expired one is refused at once; the replay runs once the
+      // handshake is complete (startResume).
       const since = event.query.since === undefined ? undefined : sinceProblem(event.query.since, deps);
       if (since) return refuse(since.error === 'since_expired' ? 410 : 400, since.error, since.message);
       const outside = identity.allowance && outsideAllowance(parsed.pattern, identity.allowance);
@@ -278,6 +322,8 @@ export async function handleConnectionEvent(
           return refuse(401, 'unauthorized', still.reason);
         }
       }
+      if (event.query.since !== undefined && deps.startResume)
+        await deps.startResume(event.connectionId, event.query.since);
       // The handshake completes with the subprotocol the client offered (and browsers require it echoed).
       return offeredProtocols(event.headers).includes(LIVE_SUBPROTOCOL)
         ? { statusCode: 200, headers: { 'Sec-WebSocket-Protocol': LIVE_SUBPROTOCOL } }

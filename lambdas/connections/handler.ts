@@ -3,6 +3,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
@@ -12,10 +13,12 @@ import { timeouts } from '../shared/clients';
 import { requireEnv, requirePositiveIntEnv } from '../shared/env';
 import { logger, metrics } from '../shared/observability';
 import { createSecretReader } from '../shared/secrets';
-import { type ConnectionDeps, handleConnectionEvent } from './connections';
+import { type ConnectionDeps, handleConnectionEvent, resumeAfterConnect } from './connections';
 
 const readSecrets = createSecretReader(new SecretsManagerClient(timeouts.request));
 const tokenSecretId = requireEnv(ENV.streamTokenSecret);
+const lambda = new LambdaClient(timeouts.request);
+const functionName = requireEnv('AWS_LAMBDA_FUNCTION_NAME');
 
 const deps: ConnectionDeps = {
   doc: DynamoDBDocumentClient.from(new DynamoDBClient(timeouts.request)),
@@ -29,6 +32,15 @@ const deps: ConnectionDeps = {
   now: Date.now,
   eventsTable: requireEnv(ENV.tableName),
   retentionDays: requirePositiveIntEnv(ENV.retentionDays),
+  startResume: async (connectionId, since) => {
+    await lambda.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: 'Event',
+        Payload: Buffer.from(JSON.stringify({ resume: { connectionId, since } })),
+      }),
+    );
+  },
 };
 
 /** $connect events carry query parameters and headers, which the v2 WebSocket event type does not declare. */
@@ -37,8 +49,21 @@ type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
   headers?: Record<string, string | undefined>;
 };
 
-export async function handler(event: WebSocketEvent, context: Context): Promise<APIGatewayProxyResultV2> {
+/** The replay a `since` on the URL asked for, handed over by `$connect` (an asynchronous invoke of this function). */
+type ResumeRequest = { resume: { connectionId: string; since: string } };
+
+export async function handler(
+  event: WebSocketEvent | ResumeRequest,
+  context: Context,
+): Promise<APIGatewayProxyResultV2 | undefined> {
   logger.addContext(context);
+  if ('resume' in event) {
+    await resumeAfterConnect(deps, event.resume.connectionId, event.resume.since).catch((error: unknown) =>
+      // The client's next connection resumes again; nothing to retry here.
+      logger.warn('resume after connect failed', { connectionId: event.resume.connectionId, error }),
+    );
+    return undefined;
+  }
   const { routeKey, connectionId } = event.requestContext;
   const result = await handleConnectionEvent(
     {

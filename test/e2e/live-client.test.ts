@@ -148,6 +148,21 @@ describe('client SDK against the local stack', () => {
     expect(received.map((e) => e.id)).toEqual([...before, ...after, ...live]);
   });
 
+  it('a plain WebSocket with ?since= on the URL gets the stored events after it, then resumed', async () => {
+    const stack = await start();
+    const key = await agentKey(stack);
+    const ids = await publish(stack, 3);
+    const url = `${stack.websocketUrl}?since=${ids[0]}`;
+    const texts: string[] = [];
+    const ws = new WebSocket(url, ['event-router', key]);
+    ws.on('message', (data) => texts.push(String(data)));
+    await waitFor('the replay', () => texts.length >= 3 || undefined, 15_000);
+    ws.close();
+    expect(ws.protocol).toBe('event-router');
+    expect(texts.slice(0, 2).map((t) => (JSON.parse(t) as { id: string }).id)).toEqual(ids.slice(1));
+    expect(JSON.parse(texts[2]!)).toMatchObject({ kind: 'resumed', since: ids[0], more: false });
+  });
+
   it('ends the stream with a clear error when the key is revoked, or was never valid', async () => {
     const stack = await start();
     const created = await api(stack, 'POST', '/v1/agents', { name: 'gone', patterns: [MATCH_ALL] });

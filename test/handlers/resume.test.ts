@@ -9,7 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Envelope } from '../../core/contracts';
 import { parseLiveMessage } from '../../core/live-protocol';
-import { type ConnectionDeps, handleConnectionEvent } from '../../lambdas/connections/connections';
+import {
+  type ConnectionDeps,
+  handleConnectionEvent,
+  resumeAfterConnect,
+} from '../../lambdas/connections/connections';
 import { type ResumeDeps, readAfter } from '../../lambdas/connections/resume';
 import { putEvent } from '../../lambdas/shared/event-store';
 import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
@@ -90,6 +94,10 @@ beforeAll(async () => {
     now: Date.now,
     eventsTable: aws.tableName,
     retentionDays: 7,
+    // As the handler does with an asynchronous invoke: after $connect has answered (here: on a later tick).
+    startResume: async (connectionId, since) => {
+      setImmediate(() => void resumeAfterConnect(deps!, connectionId, since));
+    },
   };
 });
 afterAll(async () => {
@@ -193,6 +201,14 @@ describe('the resume action over a WebSocket', () => {
       through: stored.at(-1)!.id,
       more: false,
     });
+    client.ws.close();
+  });
+
+  it('replays on its own when since is on the URL, once the handshake has completed', async () => {
+    const client = await open({ token: TOKEN, since: stored.at(-3)!.id });
+    for (const e of stored.slice(-2))
+      expect(parseLiveMessage(await client.texts())).toMatchObject({ id: e.id });
+    expect(JSON.parse(await client.texts())).toMatchObject({ kind: 'resumed', more: false });
     client.ws.close();
   });
 
