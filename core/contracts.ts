@@ -299,7 +299,10 @@ export const FIRST_ROUND = '0';
 /**
  * The live table: WebSocket connections, kept apart from events so that the WebSocket functions can be granted
  * this table only (they never see a stored webhook).
- * - connection        `CONNECTION` / `<connection id>`   its subscription, and the agent key it was opened with
+ * - connection        `CONNECTION#<shard>` / `<connection id>`   its subscription, and the agent key it was opened with
+ *                     (sharded: no partition key holds every connection)
+ * - version           `SUBSCRIPTIONS` / `VERSION`        bumped on every change of the connections: broadcast re-reads
+ *                     them only when it moved
  * - agent key         `AGENT` / `<key id>`               name, allowed patterns, hash of the secret, revokedAt
  * - agent connection  `AGENT#<key id>` / `<connection id>`  a key's live connections (revocation, limits)
  */
@@ -310,9 +313,29 @@ export const LIVE_TABLE = {
   indexes: [],
 } as const satisfies TableLayout;
 
+/** Partitions of the connection records. */
+export const CONNECTION_SHARDS = 8;
+
+/**
+ * The shard of a connection id: FNV-1a over the whole id (API Gateway's ids end in `=`, so their last character,
+ * which `shardOf` uses for ULIDs, says nothing).
+ */
+export function connectionShard(connectionId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < connectionId.length; i++) {
+    hash ^= connectionId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % CONNECTION_SHARDS;
+}
+
 export const liveKeys = {
-  connection: (connectionId: string) => ({ pk: 'CONNECTION', sk: connectionId }),
-  connections: 'CONNECTION',
+  connection: (connectionId: string) => ({
+    pk: `CONNECTION#${connectionShard(connectionId)}`,
+    sk: connectionId,
+  }),
+  connectionPartition: (shard: number) => `CONNECTION#${shard}`,
+  subscriptionsVersion: { pk: 'SUBSCRIPTIONS', sk: 'VERSION' },
   agent: (keyId: string) => ({ pk: 'AGENT', sk: keyId }),
   agents: 'AGENT',
   agentConnection: (keyId: string, connectionId: string) => ({ pk: `AGENT#${keyId}`, sk: connectionId }),

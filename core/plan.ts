@@ -534,7 +534,17 @@ export function planTopology(config: RouterConfig): Topology {
                 [ENV.websocketEndpoint]: { ref: 'websocketEndpoint' },
               },
               grants: [
-                { actions: ['dynamodb:Query', 'dynamodb:DeleteItem'], on: 'liveTable' },
+                // The connections' version (GetItem), the connections when it moved (Query); a gone one deleted and
+                // the version bumped (DeleteItem, UpdateItem).
+                {
+                  actions: [
+                    'dynamodb:GetItem',
+                    'dynamodb:Query',
+                    'dynamodb:DeleteItem',
+                    'dynamodb:UpdateItem',
+                  ],
+                  on: 'liveTable',
+                },
                 { actions: ['execute-api:ManageConnections'], on: 'websocketConnections' },
                 // Lambda's poller uses the function's role.
                 {

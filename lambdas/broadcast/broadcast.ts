@@ -11,7 +11,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BusEvent } from '../../core/contracts';
 import { liveEventMessage } from '../../core/live-protocol';
 import { PatternIndex } from '../../core/pattern';
-import { deleteGoneConnection, listConnections } from '../shared/live-store';
+import { deleteGoneConnection, listConnections, subscriptionsVersion } from '../shared/live-store';
 
 export interface BroadcastDeps {
   readonly doc: DynamoDBDocumentClient;
@@ -21,7 +21,14 @@ export interface BroadcastDeps {
   /** Most `@connections` calls in flight at once (the account's API Gateway throttle is shared). */
   readonly concurrency: number;
   readonly subscriptions: SubscriptionIndex;
+  /** Waits between tries of a throttled push. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** @default Math.random */
+  readonly random?: () => number;
 }
+
+/** Tries of a push that API Gateway throttles (LimitExceededException), with backoff and full jitter between. */
+export const THROTTLE_TRIES = 5;
 
 /**
  * A 410 from a connection younger than this may be a handshake still in progress (the record is written by
@@ -34,12 +41,16 @@ export interface BroadcastResult {
   readonly sent: number;
   readonly gone: number;
   readonly failed: number;
+  /** Throttled tries that were tried again. */
+  readonly throttled?: number;
 }
 
 /** Compiled subscriptions, refreshed from the table on each invocation; patterns only recompiled when changed. */
 export class SubscriptionIndex {
   private readonly index = new PatternIndex<string>();
   private readonly patterns = new Map<string, string>();
+  /** The connections' version the index reflects (undefined: never read). */
+  version: number | undefined;
 
   /** Brings the index in line with the current connections. */
   sync(connections: Iterable<{ connectionId: string; pattern: Record<string, unknown> }>): void {
@@ -73,17 +84,35 @@ export class SubscriptionIndex {
   }
 }
 
+/**
+ * `@connections` answers LimitExceededException (429) when the account's rate is exceeded or the client's buffer is
+ * full (https://docs.aws.amazon.com/AWSJavaSDK/latest/javadoc/com/amazonaws/services/apigatewaymanagementapi/model/package-summary.html).
+ */
+const isThrottled = (error: unknown) =>
+  error instanceof Error &&
+  (error.name === 'LimitExceededException' ||
+    error.name === 'TooManyRequestsException' ||
+    (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 429);
+
 const isGone = (error: unknown) =>
   error instanceof Error &&
   (error.name === 'GoneException' ||
     (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 410);
 
-/** Brings the subscription index in line with the live connections (one read per batch of events). */
-export async function syncSubscriptions(deps: BroadcastDeps): Promise<void> {
+/**
+ * Brings the subscription index in line with the live connections. In steady state this is one small read (the
+ * connections' version) per batch of events; the connections themselves are read only when they changed.
+ * Resolves true when it re-read them.
+ */
+export async function syncSubscriptions(deps: BroadcastDeps): Promise<boolean> {
+  const version = await subscriptionsVersion(deps.doc, deps.tableName);
+  if (deps.subscriptions.version === version) return false;
   const connections = [];
   for await (const connection of listConnections(deps.doc, deps.tableName, deps.now()))
     connections.push(connection);
   deps.subscriptions.sync(connections);
+  deps.subscriptions.version = version;
+  return true;
 }
 
 /**
@@ -109,20 +138,42 @@ export async function broadcastEvent(
   let sent = 0;
   let gone = 0;
   let failed = 0;
+  let throttled = 0;
   let next = 0;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const random = deps.random ?? Math.random;
   const worker = async () => {
     while (next < targets.length) {
       const connectionId = targets[next++]!;
       try {
-        await deps.management.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await deps.management.send(
+              new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }),
+            );
+            break;
+          } catch (error) {
+            if (!isThrottled(error) || attempt >= THROTTLE_TRIES) throw error;
+            throttled++;
+            await sleep(Math.floor(random() * 50 * 2 ** attempt));
+          }
+        }
         sent++;
       } catch (error) {
         if (isGone(error)) {
           gone++;
-          deps.subscriptions.remove(connectionId);
-          await deleteGoneConnection(deps.doc, deps.tableName, connectionId, connectedBefore).catch(
-            (e: unknown) => onError(connectionId, e),
-          );
+          // Out of the index only once its record is deleted: a 410 within the handshake grace keeps both (the index
+          // is not re-read until the connections change).
+          const deleted = await deleteGoneConnection(
+            deps.doc,
+            deps.tableName,
+            connectionId,
+            connectedBefore,
+          ).catch((e: unknown) => {
+            onError(connectionId, e);
+            return false;
+          });
+          if (deleted) deps.subscriptions.remove(connectionId);
         } else {
           failed++;
           onError(connectionId, error);
@@ -131,5 +182,5 @@ export async function broadcastEvent(
     }
   };
   await Promise.all(Array.from({ length: Math.min(deps.concurrency, targets.length) }, worker));
-  return { matched: targets.length, sent, gone, failed };
+  return { matched: targets.length, sent, gone, failed, throttled };
 }

@@ -11,9 +11,29 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { LIVE_TABLE, liveKeys } from '../../core/contracts';
+import { CONNECTION_SHARDS, LIVE_TABLE, liveKeys } from '../../core/contracts';
 
 const TTL = LIVE_TABLE.ttlAttribute;
+
+/** Marks a change of the connections: the broadcast function re-reads them when this number moved. */
+async function bumpVersion(doc: DynamoDBDocumentClient, tableName: string): Promise<void> {
+  await doc.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: liveKeys.subscriptionsVersion,
+      UpdateExpression: 'ADD v :one',
+      ExpressionAttributeValues: { ':one': 1 },
+    }),
+  );
+}
+
+/** The connections' version (0 before any change): one small read instead of reading every connection. */
+export async function subscriptionsVersion(doc: DynamoDBDocumentClient, tableName: string): Promise<number> {
+  const { Item } = await doc.send(
+    new GetCommand({ TableName: tableName, Key: liveKeys.subscriptionsVersion }),
+  );
+  return Number(Item?.v ?? 0);
+}
 
 export interface ConnectionRecord {
   readonly connectionId: string;
@@ -49,6 +69,7 @@ export async function putConnection(
       },
     }),
   );
+  await bumpVersion(doc, tableName);
 }
 
 const toConnection = (item: Record<string, unknown>): ConnectionRecord => ({
@@ -77,6 +98,7 @@ export async function deleteConnection(
     }),
   );
   await deleteAgentEntry(doc, tableName, out.Attributes, connectionId);
+  if (out.Attributes) await bumpVersion(doc, tableName);
 }
 
 async function deleteAgentEntry(
@@ -111,10 +133,12 @@ export async function updateSubscription(
   pattern: Record<string, unknown>,
   expiresAt: number,
 ): Promise<boolean> {
-  return conditionalUpdate(doc, tableName, connectionId, 'SET pattern = :p, expiresAt = :e', {
+  const updated = await conditionalUpdate(doc, tableName, connectionId, 'SET pattern = :p, expiresAt = :e', {
     ':p': JSON.stringify(pattern),
     ':e': expiresAt,
   });
+  if (updated) await bumpVersion(doc, tableName);
+  return updated;
 }
 
 /** Renews a connection record's TTL (a client's ping). False if the record is gone. */
@@ -172,6 +196,7 @@ export async function deleteGoneConnection(
       }),
     );
     await deleteAgentEntry(doc, tableName, out.Attributes, connectionId);
+    await bumpVersion(doc, tableName);
     return true;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return false;
@@ -180,7 +205,7 @@ export async function deleteGoneConnection(
 }
 
 /**
- * Every live connection, page by page (a Query on one partition, never a Scan). Records past their TTL are
+ * Every live connection: a Query per shard (never a Scan), the shards read side by side. Records past their TTL are
  * skipped: DynamoDB deletes expired items lazily.
  */
 export async function* listConnections(
@@ -188,21 +213,27 @@ export async function* listConnections(
   tableName: string,
   nowMs: number,
 ): AsyncGenerator<ConnectionRecord> {
-  let startKey: Record<string, unknown> | undefined;
   const nowSeconds = Math.floor(nowMs / 1000);
-  do {
-    const out = await doc.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': liveKeys.connections },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of out.Items ?? []) {
-      if (Number(item[TTL]) <= nowSeconds) continue;
-      yield toConnection(item);
-    }
-    startKey = out.LastEvaluatedKey;
-  } while (startKey);
+  const shard = async (n: number) => {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': liveKeys.connectionPartition(n) },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  };
+  const shards = await Promise.all(Array.from({ length: CONNECTION_SHARDS }, (_, n) => shard(n)));
+  for (const item of shards.flat()) {
+    if (Number(item[TTL]) <= nowSeconds) continue;
+    yield toConnection(item);
+  }
 }
