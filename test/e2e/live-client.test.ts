@@ -163,6 +163,26 @@ describe('client SDK against the local stack', () => {
     expect(JSON.parse(texts[2]!)).toMatchObject({ kind: 'resumed', since: ids[0], more: false });
   });
 
+  it('never logs a key, not even one sent in the query string (the fallback)', async () => {
+    const lines: string[] = [];
+    const stack = await start({ functionLogs: (_name, line) => lines.push(line), logLevel: 'DEBUG' });
+    const key = await agentKey(stack);
+    for (const query of [`key=${key}`, `token=${stack.secrets.streamToken}`]) {
+      const ws = new WebSocket(`${stack.websocketUrl}?${query}`);
+      await new Promise((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+      });
+      ws.close();
+    }
+    await publish(stack, 1);
+    await stack.drain();
+    // The functions did log these connections (so the check below looks at real output).
+    expect(lines.some((l) => l.includes('websocket route'))).toBe(true);
+    const secret = key.slice(-43);
+    expect(lines.filter((l) => l.includes(secret) || l.includes(stack.secrets.streamToken))).toEqual([]);
+  });
+
   it('ends the stream with a clear error when the key is revoked, or was never valid', async () => {
     const stack = await start();
     const created = await api(stack, 'POST', '/v1/agents', { name: 'gone', patterns: [MATCH_ALL] });
