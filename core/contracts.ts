@@ -74,6 +74,8 @@ export const ENV = {
   cursorKeySecret: 'CURSOR_KEY_SECRET_ID',
   /** URL of an SQS target's queue (derived from its ARN on AWS; the local queue locally). */
   targetQueueUrl: 'TARGET_QUEUE_URL',
+  /** URL of the live stream's broadcast queue (a large fan-out hands its remaining connections over to it). */
+  broadcastQueueUrl: 'BROADCAST_QUEUE_URL',
   /** URL of a delivery function's dead-letter queue (it moves a message there after its last attempt). */
   deadLetterQueueUrl: 'ROUTER_DLQ_URL',
 } as const;

@@ -60,6 +60,7 @@ export const RESOURCE_REFS = [
   /** Prefix of every target's queue names (core/queues.ts). */
   'queuePrefix',
   'cursorKeySecret',
+  'broadcastQueueUrl',
 ] as const;
 export type ResourceRef = (typeof RESOURCE_REFS)[number];
 export type EnvValue = string | { readonly ref: ResourceRef };
@@ -532,6 +533,7 @@ export function planTopology(config: RouterConfig): Topology {
               environment: {
                 [ENV.liveTableName]: { ref: 'liveTable' },
                 [ENV.websocketEndpoint]: { ref: 'websocketEndpoint' },
+                [ENV.broadcastQueueUrl]: { ref: 'broadcastQueueUrl' },
               },
               grants: [
                 // The connections' version (GetItem), the connections when it moved (Query); a gone one deleted and
@@ -546,9 +548,10 @@ export function planTopology(config: RouterConfig): Topology {
                   on: 'liveTable',
                 },
                 { actions: ['execute-api:ManageConnections'], on: 'websocketConnections' },
-                // Lambda's poller uses the function's role.
+                // Lambda's poller uses the function's role; a large fan-out hands the rest of its connections over to
+                // the queue (SendMessage), so that no invocation pushes to more than its share.
                 {
-                  actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+                  actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:SendMessage'],
                   on: 'broadcastQueue',
                 },
               ],

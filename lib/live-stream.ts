@@ -202,7 +202,11 @@ export class LiveStream extends Construct {
     });
     this.broadcastFunction = new RouterFunction(this, 'Broadcast', {
       spec: props.functions.broadcast,
-      refs: { liveTable: this.table.tableName, websocketEndpoint: callbackUrl },
+      refs: {
+        liveTable: this.table.tableName,
+        websocketEndpoint: callbackUrl,
+        broadcastQueueUrl: this.broadcastQueue.queueUrl,
+      },
       grantResources: {
         liveTable: [this.table.tableArn],
         websocketConnections: [connections],

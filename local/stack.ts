@@ -508,7 +508,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       });
       const broadcastFn = makeFunction(
         broadcast,
-        {},
+        { broadcastQueueUrl: broadcastQueues!.queueUrl },
         { maxConcurrency: options.concurrency?.broadcast ?? 1 },
       );
       ruleTargets.push(

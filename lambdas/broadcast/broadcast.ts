@@ -21,6 +21,14 @@ export interface BroadcastDeps {
   /** Most `@connections` calls in flight at once (the account's API Gateway throttle is shared). */
   readonly concurrency: number;
   readonly subscriptions: SubscriptionIndex;
+  /**
+   * Most connections one invocation pushes an event to; the rest are handed over, in parts of this size, as
+   * messages on the broadcast queue (`handOff`), so that a large fan-out spreads over invocations.
+   * @default 2000
+   */
+  readonly maxPushesPerInvocation?: number;
+  /** Sends a fan-out continuation (fanoutMessage) to the broadcast queue. Absent: one invocation pushes to all. */
+  readonly handOff?: (message: string) => Promise<void>;
   /** Waits between tries of a throttled push. @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
   /** @default Math.random */
@@ -36,6 +44,14 @@ export const THROTTLE_TRIES = 5;
  */
 export const HANDSHAKE_GRACE_MS = 3_000;
 
+/**
+ * A fan-out continuation: the connections still to push to, and the event's detail text verbatim (the same digits).
+ * Ids are API Gateway connection ids; at 2,000 of them and an inline envelope (at most 100 KB) a message stays under
+ * SQS's 256 KB.
+ */
+export const fanoutMessage = (connectionIds: readonly string[], detailJson: string) =>
+  `{"fanout":${JSON.stringify(connectionIds)},"detail":${detailJson}}`;
+
 export interface BroadcastResult {
   readonly matched: number;
   readonly sent: number;
@@ -43,6 +59,8 @@ export interface BroadcastResult {
   readonly failed: number;
   /** Throttled tries that were tried again. */
   readonly throttled?: number;
+  /** Connections handed over to other invocations (a large fan-out). */
+  readonly handedOff?: number;
 }
 
 /** Compiled subscriptions, refreshed from the table on each invocation; patterns only recompiled when changed. */
@@ -127,9 +145,22 @@ export async function broadcastEvent(
   detailJson: string,
   deps: BroadcastDeps,
   onError: (connectionId: string, error: unknown) => void = () => {},
+  /** A continuation: exactly these connections (already matched by the invocation that handed them over). */
+  only?: readonly string[],
 ): Promise<BroadcastResult> {
-  const targets = deps.subscriptions.match(event);
-  if (targets.length === 0) return { matched: 0, sent: 0, gone: 0, failed: 0 };
+  const matched = only ? [...only] : deps.subscriptions.match(event);
+  if (matched.length === 0) return { matched: 0, sent: 0, gone: 0, failed: 0 };
+  const share = deps.maxPushesPerInvocation ?? 2000;
+  let targets = matched;
+  let handedOff = 0;
+  if (deps.handOff && matched.length > share) {
+    targets = matched.slice(0, share);
+    for (let from = share; from < matched.length; from += share) {
+      const part = matched.slice(from, from + share);
+      await deps.handOff(fanoutMessage(part, detailJson));
+      handedOff += part.length;
+    }
+  }
 
   const connectedBefore = new Date(deps.now() - HANDSHAKE_GRACE_MS).toISOString();
   const data = Buffer.from(
@@ -182,5 +213,5 @@ export async function broadcastEvent(
     }
   };
   await Promise.all(Array.from({ length: Math.min(deps.concurrency, targets.length) }, worker));
-  return { matched: targets.length, sent, gone, failed, throttled };
+  return { matched: matched.length, sent, gone, failed, throttled, handedOff };
 }

@@ -102,6 +102,43 @@ describe('the subscription index', () => {
   });
 });
 
+describe('a large fan-out', () => {
+  it('is split: an invocation pushes its share and hands the rest over, in parts, with the detail verbatim', async () => {
+    const pushed: string[] = [];
+    const handed: string[] = [];
+    const subscriptions = new SubscriptionIndex();
+    const ids = Array.from({ length: 5 }, (_, i) => `fan${i}=`);
+    subscriptions.sync(ids.map((connectionId) => ({ connectionId, pattern: ALL })));
+    const deps: BroadcastDeps = {
+      doc: aws.doc,
+      management: {
+        send: async (command: { input: { ConnectionId: string } }) => {
+          pushed.push(command.input.ConnectionId);
+          return {};
+        },
+      } as unknown as ApiGatewayManagementApiClient,
+      tableName: aws.liveTableName,
+      now: Date.now,
+      concurrency: 4,
+      subscriptions,
+      maxPushesPerInvocation: 2,
+      handOff: async (message) => {
+        handed.push(message);
+      },
+    };
+    const detail = '{"id":"01JDH8ZQ2K0000000000000000","n":9007199254740993}';
+    expect(await broadcastEvent(event, detail, deps)).toMatchObject({ matched: 5, sent: 2, handedOff: 3 });
+    expect(handed).toHaveLength(2);
+    // Each continuation, as the handler reads it from the queue.
+    for (const message of handed) {
+      expect(message).toContain(`"detail":${detail}`);
+      const { fanout } = JSON.parse(message) as { fanout: string[] };
+      await broadcastEvent(event, detail, deps, () => {}, fanout);
+    }
+    expect(pushed.sort()).toEqual([...ids].sort());
+  });
+});
+
 describe('pushes', () => {
   const throttled = () =>
     new LimitExceededException({ message: 'slow down', $metadata: { httpStatusCode: 429 } });
