@@ -551,7 +551,12 @@ export function planTopology(config: RouterConfig): Topology {
                 // Lambda's poller uses the function's role; a large fan-out hands the rest of its connections over to
                 // the queue (SendMessage), so that no invocation pushes to more than its share.
                 {
-                  actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:SendMessage'],
+                  actions: [
+                    'sqs:ReceiveMessage',
+                    'sqs:DeleteMessage',
+                    'sqs:GetQueueAttributes',
+                    'sqs:SendMessage',
+                  ],
                   on: 'broadcastQueue',
                 },
               ],
