@@ -1,22 +1,23 @@
 /**
- * `tail` and `forward`: live events over the stack's WebSocket API (the same stream agents use), filtered by an
- * EventBridge pattern on the server. The connection is renewed when it closes (API Gateway ends every WebSocket
- * after 2 hours, and after 10 idle minutes: a ping every 5 minutes keeps it open); events published while it is
- * being renewed are not seen (the live stream keeps no history — `events list` does).
+ * `tail` and `forward`: live events over the stack's WebSocket API, through the client SDK (client/) — the same
+ * stream agents use, filtered by an EventBridge pattern on the server. The SDK keeps it whole: it reconnects when a
+ * connection ends (API Gateway's 2-hour cap and 10-minute idle limit, a network loss) and resumes from the last
+ * event id, so events published meanwhile are not missed; `--since` starts from an earlier id.
  */
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
+import { connectLive, type LiveStatus, LiveStreamError, type WebSocketConstructor } from '../client/index';
 import type { Envelope } from '../core/contracts';
-import { rawJsonMember } from '../lambdas/shared/raw-json';
 import { signingKey, standardWebhookHeaders } from '../lambdas/shared/standard-webhooks';
 import { shortTime } from './format';
 
-const PING_EVERY_MS = 5 * 60_000;
-
 export interface LiveOptions {
   readonly url: string;
+  /** An agent key, or the stack's admin token. */
   readonly token: string;
   readonly pattern?: Record<string, unknown>;
+  /** Resume after this event id. */
+  readonly since?: string;
   /** Stop after this many events. @default unbounded */
   readonly count?: number;
   /** Ends the stream (Ctrl-C). */
@@ -25,85 +26,58 @@ export interface LiveOptions {
   readonly onStatus: (message: string) => void;
 }
 
+const describeStatus = (status: LiveStatus, options: LiveOptions): string | undefined => {
+  switch (status.type) {
+    case 'open':
+      return `connected to ${options.url}${options.pattern ? ` with pattern ${JSON.stringify(options.pattern)}` : ''}`;
+    case 'reconnecting':
+      return `connection closed${status.reason ? ` (${status.reason})` : ''}; reconnecting in ${Math.round(status.inMs / 100) / 10} s`;
+    case 'resumed':
+      return `resumed after ${status.since}`;
+    default:
+      return undefined;
+  }
+};
+
 /**
  * Streams events until `count` events arrived or `signal` aborts; resolves with the number seen. Rejects when the
- * stack refuses the connection (a wrong token, a bad pattern): that is not retried.
+ * stack refuses the stream for good (a wrong or revoked key, a pattern outside the key's allowance): that is not
+ * retried.
  */
 export async function streamEvents(options: LiveOptions): Promise<number> {
+  const client = connectLive({
+    url: options.url,
+    key: options.token,
+    ...(options.pattern ? { pattern: options.pattern } : {}),
+    ...(options.since ? { since: options.since } : {}),
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    onStatus: (status) => {
+      const message = describeStatus(status, options);
+      if (message) options.onStatus(message);
+    },
+  });
+  const abort = () => void client.close();
+  options.signal.addEventListener('abort', abort, { once: true });
+  if (options.signal.aborted) abort();
   let seen = 0;
-  let delayMs = 500;
-  while (!options.signal.aborted && (options.count === undefined || seen < options.count)) {
-    const outcome = await connectOnce(options, {
-      seen: () => seen,
-      add: () => {
-        seen++;
-      },
-    });
-    if (outcome === 'refused') throw new Error('the live stream refused the connection');
-    if (outcome === 'done' || options.signal.aborted) break;
-    options.onStatus(`connection closed; reconnecting in ${Math.round(delayMs / 100) / 10} s`);
-    await new Promise((resolve) => setTimeout(resolve, delayMs));
-    delayMs = Math.min(30_000, delayMs * 2);
+  try {
+    if (options.count === 0) return 0;
+    for await (const event of client) {
+      seen++;
+      await options.onEvent({ text: event.text, envelope: event.envelope });
+      if (options.count !== undefined && seen >= options.count) break;
+    }
+  } catch (error) {
+    if (error instanceof LiveStreamError) {
+      options.onStatus(`the live stream refused: ${error.message}`);
+      throw new Error(`the live stream refused the connection: ${error.message}`);
+    }
+    throw error;
+  } finally {
+    options.signal.removeEventListener('abort', abort);
+    await client.close();
   }
   return seen;
-}
-
-function connectOnce(
-  options: LiveOptions,
-  counter: { seen(): number; add(): void },
-): Promise<'closed' | 'done' | 'refused'> {
-  const enough = () => options.count !== undefined && counter.seen() >= options.count;
-  const url = new URL(options.url);
-  url.searchParams.set('token', options.token);
-  if (options.pattern) url.searchParams.set('pattern', JSON.stringify(options.pattern));
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    let opened = false;
-    let chain = Promise.resolve();
-    const ping = setInterval(() => ws.send(JSON.stringify({ action: 'ping' })), PING_EVERY_MS);
-    const abort = () => ws.close(1000);
-    options.signal.addEventListener('abort', abort, { once: true });
-    const finish = (outcome: 'closed' | 'done' | 'refused') => {
-      clearInterval(ping);
-      options.signal.removeEventListener('abort', abort);
-      // Events already received are handled before the stream ends.
-      chain.then(() => resolve(outcome), reject);
-    };
-    ws.on('open', () => {
-      opened = true;
-      options.onStatus(
-        `connected to ${options.url}${options.pattern ? ` with pattern ${JSON.stringify(options.pattern)}` : ''}`,
-      );
-    });
-    ws.on('unexpected-response', (_req, res) => {
-      options.onStatus(`the live stream answered ${res.statusCode} (a wrong token, or a pattern it refuses)`);
-      finish('refused');
-    });
-    ws.on('message', (data) => {
-      const text = data.toString();
-      const message = JSON.parse(text) as { kind?: string; message?: string };
-      if (message.kind !== 'event') {
-        if (message.kind === 'error') options.onStatus(`live stream: ${message.message ?? text}`);
-        return;
-      }
-      // The envelope's own text (`{"kind":"event","eventId":…,"deliveryId":…,"event":<envelope>}`): the event
-      // exactly as stored, large integers with their digits.
-      const eventText = rawJsonMember(text, 'event');
-      if (eventText === undefined) return;
-      if (enough()) return;
-      counter.add();
-      const envelope = JSON.parse(eventText) as Envelope;
-      chain = chain.then(() => options.onEvent({ text: eventText, envelope }));
-      if (enough()) chain = chain.then(() => ws.close(1000));
-    });
-    ws.on('error', (error) => {
-      if (!opened) options.onStatus(`cannot connect: ${error.message}`);
-    });
-    ws.on('close', () => {
-      const done = options.signal.aborted || enough();
-      finish(done ? 'done' : 'closed');
-    });
-  });
 }
 
 /** One line per event: time, source, type, id, subject. */

@@ -12,6 +12,8 @@ import { Command, CommanderError, Option } from 'commander';
 import type { z } from 'zod';
 import type { Envelope } from '../core/contracts';
 import {
+  AgentList,
+  CreatedAgent,
   DeepHealth,
   EventDetail,
   EventList,
@@ -19,6 +21,7 @@ import {
   Job,
   PublishResult,
   RedeliverResult,
+  RevokedAgent,
   TargetList,
   TargetView,
 } from '../core/management';
@@ -757,22 +760,97 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
       }),
     );
 
+  const agents = program
+    .command('agents')
+    .description('Agent keys for the live stream: each carries a name and the patterns it may subscribe to');
+  const agentRows = (list: z.infer<typeof AgentList>['agents']) =>
+    list.length === 0
+      ? 'no agent keys'
+      : table(
+          ['ID', 'NAME', 'PATTERNS', 'CONNECTIONS', 'CREATED', 'REVOKED'],
+          list.map((a) => [
+            a.id,
+            a.name,
+            a.patterns.map((p) => JSON.stringify(p)).join(' | '),
+            `${a.connections}/${a.maxConnections}`,
+            shortTime(a.createdAt),
+            a.revokedAt ? shortTime(a.revokedAt) : '',
+          ]),
+        );
+  agents
+    .command('create')
+    .description('Create a key (printed once: it is stored hashed) allowed the events of the given patterns')
+    .argument('<name>', 'agent name')
+    .requiredOption(
+      '--pattern <json...>',
+      'an EventBridge pattern the key may subscribe within (JSON or @file)',
+    )
+    .option('--max-connections <n>', 'live connections the key may hold at once (default 10)')
+    .action(
+      run(async (ctx, name: string, options: { pattern: string[]; maxConnections?: string }) => {
+        const patterns = options.pattern.map((p, i) => readPattern(ctx.io, p, `--pattern #${i + 1}`)!);
+        const created = await (await ctx.stack()).client.request(CreatedAgent, 'POST', '/v1/agents', {
+          body: {
+            name,
+            patterns,
+            ...(options.maxConnections
+              ? { maxConnections: positiveInt(options.maxConnections, '--max-connections') }
+              : {}),
+          },
+        });
+        ctx.print(created, () =>
+          [agentRows([created.agent]), '', `key (shown once; store it now): ${created.key}`].join('\n'),
+        );
+        return EXIT.ok;
+      }),
+    );
+  agents
+    .command('list')
+    .description('Every agent key (never the key itself) with its live connections')
+    .action(
+      run(async (ctx) => {
+        const list = await (await ctx.stack()).client.request(AgentList, 'GET', '/v1/agents');
+        ctx.print(list, () => agentRows(list.agents));
+        return EXIT.ok;
+      }),
+    );
+  agents
+    .command('revoke')
+    .description('Revoke an agent key: it connects no more, and its live connections are closed now')
+    .argument('<id>', 'agent key id (see agents list)')
+    .action(
+      run(async (ctx, id: string) => {
+        const revoked = await (await ctx.stack()).client.request(
+          RevokedAgent,
+          'POST',
+          `/v1/agents/${encodeURIComponent(id)}/revoke`,
+        );
+        ctx.print(revoked, () =>
+          [agentRows([revoked.agent]), `closed ${revoked.disconnected} live connection(s)`].join('\n'),
+        );
+        return EXIT.ok;
+      }),
+    );
+
   const liveOptions = (command: Command) =>
     command
       .option('--pattern <json>', 'only events matching this EventBridge pattern (JSON or @file)')
-      .option('--count <n>', 'stop after this many events');
+      .option('--count <n>', 'stop after this many events')
+      .option('--since <id>', 'first the stored events after this event id, then live ones')
+      .option('--key <key>', "an agent key (default: the stack's admin token)");
 
   liveOptions(
     program.command('tail').description('Live events, one line each (--json: the envelope), until Ctrl-C'),
   ).action(
-    run(async (ctx, options: { pattern?: string; count?: string }) => {
+    run(async (ctx, options: { pattern?: string; count?: string; since?: string; key?: string }) => {
       const pattern = readPattern(ctx.io, options.pattern);
       const target = await ctx.stack();
       if (!target.websocketUrl)
         throw new StackNotFoundError('the stack has no live stream (liveStream.enabled)');
       await streamEvents({
         url: target.websocketUrl,
-        token: await target.streamToken(),
+        token: options.key ?? (await target.streamToken()),
+        ...(options.since ? { since: options.since } : {}),
         ...(pattern ? { pattern } : {}),
         ...(options.count ? { count: positiveInt(options.count, '--count') } : {}),
         signal: ctx.io.signal ?? new AbortController().signal,
@@ -792,44 +870,57 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
       .requiredOption('--to <url>', 'where to POST each event, e.g. http://127.0.0.1:8080/hook')
       .option('--secret <whsec>', 'signing secret (default: a new one, printed at start)'),
   ).action(
-    run(async (ctx, options: { to: string; pattern?: string; count?: string; secret?: string }) => {
-      const pattern = readPattern(ctx.io, options.pattern);
-      try {
-        new URL(options.to);
-      } catch {
-        throw new UsageError(`--to must be a URL, got ${options.to}`);
-      }
-      const target = await ctx.stack();
-      if (!target.websocketUrl)
-        throw new StackNotFoundError('the stack has no live stream (liveStream.enabled)');
-      let forwarder: ReturnType<typeof createForwarder>;
-      try {
-        forwarder = createForwarder(options.to, options.secret);
-      } catch (error) {
-        throw new UsageError(`--secret: ${(error as Error).message}`);
-      }
-      ctx.io.err(`forwarding to ${options.to}; verify with secret ${forwarder.secret}`);
-      let failed = 0;
-      await streamEvents({
-        url: target.websocketUrl,
-        token: await target.streamToken(),
-        ...(pattern ? { pattern } : {}),
-        ...(options.count ? { count: positiveInt(options.count, '--count') } : {}),
-        signal: ctx.io.signal ?? new AbortController().signal,
-        onEvent: async (event) => {
-          const result = await forwarder.forward(event);
-          if (result.status === null || result.status >= 300) failed++;
-          const outcome = result.status === null ? `failed: ${result.error}` : `${result.status}`;
-          if (ctx.globals.json) ctx.io.out(JSON.stringify({ id: event.envelope.id, ...result }));
-          else
-            ctx.io.out(
-              `${eventLine(event.envelope)}  → ${outcome}${result.attempts > 1 ? ` (${result.attempts} attempts)` : ''}`,
-            );
+    run(
+      async (
+        ctx,
+        options: {
+          to: string;
+          pattern?: string;
+          count?: string;
+          secret?: string;
+          since?: string;
+          key?: string;
         },
-        onStatus: (message) => ctx.io.err(message),
-      });
-      return failed === 0 ? EXIT.ok : EXIT.failed;
-    }),
+      ) => {
+        const pattern = readPattern(ctx.io, options.pattern);
+        try {
+          new URL(options.to);
+        } catch {
+          throw new UsageError(`--to must be a URL, got ${options.to}`);
+        }
+        const target = await ctx.stack();
+        if (!target.websocketUrl)
+          throw new StackNotFoundError('the stack has no live stream (liveStream.enabled)');
+        let forwarder: ReturnType<typeof createForwarder>;
+        try {
+          forwarder = createForwarder(options.to, options.secret);
+        } catch (error) {
+          throw new UsageError(`--secret: ${(error as Error).message}`);
+        }
+        ctx.io.err(`forwarding to ${options.to}; verify with secret ${forwarder.secret}`);
+        let failed = 0;
+        await streamEvents({
+          url: target.websocketUrl,
+          token: options.key ?? (await target.streamToken()),
+          ...(options.since ? { since: options.since } : {}),
+          ...(pattern ? { pattern } : {}),
+          ...(options.count ? { count: positiveInt(options.count, '--count') } : {}),
+          signal: ctx.io.signal ?? new AbortController().signal,
+          onEvent: async (event) => {
+            const result = await forwarder.forward(event);
+            if (result.status === null || result.status >= 300) failed++;
+            const outcome = result.status === null ? `failed: ${result.error}` : `${result.status}`;
+            if (ctx.globals.json) ctx.io.out(JSON.stringify({ id: event.envelope.id, ...result }));
+            else
+              ctx.io.out(
+                `${eventLine(event.envelope)}  → ${outcome}${result.attempts > 1 ? ` (${result.attempts} attempts)` : ''}`,
+              );
+          },
+          onStatus: (message) => ctx.io.err(message),
+        });
+        return failed === 0 ? EXIT.ok : EXIT.failed;
+      },
+    ),
   );
 
   program

@@ -72,7 +72,10 @@ export const ENV = {
   queuePrefix: 'QUEUE_NAME_PREFIX',
   /** Secret whose value signs the management API's paging cursors. */
   cursorKeySecret: 'CURSOR_KEY_SECRET_ID',
-  /** URL of the live stream's broadcast queue (a replay asked to reach live agents is sent there too). */
+  /**
+   * URL of the live stream's broadcast queue: a large fan-out hands its remaining connections over to it, and a
+   * replay asked to reach live agents is sent there too.
+   */
   broadcastQueueUrl: 'BROADCAST_QUEUE_URL',
   /** URL of an SQS target's queue (derived from its ARN on AWS; the local queue locally). */
   targetQueueUrl: 'TARGET_QUEUE_URL',
@@ -311,7 +314,12 @@ export const FIRST_ROUND = '0';
 /**
  * The live table: WebSocket connections, kept apart from events so that the WebSocket functions can be granted
  * this table only (they never see a stored webhook).
- * - connection `CONNECTION` / `<connection id>`
+ * - connection        `CONNECTION#<shard>` / `<connection id>`   its subscription, and the agent key it was opened with
+ *                     (sharded: no partition key holds every connection)
+ * - version           `SUBSCRIPTIONS` / `VERSION`        bumped on every change of the connections: broadcast re-reads
+ *                     them only when it moved
+ * - agent key         `AGENT` / `<key id>`               name, allowed patterns, hash of the secret, revokedAt
+ * - agent connection  `AGENT#<key id>` / `<connection id>`  a key's live connections (revocation, limits)
  */
 export const LIVE_TABLE = {
   partitionKey: 'pk',
@@ -320,7 +328,31 @@ export const LIVE_TABLE = {
   indexes: [],
 } as const satisfies TableLayout;
 
+/** Partitions of the connection records. */
+export const CONNECTION_SHARDS = 8;
+
+/**
+ * The shard of a connection id: FNV-1a over the whole id (API Gateway's ids end in `=`, so their last character,
+ * which `shardOf` uses for ULIDs, says nothing).
+ */
+export function connectionShard(connectionId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < connectionId.length; i++) {
+    hash ^= connectionId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % CONNECTION_SHARDS;
+}
+
 export const liveKeys = {
-  connection: (connectionId: string) => ({ pk: 'CONNECTION', sk: connectionId }),
-  connections: 'CONNECTION',
+  connection: (connectionId: string) => ({
+    pk: `CONNECTION#${connectionShard(connectionId)}`,
+    sk: connectionId,
+  }),
+  connectionPartition: (shard: number) => `CONNECTION#${shard}`,
+  subscriptionsVersion: { pk: 'SUBSCRIPTIONS', sk: 'VERSION' },
+  agent: (keyId: string) => ({ pk: 'AGENT', sk: keyId }),
+  agents: 'AGENT',
+  agentConnection: (keyId: string, connectionId: string) => ({ pk: `AGENT#${keyId}`, sk: connectionId }),
+  agentConnections: (keyId: string) => `AGENT#${keyId}`,
 } as const;

@@ -207,6 +207,39 @@ export const DeepHealth = object({
   checks: array(object({ name: string(), ok: boolean(), latencyMs: number(), error: string().optional() })),
 });
 
+const agentKeyId = string().regex(/^[0-9a-f]{16}$/, 'must be an agent key id (16 hex characters)');
+
+/** `POST /v1/agents`: a new agent key, allowed the events its patterns match. */
+export const CreateAgentRequest = strictObject({
+  name: string().regex(NAME, 'must be 1-40 lower-case letters, digits and "-", starting with a letter'),
+  /** EventBridge patterns over the bus event; the key's subscriptions must stay within one of them. */
+  patterns: array(record(string(), unknown())).min(1).max(10),
+  /** Live connections the key may hold at once. */
+  maxConnections: number().int().min(1).max(100).optional(),
+});
+export type CreateAgentRequest = z.infer<typeof CreateAgentRequest>;
+
+export const AgentView = object({
+  id: agentKeyId,
+  name: string(),
+  patterns: array(record(string(), unknown())),
+  maxConnections: number(),
+  createdAt: string(),
+  revokedAt: string().nullable(),
+  /** Its live connections now. */
+  connections: number(),
+});
+export type AgentView = z.infer<typeof AgentView>;
+
+/** The key itself appears in this answer only: it is stored hashed. */
+export const CreatedAgent = object({ agent: AgentView, key: string() });
+export const AgentList = object({ agents: array(AgentView) });
+export const RevokedAgent = object({
+  agent: AgentView,
+  /** Live connections closed by the revocation. */
+  disconnected: number(),
+});
+
 /** `application/problem+json` (RFC 9457): what went wrong, and for a 400 which fields. */
 export const Problem = object({
   type: literal('about:blank'),
@@ -229,7 +262,7 @@ export interface RouteSpec {
   readonly body?: z.ZodType;
   readonly response: z.ZodType;
   /** The success status. */
-  readonly status: 200 | 202;
+  readonly status: 200 | 201 | 202;
 }
 
 export const ROUTES: readonly RouteSpec[] = [
@@ -366,5 +399,30 @@ export const ROUTES: readonly RouteSpec[] = [
     operator: true,
     response: Job,
     status: 202,
+  },
+  {
+    method: 'POST',
+    path: '/v1/agents',
+    summary: 'Create an agent key for the live stream (the key is in this answer only)',
+    operator: true,
+    body: CreateAgentRequest,
+    response: CreatedAgent,
+    status: 201,
+  },
+  {
+    method: 'GET',
+    path: '/v1/agents',
+    summary: 'Every agent key (never the keys themselves) and its live connections',
+    operator: false,
+    response: AgentList,
+    status: 200,
+  },
+  {
+    method: 'POST',
+    path: '/v1/agents/{id}/revoke',
+    summary: 'Revoke an agent key and close its live connections',
+    operator: true,
+    response: RevokedAgent,
+    status: 200,
   },
 ];

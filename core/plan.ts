@@ -566,15 +566,29 @@ function planResources(config: RouterConfig): Omit<Topology, 'alarms'> {
                 [ENV.liveTableName]: { ref: 'liveTable' },
                 [ENV.connectionTtlSeconds]: String(config.liveStream.connectionTtlSeconds),
                 [ENV.streamTokenSecret]: { ref: 'streamTokenSecret' },
+                // Resume reads stored events (the only access to the event store: Query, by day partition).
+                [ENV.tableName]: { ref: 'eventsTable' },
+                [ENV.retentionDays]: String(config.retentionDays),
                 [ENV.websocketEndpoint]: { ref: 'websocketEndpoint' },
               },
               grants: [
+                // Connections and their entries under agent keys; keys are read (GetItem), a key's connections counted
+                // (Query).
                 {
-                  actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+                  actions: [
+                    'dynamodb:GetItem',
+                    'dynamodb:PutItem',
+                    'dynamodb:UpdateItem',
+                    'dynamodb:DeleteItem',
+                    'dynamodb:Query',
+                  ],
                   on: 'liveTable',
                 },
                 { actions: ['secretsmanager:GetSecretValue'], on: 'streamTokenSecret' },
                 { actions: ['execute-api:ManageConnections'], on: 'websocketConnections' },
+                { actions: ['dynamodb:Query'], on: 'eventsTable' },
+                // `since` on the URL: $connect hands the replay to a fresh invocation of this function.
+                { actions: ['lambda:InvokeFunction'], on: 'ownFunction' },
               ],
             },
             broadcast: {
@@ -588,13 +602,30 @@ function planResources(config: RouterConfig): Omit<Topology, 'alarms'> {
               environment: {
                 [ENV.liveTableName]: { ref: 'liveTable' },
                 [ENV.websocketEndpoint]: { ref: 'websocketEndpoint' },
+                [ENV.broadcastQueueUrl]: { ref: 'broadcastQueueUrl' },
               },
               grants: [
-                { actions: ['dynamodb:Query', 'dynamodb:DeleteItem'], on: 'liveTable' },
-                { actions: ['execute-api:ManageConnections'], on: 'websocketConnections' },
-                // Lambda's poller uses the function's role.
+                // The connections' version (GetItem), the connections when it moved (Query); a gone one deleted and
+                // the version bumped (DeleteItem, UpdateItem).
                 {
-                  actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+                  actions: [
+                    'dynamodb:GetItem',
+                    'dynamodb:Query',
+                    'dynamodb:DeleteItem',
+                    'dynamodb:UpdateItem',
+                  ],
+                  on: 'liveTable',
+                },
+                { actions: ['execute-api:ManageConnections'], on: 'websocketConnections' },
+                // Lambda's poller uses the function's role; a large fan-out hands the rest of its connections over to
+                // the queue (SendMessage), so that no invocation pushes to more than its share.
+                {
+                  actions: [
+                    'sqs:ReceiveMessage',
+                    'sqs:DeleteMessage',
+                    'sqs:GetQueueAttributes',
+                    'sqs:SendMessage',
+                  ],
                   on: 'broadcastQueue',
                 },
               ],
@@ -617,7 +648,7 @@ function planResources(config: RouterConfig): Omit<Topology, 'alarms'> {
       },
       dlq: { retentionSeconds: QUEUE_RETENTION_SECONDS },
       eventSource: { batchSize: 10, maxConcurrency: 2 },
-      actions: ['subscribe', 'ping'],
+      actions: ['subscribe', 'resume', 'ping'],
       throttle: { rateLimit: 500, burstLimit: 1000 },
       connectThrottle: config.liveStream.connectThrottle,
     },
@@ -678,6 +709,7 @@ function orderedPublishing(config: RouterConfig): {
 
 /** The management function: the API's requests, and the chunks of its replay and redrive jobs. */
 function managementFunction(config: RouterConfig): FunctionSpec {
+  const live = config.liveStream.enabled;
   const runtime: ManagementRuntime = {
     targets: config.targets.map((t) => ({
       name: t.name,
@@ -707,6 +739,9 @@ function managementFunction(config: RouterConfig): FunctionSpec {
       [ENV.queuePrefix]: { ref: 'queuePrefix' },
       [ENV.cursorKeySecret]: { ref: 'cursorKeySecret' },
       ...(config.liveStream.enabled ? { [ENV.broadcastQueueUrl]: { ref: 'broadcastQueueUrl' } } : {}),
+      ...(live
+        ? { [ENV.liveTableName]: { ref: 'liveTable' }, [ENV.websocketEndpoint]: { ref: 'websocketEndpoint' } }
+        : {}),
     },
     runtime,
     grants: [
@@ -748,6 +783,16 @@ function managementFunction(config: RouterConfig): FunctionSpec {
       ...(config.liveStream.enabled ? [{ actions: ['sqs:SendMessage'], on: 'broadcastQueue' as const }] : []),
       // The age of a queue's oldest message is a CloudWatch metric (GetMetricData has no resource-level permission).
       { actions: ['cloudwatch:GetMetricData'], on: 'any' },
+      // Agent keys: created, listed, revoked; a revoked key's connections deleted and closed.
+      ...(live
+        ? ([
+            {
+              actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+              on: 'liveTable',
+            },
+            { actions: ['execute-api:ManageConnections'], on: 'websocketConnections' },
+          ] satisfies Grant[])
+        : []),
     ],
   };
 }

@@ -95,6 +95,7 @@ export class EventRouterStack extends Stack {
     if (this.topology.liveStream.enabled && connections && broadcast) {
       this.liveStream = new LiveStream(this, 'LiveStream', {
         bus: this.eventBus.bus,
+        eventsTable: this.store.table,
         functions: { connections, broadcast },
         plan: this.topology.liveStream,
         accessLogs: stage.websocketAccessLogs,
@@ -118,6 +119,15 @@ export class EventRouterStack extends Stack {
       payloadBucket: this.store.payloadBucket,
       queuePrefix: this.stackName,
       broadcastQueue: this.liveStream?.broadcastQueue,
+      ...(this.liveStream
+        ? {
+            live: {
+              table: this.liveStream.table,
+              callbackUrl: this.liveStream.callbackUrl,
+              connectionsArn: this.liveStream.connectionsArn,
+            },
+          }
+        : {}),
       ...logs,
     });
     this.alarms = new RouterAlarms(this, 'Alarms', {

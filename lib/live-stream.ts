@@ -8,7 +8,7 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
-import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import type { ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -39,6 +39,8 @@ export type WebSocketAccessLogs = 'off' | 'account-role-exists' | 'create-accoun
 
 export interface LiveStreamProps {
   readonly bus: IEventBus;
+  /** The event store: a resuming connection reads the events it missed from it. */
+  readonly eventsTable: ITable;
   /** The planned live stream (core/plan.ts): broadcast rule, queue and event source. */
   readonly plan: Topology['liveStream'];
   /** The planned functions (core/plan.ts). */
@@ -100,6 +102,10 @@ export class LiveStream extends Construct {
   public readonly broadcastQueue: Queue;
   /** Events the broadcast rule could not put on the queue, and batches that failed twice. */
   public readonly broadcastDeadLetterQueue: Queue;
+  /** https endpoint of `@connections` (what the functions' management client is configured with). */
+  public readonly callbackUrl: string;
+  /** ARN of `POST/@connections/*` on the stage (execute-api:ManageConnections). */
+  public readonly connectionsArn: string;
 
   constructor(scope: Construct, id: string, props: LiveStreamProps) {
     super(scope, id);
@@ -127,21 +133,26 @@ export class LiveStream extends Construct {
     // The API first, without routes: the functions need its management endpoint, and the routes need the functions.
     this.api = new WebSocketApi(this, 'Api', { description: 'Live event stream for agents' });
     const stack = Stack.of(this);
-    const callbackUrl = `https://${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}/${stageName}`;
-    const connections = stack.formatArn({
+    this.callbackUrl = `https://${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}/${stageName}`;
+    const callbackUrl = this.callbackUrl;
+    // Every method on @connections: POST pushes, DELETE closes (revoked agent keys).
+    this.connectionsArn = stack.formatArn({
       service: 'execute-api',
       resource: this.api.apiId,
-      resourceName: `${stageName}/POST/@connections/*`,
+      resourceName: `${stageName}/*/@connections/*`,
     });
+    const connections = this.connectionsArn;
     this.connectionsFunction = new RouterFunction(this, 'Connections', {
       spec: props.functions.connections,
       refs: {
         liveTable: this.table.tableName,
         streamTokenSecret: this.accessToken.secretArn,
         websocketEndpoint: callbackUrl,
+        eventsTable: props.eventsTable.tableName,
       },
       grantResources: {
         liveTable: [this.table.tableArn],
+        eventsTable: [props.eventsTable.tableArn],
         streamTokenSecret: [this.accessToken.secretArn],
         websocketConnections: [connections],
       },
@@ -212,7 +223,11 @@ export class LiveStream extends Construct {
     });
     this.broadcastFunction = new RouterFunction(this, 'Broadcast', {
       spec: props.functions.broadcast,
-      refs: { liveTable: this.table.tableName, websocketEndpoint: callbackUrl },
+      refs: {
+        liveTable: this.table.tableName,
+        websocketEndpoint: callbackUrl,
+        broadcastQueueUrl: this.broadcastQueue.queueUrl,
+      },
       grantResources: {
         liveTable: [this.table.tableArn],
         websocketConnections: [connections],

@@ -25,6 +25,8 @@ export interface ManagementApiProps {
   readonly payloadBucket: IBucket;
   /** Prefix of every target's queue names (core/queues.ts): the API finds a target's queues by name. */
   readonly queuePrefix: string;
+  /** The live stream, when the stack has one: agent keys live in its table; revoking one closes connections. */
+  readonly live?: { readonly table: ITable; readonly callbackUrl: string; readonly connectionsArn: string };
   /**
    * The live stream's broadcast queue: a replay asked to reach live agents sends there.
    * @default - no live stream (such a replay is refused)
@@ -94,8 +96,14 @@ export class ManagementApi extends Construct {
         queuePrefix: props.queuePrefix,
         cursorKeySecret: this.cursorKey.secretArn,
         ...(props.broadcastQueue ? { broadcastQueueUrl: props.broadcastQueue.queueUrl } : {}),
+        ...(props.live
+          ? { liveTable: props.live.table.tableName, websocketEndpoint: props.live.callbackUrl }
+          : {}),
       },
       grantResources: {
+        ...(props.live
+          ? { liveTable: [props.live.table.tableArn], websocketConnections: [props.live.connectionsArn] }
+          : {}),
         eventsTable: [table.tableArn],
         eventsTableIndexes: [`${table.tableArn}/index/*`],
         bus: [bus.eventBusArn],

@@ -75,18 +75,23 @@ export function acknowledgeNagFindings(stack: EventRouterStack): { scope: string
 
   const live = stack.liveStream;
   if (live) {
-    for (const fn of [live.connectionsFunction, live.broadcastFunction]) {
+    for (const fn of [
+      live.connectionsFunction,
+      live.broadcastFunction,
+      stack.management.managementFunction,
+    ]) {
       ack(
         fn,
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(live.api)}>/${live.stage.stageName}/POST/@connections/*]`,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(live.api)}>/${live.stage.stageName}/*/@connections/*]`,
         'Connection ids are assigned at run time; the grant is scoped to this WebSocket API.',
       );
     }
     ack(
       live.api,
       'AwsSolutions-APIG4',
-      'WebSocket clients present an access token that the $connect handler checks (timing-safe, rotatable); ' +
-        'API Gateway allows an authorizer on $connect only, and the token check is that.',
+      'WebSocket clients present an agent key (or the admin token) that the $connect handler checks before the ' +
+        'connection is stored (timing-safe, revocable); API Gateway allows an authorizer on $connect only, and this ' +
+        'check is that.',
     );
     if (live.node.tryFindChild('AccessLogs') === undefined) {
       ack(

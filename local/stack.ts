@@ -146,6 +146,8 @@ export interface LocalStackOptions {
     readonly idleTimeoutSeconds?: number;
     /** Drop `$disconnect` for connections lost without a close frame (tests stale-connection cleanup). */
     readonly skipDisconnectOnAbruptClose?: boolean;
+    /** API Gateway's cap on a connection's life, shortened to test clients that outlive it. @default 7200 */
+    readonly maxConnectionSeconds?: number;
   };
   /** Start one execution environment per function before returning (first requests are then warm). @default true */
   readonly prewarm?: boolean;
@@ -401,6 +403,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ? { idleTimeoutSeconds: options.websocket.idleTimeoutSeconds }
         : {}),
       skipDisconnectOnAbruptClose: options.websocket?.skipDisconnectOnAbruptClose ?? false,
+      ...(options.websocket?.maxConnectionSeconds
+        ? { maxConnectionSeconds: options.websocket.maxConnectionSeconds }
+        : {}),
       routeKeys: topology.liveStream.actions,
       defaultThrottle: topology.liveStream.throttle,
       routeThrottles: { $connect: topology.liveStream.connectThrottle },
@@ -531,14 +536,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     const { connections, broadcast } = topology.functions;
     if (connections && broadcast) {
-      late.connections = makeFunction(
+      const connectionsFn = makeFunction(
         connections,
         {},
         { maxConcurrency: options.concurrency?.connections ?? 2 },
       );
+      late.connections = connectionsFn;
+      // `since` on a WebSocket URL: $connect hands the replay to a fresh invocation of itself (InvocationType Event).
+      lambdaApi.registerFunction(connectionsFn.name, async (payload, type) => {
+        const event = JSON.parse(payload.toString('utf8')) as unknown;
+        if (type === 'Event') {
+          connectionsFn.invokeAsync(event);
+          return { payload: '' };
+        }
+        return { payload: JSON.stringify((await connectionsFn.invoke(event)) ?? null) };
+      });
       const broadcastFn = makeFunction(
         broadcast,
-        {},
+        { broadcastQueueUrl: broadcastQueues!.queueUrl },
         { maxConcurrency: options.concurrency?.broadcast ?? 1 },
       );
       ruleTargets.push(

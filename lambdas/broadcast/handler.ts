@@ -5,6 +5,8 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { type BusEvent, ENV } from '../../core/contracts';
 import { METRIC } from '../../core/metrics';
@@ -20,8 +22,13 @@ import {
   syncSubscriptions,
 } from './broadcast';
 
+const sqs = tracer.captureAWSv3Client(new SQSClient(timeouts.request));
+const broadcastQueueUrl = requireEnv(ENV.broadcastQueueUrl);
+
 const deps: BroadcastDeps = {
-  doc: tracer.captureAWSv3Client(new DynamoDBClient(cachedMiddleware(timeouts.request))),
+  doc: DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient(timeouts.request)), {
+    marshallOptions: { removeUndefinedValues: true },
+  }),
   management: tracer.captureAWSv3Client(
     new ApiGatewayManagementApiClient(
       cachedMiddleware({ ...timeouts.request, endpoint: requireEnv(ENV.websocketEndpoint) }),
@@ -31,13 +38,29 @@ const deps: BroadcastDeps = {
   now: Date.now,
   concurrency: 25,
   subscriptions: new SubscriptionIndex(),
+  handOff: async (message) => {
+    await sqs.send(new SendMessageCommand({ QueueUrl: broadcastQueueUrl, MessageBody: message }));
+  },
 };
 
-/** The bus event of a queue message, parsed (for matching) and its `detail` as raw text (for pushing). */
-function parseBusEvent(body: string): { bus: BusEvent<unknown>; detail: string } | undefined {
+/**
+ * The bus event of a queue message, parsed (for matching) and its `detail` as raw text (for pushing); or a fan-out
+ * continuation (`fanout`: the connections still to push to).
+ */
+function parseBusEvent(
+  body: string,
+): { bus: BusEvent<unknown>; detail: string; only?: string[] } | undefined {
   try {
     const detail = rawJsonMember(body, 'detail');
-    return detail === undefined ? undefined : { bus: JSON.parse(body) as BusEvent<unknown>, detail };
+    if (detail === undefined) return undefined;
+    const parsed = JSON.parse(body) as BusEvent<unknown> & { fanout?: unknown };
+    if (Array.isArray(parsed.fanout))
+      return {
+        bus: parsed,
+        detail,
+        only: parsed.fanout.filter((id): id is string => typeof id === 'string'),
+      };
+    return { bus: parsed, detail };
   } catch {
     return undefined;
   }
@@ -57,11 +80,15 @@ export async function handler(event: SQSEvent, context: Context): Promise<void> 
           logger.error('not an EventBridge event; dropped', { messageId: record.messageId });
           continue;
         }
-        const { bus, detail } = parsed;
+        const { bus, detail, only } = parsed;
         // Every line about this event (a failed push included) carries its id and the provider's delivery id.
         await withCorrelation(correlationOf(bus), async () => {
-          const result = await broadcastEvent(bus, detail, deps, (connectionId, error) =>
-            logger.warn('push failed', { connectionId, error }),
+          const result = await broadcastEvent(
+            bus,
+            detail,
+            deps,
+            (connectionId, error) => logger.warn('push failed', { connectionId, error }),
+            only,
           );
           logger.info('broadcast', { ...result });
           metrics.addMetric(METRIC.broadcastSent, MetricUnit.Count, result.sent);

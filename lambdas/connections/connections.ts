@@ -1,24 +1,51 @@
 /**
- * WebSocket connection lifecycle: `$connect` stores the connection with its subscription (an EventBridge pattern
- * over the bus event, from the `pattern` query parameter; everything when absent), `$disconnect` removes it,
- * `subscribe` replaces the pattern, `ping` renews the record's TTL. Receives its clients.
+ * WebSocket connection lifecycle: `$connect` authorizes the caller (an agent key, or the admin token) before it
+ * stores the connection with its subscription (an EventBridge pattern over the bus event, from the `pattern` query
+ * parameter; everything the key allows when absent), `$disconnect` removes it, `subscribe` replaces the pattern
+ * (within the key's allowance), `ping` renews the record's TTL. Receives its clients.
+ *
+ * The credential travels, in order of preference, in `Authorization: Bearer <key>`, in `Sec-WebSocket-Protocol:
+ * event-router, <key>` (browsers cannot set headers on a WebSocket), or as `?key=` / `?token=` (a fallback: query
+ * strings end up in URLs and logs; this code never logs it). API Gateway passes the request's headers to the
+ * `$connect` integration, and completes the handshake with the subprotocol the integration's response names in
+ * `Sec-WebSocket-Protocol` — it must be one the client offered
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-connect-route-subprotocol.html).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   type ApiGatewayManagementApiClient,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { PatternError, validatePattern } from '../../core/pattern';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AGENT_KEY_PREFIX, allowanceAsPattern, LIVE_SUBPROTOCOL, outsideAllowance } from '../../core/agents';
+import { liveEventMessage, RESUME_BATCH } from '../../core/live-protocol';
 import { ALL_WEBHOOK_EVENTS } from '../../core/plan';
-import type { DynamoClient } from '../shared/dynamo';
-import { deleteConnection, putConnection, refreshConnection, updateSubscription } from '../shared/live-store';
+import { parseSubscription } from '../../core/subscription';
+import {
+  agentConnectionIds,
+  deleteAgentConnection,
+  putAgentConnection,
+  verifyAgentKey,
+} from '../shared/agent-keys';
+import {
+  deleteConnection,
+  getConnection,
+  putConnection,
+  refreshConnection,
+  updateSubscription,
+} from '../shared/live-store';
+import { readAfter, sinceProblem } from './resume';
 
 /** Client → server WebSocket actions (routed by `$request.body.action`). */
-export type ClientAction = { action: 'subscribe'; pattern: Record<string, unknown> } | { action: 'ping' };
+export type ClientAction =
+  | { action: 'subscribe'; pattern: Record<string, unknown> }
+  | { action: 'ping' }
+  | { action: 'resume'; since: string };
 
 export function parseClientAction(message: unknown): ClientAction | undefined {
-  const m = message as { action?: unknown; pattern?: unknown } | null;
+  const m = message as { action?: unknown; pattern?: unknown; since?: unknown } | null;
   if (m?.action === 'ping') return { action: 'ping' };
+  if (m?.action === 'resume' && typeof m.since === 'string') return { action: 'resume', since: m.since };
   if (
     m?.action === 'subscribe' &&
     m.pattern !== null &&
@@ -31,19 +58,33 @@ export function parseClientAction(message: unknown): ClientAction | undefined {
 }
 
 export interface ConnectionDeps {
-  readonly doc: DynamoClient;
-  /** Active access tokens (several during rotation). */
+  readonly doc: DynamoDBDocumentClient;
+  /** Active admin tokens (several during rotation): they connect as agent `admin`, allowed every event. */
   readonly accessTokens: () => Promise<readonly string[]>;
   readonly management: ApiGatewayManagementApiClient;
   readonly tableName: string;
   readonly connectionTtlSeconds: number;
   readonly now: () => number;
+  /** The event store (resume reads stored events) and its retention in days. */
+  readonly eventsTable: string;
+  readonly retentionDays: number;
+  /**
+   * Starts the replay of a connection that asked for `since` on its URL, once its handshake has completed: nothing
+   * can be sent on a connection before its `$connect` has answered, so the handler hands it to a fresh invocation
+   * (an asynchronous invoke of itself, which runs `resumeAfterConnect`). Absent: `since` on the URL is only checked,
+   * and the client sends the `resume` action.
+   */
+  readonly startResume?: (connectionId: string, since: string) => Promise<void>;
+  /** Waits between tries of a post that raced the handshake. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 export interface ConnectionEvent {
   readonly routeKey: string;
   readonly connectionId: string;
   readonly query: Readonly<Record<string, string | undefined>>;
+  /** Request headers of `$connect` (any case). */
+  readonly headers?: Readonly<Record<string, string | undefined>>;
   readonly body: string | undefined;
 }
 
@@ -53,43 +94,83 @@ export interface RouteResult {
   readonly body?: string;
 }
 
-/**
- * Bounds on what a connection may ask for. Every subscriber's pattern is compiled by each broadcast, so one hostile
- * pattern must not cost much: without them an 81 KB pattern expanding to 1,000 combinations took 2.4 MB of heap and
- * 13 ms to compile.
- */
-export const SUBSCRIPTION_LIMITS = {
-  /** Characters of the pattern's JSON text (the `pattern` query parameter, or the `subscribe` message's pattern). */
-  maxChars: 2048,
-  /** Alternatives the pattern may expand to through `$or` (EventBridge allows 1,000 on a rule). */
-  maxCombinations: 100,
-} as const;
+export { parseSubscription, SUBSCRIPTION_LIMITS } from '../../core/subscription';
 
-/** Parses and validates a subscription pattern; returns the reason when it is not a valid EventBridge pattern. */
-export function parseSubscription(
-  raw: unknown,
-): { ok: true; pattern: Record<string, unknown> } | { ok: false; reason: string } {
-  const text = typeof raw === 'string' ? raw : JSON.stringify(raw);
-  if (text === undefined) return { ok: false, reason: 'pattern is missing' };
-  if (text.length > SUBSCRIPTION_LIMITS.maxChars) {
+/**
+ * A connection's lifetime on API Gateway: 2 hours at most, whatever happens
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). A key's record of a connection
+ * expires a little after that, so a lost `$disconnect` never holds a connection slot for long.
+ */
+export const MAX_CONNECTION_SECONDS = 7200 + 300;
+
+export interface PresentedCredential {
+  readonly value: string;
+  readonly via: 'authorization' | 'subprotocol' | 'query';
+}
+
+const header = (headers: ConnectionEvent['headers'], name: string) => {
+  for (const [k, v] of Object.entries(headers ?? {})) if (k.toLowerCase() === name) return v;
+  return undefined;
+};
+
+/** The credential a `$connect` request presents: the Authorization header, the subprotocol list, or the query. */
+export function presentedCredential(
+  event: Pick<ConnectionEvent, 'headers' | 'query'>,
+): PresentedCredential | undefined {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header(event.headers, 'authorization') ?? '');
+  if (bearer?.[1]) return { value: bearer[1], via: 'authorization' };
+  const offered = offeredProtocols(event.headers);
+  if (offered.includes(LIVE_SUBPROTOCOL)) {
+    const key = offered.find((p) => p !== LIVE_SUBPROTOCOL);
+    if (key) return { value: key, via: 'subprotocol' };
+  }
+  const fromQuery = event.query.key ?? event.query.token;
+  return fromQuery ? { value: fromQuery, via: 'query' } : undefined;
+}
+
+const offeredProtocols = (headers: ConnectionEvent['headers']) =>
+  (header(headers, 'sec-websocket-protocol') ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+
+/** Who is connecting: an agent key (with its allowance and connection limit), or the admin token. */
+type Identity =
+  | {
+      readonly agent: string;
+      readonly keyId: string;
+      readonly allowance: Record<string, unknown>[];
+      readonly maxConnections: number;
+    }
+  | { readonly agent: 'admin'; readonly keyId?: undefined; readonly allowance?: undefined };
+
+async function identify(
+  credential: PresentedCredential | undefined,
+  deps: ConnectionDeps,
+): Promise<{ ok: true; identity: Identity } | { ok: false; reason: string }> {
+  if (!credential)
     return {
       ok: false,
-      reason: `pattern is ${text.length} characters; at most ${SUBSCRIPTION_LIMITS.maxChars} are allowed`,
+      reason:
+        'no credentials: send "Authorization: Bearer <agent key>", the subprotocols "event-router, <agent key>", or ?key=<agent key>',
+    };
+  if (credential.value.startsWith(AGENT_KEY_PREFIX)) {
+    const verified = await verifyAgentKey(deps.doc, deps.tableName, credential.value);
+    if (!verified.ok) return verified;
+    const { key } = verified;
+    return {
+      ok: true,
+      identity: {
+        agent: key.name,
+        keyId: key.keyId,
+        allowance: key.patterns,
+        maxConnections: key.maxConnections,
+      },
     };
   }
-  let pattern: unknown;
-  try {
-    pattern = JSON.parse(text);
-  } catch {
-    return { ok: false, reason: 'pattern is not valid JSON' };
-  }
-  try {
-    validatePattern(pattern, { maxCombinations: SUBSCRIPTION_LIMITS.maxCombinations });
-    return { ok: true, pattern };
-  } catch (error) {
-    if (error instanceof PatternError) return { ok: false, reason: `invalid pattern: ${error.message}` };
-    throw error;
-  }
+  return (await tokenAccepted(credential.value, deps))
+    ? { ok: true, identity: { agent: 'admin' } }
+    : { ok: false, reason: 'unknown agent key or admin token' };
 }
 
 /** Timing-safe comparison of the presented token with every active one. */
@@ -119,28 +200,134 @@ const refuse = (statusCode: number, error: string, message: string): RouteResult
 
 const expiresAt = (deps: ConnectionDeps) => Math.floor(deps.now() / 1000) + deps.connectionTtlSeconds;
 
+const isGone = (error: unknown) =>
+  error instanceof Error &&
+  (error.name === 'GoneException' ||
+    (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 410);
+
+/**
+ * The replay a `since` on the URL asked for, run after `$connect` answered. API Gateway answers 410 to a post while
+ * the handshake is still completing, so the first post is tried again with backoff (for up to about 3 s).
+ */
+export async function resumeAfterConnect(
+  deps: ConnectionDeps,
+  connectionId: string,
+  since: string,
+): Promise<void> {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  let first = true;
+  const post = async (data: string) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await deps.management.send(
+          new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(data) }),
+        );
+        first = false;
+        return;
+      } catch (error) {
+        if (!first || !isGone(error) || attempt >= 7) throw error;
+        await sleep(25 * 2 ** attempt);
+      }
+    }
+  };
+  await resume(deps, connectionId, since, post);
+}
+
+/**
+ * Sends the stored events after `since` that match the connection's subscription, in order (each marked
+ * `"replay":true`), then `{"kind":"resumed","since","through","more"}`; with `more`, the client resumes again from
+ * `through`. At most RESUME_BATCH events per action keep each invocation short.
+ */
+async function resume(
+  deps: ConnectionDeps,
+  connectionId: string,
+  since: string,
+  post: (data: string) => Promise<void> = (data) =>
+    deps.management
+      .send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(data) }))
+      .then(() => undefined),
+): Promise<void> {
+  const connection = await getConnection(deps.doc, deps.tableName, connectionId);
+  if (!connection) return;
+  const read = await readAfter(
+    { doc: deps.doc, eventsTable: deps.eventsTable, retentionDays: deps.retentionDays, now: deps.now },
+    since,
+    connection.pattern,
+    RESUME_BATCH,
+  );
+  if (!read.ok) {
+    await post(JSON.stringify({ kind: 'error', error: read.error, message: read.message }));
+    return;
+  }
+  // One at a time: the client receives them in id order.
+  for (const e of read.events) await post(liveEventMessage(e.id, e.json, true));
+  await post(JSON.stringify({ kind: 'resumed', since, through: read.through, more: read.more }));
+}
+
 export async function handleConnectionEvent(
   event: ConnectionEvent,
   deps: ConnectionDeps,
 ): Promise<RouteResult> {
   switch (event.routeKey) {
     case '$connect': {
-      if (!(await tokenAccepted(event.query.token, deps))) {
-        return refuse(401, 'unauthorized', 'missing or wrong access token (?token=)');
-      }
+      const credential = presentedCredential(event);
+      const who = await identify(credential, deps);
+      if (!who.ok) return refuse(401, 'unauthorized', who.reason);
+      const { identity } = who;
       const parsed =
         event.query.pattern === undefined
-          ? { ok: true as const, pattern: ALL_WEBHOOK_EVENTS }
+          ? {
+              ok: true as const,
+              pattern: identity.allowance ? allowanceAsPattern(identity.allowance) : ALL_WEBHOOK_EVENTS,
+            }
           : parseSubscription(event.query.pattern);
       // A non-2xx answer to $connect refuses the handshake: the client learns its pattern was wrong at once.
       if (!parsed.ok) return refuse(400, 'invalid_pattern', parsed.reason);
+      // `since` on the URL is checked here, so that an expired one is refused at once; the replay runs once the
+      // handshake is complete (startResume).
+      const since = event.query.since === undefined ? undefined : sinceProblem(event.query.since, deps);
+      if (since) return refuse(since.error === 'since_expired' ? 410 : 400, since.error, since.message);
+      const outside = identity.allowance && outsideAllowance(parsed.pattern, identity.allowance);
+      if (outside) return refuse(403, 'pattern_not_allowed', outside);
+      if (identity.keyId !== undefined) {
+        const open = await agentConnectionIds(deps.doc, deps.tableName, identity.keyId, deps.now());
+        if (open.length >= identity.maxConnections)
+          return refuse(
+            429,
+            'too_many_connections',
+            `agent key ${identity.keyId} already has ${open.length} live connections; it allows ${identity.maxConnections}`,
+          );
+        await putAgentConnection(
+          deps.doc,
+          deps.tableName,
+          identity.keyId,
+          event.connectionId,
+          Math.floor(deps.now() / 1000) + MAX_CONNECTION_SECONDS,
+        );
+      }
       await putConnection(deps.doc, deps.tableName, {
         connectionId: event.connectionId,
         pattern: parsed.pattern,
         connectedAt: new Date(deps.now()).toISOString(),
         expiresAt: expiresAt(deps),
+        agent: identity.agent,
+        ...(identity.keyId !== undefined ? { keyId: identity.keyId, allowance: identity.allowance } : {}),
       });
-      return { statusCode: 200 };
+      if (identity.keyId !== undefined && credential) {
+        // A revocation that ran between the check above and these writes found no connection to close: look again.
+        const still = await verifyAgentKey(deps.doc, deps.tableName, credential.value);
+        if (!still.ok) {
+          await deleteConnection(deps.doc, deps.tableName, event.connectionId);
+          await deleteAgentConnection(deps.doc, deps.tableName, identity.keyId, event.connectionId);
+          return refuse(401, 'unauthorized', still.reason);
+        }
+      }
+      if (event.query.since !== undefined && deps.startResume)
+        await deps.startResume(event.connectionId, event.query.since);
+      // The handshake completes with the subprotocol the client offered (and browsers require it echoed).
+      return offeredProtocols(event.headers).includes(LIVE_SUBPROTOCOL)
+        ? { statusCode: 200, headers: { 'Sec-WebSocket-Protocol': LIVE_SUBPROTOCOL } }
+        : { statusCode: 200 };
     }
     case '$disconnect':
       await deleteConnection(deps.doc, deps.tableName, event.connectionId);
@@ -162,8 +349,13 @@ export async function handleConnectionEvent(
         await reply(deps, event.connectionId, {
           kind: 'error',
           error: 'unknown_action',
-          message: 'send {"action":"subscribe","pattern":{…}} or {"action":"ping"}',
+          message:
+            'send {"action":"subscribe","pattern":{…}}, {"action":"resume","since":"<event id>"} or {"action":"ping"}',
         });
+        return { statusCode: 200 };
+      }
+      if (action.action === 'resume') {
+        await resume(deps, event.connectionId, action.since);
         return { statusCode: 200 };
       }
       if (action.action === 'ping') {
@@ -177,6 +369,16 @@ export async function handleConnectionEvent(
           kind: 'error',
           error: 'invalid_pattern',
           message: parsed.reason,
+        });
+        return { statusCode: 200 };
+      }
+      const connection = await getConnection(deps.doc, deps.tableName, event.connectionId);
+      const outside = connection?.allowance && outsideAllowance(parsed.pattern, connection.allowance);
+      if (outside) {
+        await reply(deps, event.connectionId, {
+          kind: 'error',
+          error: 'pattern_not_allowed',
+          message: outside,
         });
         return { statusCode: 200 };
       }

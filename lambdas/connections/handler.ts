@@ -3,6 +3,8 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { ENV } from '../../core/contracts';
 import { METRIC } from '../../core/metrics';
@@ -10,7 +12,7 @@ import { cachedMiddleware, lazyClient, timeouts } from '../shared/clients';
 import { requireEnv, requirePositiveIntEnv } from '../shared/env';
 import { invocation, logger, metrics, tracer } from '../shared/observability';
 import { createSecretReader } from '../shared/secrets';
-import { type ConnectionDeps, handleConnectionEvent } from './connections';
+import { type ConnectionDeps, handleConnectionEvent, resumeAfterConnect } from './connections';
 
 // The token secret is read on a connect and cached for minutes: its client loads then, not at init.
 const readSecrets = createSecretReader(
@@ -23,9 +25,13 @@ const readSecrets = createSecretReader(
   ),
 );
 const tokenSecretId = requireEnv(ENV.streamTokenSecret);
+const lambda = tracer.captureAWSv3Client(new LambdaClient(timeouts.request));
+const functionName = requireEnv('AWS_LAMBDA_FUNCTION_NAME');
 
 const deps: ConnectionDeps = {
-  doc: tracer.captureAWSv3Client(new DynamoDBClient(cachedMiddleware(timeouts.request))),
+  doc: DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient(timeouts.request)), {
+    marshallOptions: { removeUndefinedValues: true },
+  }),
   accessTokens: () => readSecrets(tokenSecretId),
   management: tracer.captureAWSv3Client(
     new ApiGatewayManagementApiClient(
@@ -35,21 +41,55 @@ const deps: ConnectionDeps = {
   tableName: requireEnv(ENV.liveTableName),
   connectionTtlSeconds: requirePositiveIntEnv(ENV.connectionTtlSeconds),
   now: Date.now,
+  eventsTable: requireEnv(ENV.tableName),
+  retentionDays: requirePositiveIntEnv(ENV.retentionDays),
+  startResume: async (connectionId, since) => {
+    await lambda.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: 'Event',
+        Payload: Buffer.from(JSON.stringify({ resume: { connectionId, since } })),
+      }),
+    );
+  },
 };
 
-/** $connect events carry query parameters, which the v2 WebSocket event type does not declare. */
+/** $connect events carry query parameters and headers, which the v2 WebSocket event type does not declare. */
 type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
   queryStringParameters?: Record<string, string | undefined>;
+  headers?: Record<string, string | undefined>;
 };
 
-export async function handler(event: WebSocketEvent, context: Context): Promise<APIGatewayProxyResultV2> {
+/** The replay a `since` on the URL asked for, handed over by `$connect` (an asynchronous invoke of this function). */
+type ResumeRequest = { resume: { connectionId: string; since: string } };
+
+export async function handler(
+  event: WebSocketEvent | ResumeRequest,
+  context: Context,
+): Promise<APIGatewayProxyResultV2 | undefined> {
+  if ('resume' in event) {
+    return invocation(context, async () => {
+      await resumeAfterConnect(deps, event.resume.connectionId, event.resume.since).catch((error: unknown) =>
+        // The client's next connection resumes again; nothing to retry here.
+        logger.warn('resume after connect failed', { connectionId: event.resume.connectionId, error }),
+      );
+      return undefined;
+    });
+  }
   // Lines here are about a connection, not an event: the connection id is their correlation.
   return invocation(context, async () => {
     const { routeKey, connectionId } = event.requestContext;
     const result = await handleConnectionEvent(
-      { routeKey, connectionId, query: event.queryStringParameters ?? {}, body: event.body },
+      {
+        routeKey,
+        connectionId,
+        query: event.queryStringParameters ?? {},
+        headers: event.headers ?? {},
+        body: event.body,
+      },
       deps,
     );
+    // Never the query string or the headers: they may carry the caller's key.
     logger.info('websocket route', { routeKey, connectionId, statusCode: result.statusCode });
     if (routeKey === '$connect' && result.statusCode === 200) {
       metrics.addMetric(METRIC.connectionOpened, MetricUnit.Count, 1);

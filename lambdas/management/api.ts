@@ -9,6 +9,7 @@ import { Router } from '@aws-lambda-powertools/event-handler/http';
 import { DescribeEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
+  CreateAgentRequest,
   eventId,
   FailedQuery,
   ListEventsQuery,
@@ -18,6 +19,7 @@ import {
   RedriveRequest,
   ReplayRequest,
 } from '../../core/management';
+import { createAgent, listAgents, revokeAgent } from './agents';
 import type { ManagementDeps } from './deps';
 import { getEventDetail, listEvents, publish, redeliver } from './events';
 import { cancel, jobView, startRedrive, startReplay } from './jobs';
@@ -118,6 +120,25 @@ export function createApi(deps: ManagementDeps, onError: (error: Error) => void 
   app.post('/v1/targets/:name/redrive', async ({ req, params }) => {
     const { eventIds } = parseOr400(RedriveRequest, await bodyOf(req), 'body');
     return json(202, await startRedrive(deps, params.name ?? '', eventIds));
+  });
+
+  const agents = () => {
+    if (!deps.agents)
+      throw new ApiProblem(409, 'this stack has no live stream (liveStream.enabled), so no agents');
+    return deps.agents;
+  };
+  app.post('/v1/agents', async ({ req }) => {
+    const request = parseOr400(CreateAgentRequest, await bodyOf(req), 'body');
+    return json(201, await createAgent(agents(), request));
+  });
+  app.get('/v1/agents', async () => json(200, await listAgents(agents())));
+  app.post('/v1/agents/:id/revoke', async ({ params }) => {
+    const id = params.id ?? '';
+    if (!/^[0-9a-f]{16}$/.test(id))
+      throw new ApiProblem(400, 'invalid path: id: must be an agent key id (16 hex characters)', [
+        { path: 'id', message: 'must be an agent key id (16 hex characters)' },
+      ]);
+    return json(200, await revokeAgent(agents(), id));
   });
 
   app.errorHandler(ApiProblem, async (error) => problemResponse(error));

@@ -6,6 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ManagementRuntime } from '../../core/runtime-config';
+import type { AgentDeps } from './agents';
 import type { CursorCodec } from './cursor';
 
 export interface ManagementDeps {
@@ -29,4 +30,6 @@ export interface ManagementDeps {
   /** Runs a job's next chunk in a fresh invocation (an asynchronous invoke of this function). */
   readonly continueJob: (jobId: string) => Promise<void>;
   readonly now: () => number;
+  /** The live stream's table and `@connections`, for agent keys; absent when the stack has no live stream. */
+  readonly agents?: AgentDeps;
 }

@@ -2,6 +2,7 @@
  * Management Lambda: the `/v1` API (and `/health`) of the HTTP API, and the continuation of its jobs (invoked
  * asynchronously by itself with `{"job": "<id>"}`).
  */
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -29,11 +30,16 @@ const functionName = requireEnv('AWS_LAMBDA_FUNCTION_NAME');
 const readSecrets = createSecretReader(tracer.captureAWSv3Client(new SecretsManagerClient(timeouts.request)));
 const cursorSecret = requireEnv(ENV.cursorKeySecret);
 
+const doc = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient(timeouts.background)), {
+  marshallOptions: { removeUndefinedValues: true },
+});
+// Set together when the stack has a live stream (core/plan.ts).
+const liveTable = process.env[ENV.liveTableName];
+const websocketEndpoint = process.env[ENV.websocketEndpoint];
+
 const deps: ManagementDeps = {
   runtime,
-  doc: DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient(timeouts.background)), {
-    marshallOptions: { removeUndefinedValues: true },
-  }),
+  doc,
   eventBridge: tracer.captureAWSv3Client(new EventBridgeClient(timeouts.background)),
   s3: tracer.captureAWSv3Client(new S3Client(timeouts.background)),
   sqs: tracer.captureAWSv3Client(new SQSClient(timeouts.background)),
@@ -56,6 +62,20 @@ const deps: ManagementDeps = {
     );
   },
   now: Date.now,
+  ...(liveTable && websocketEndpoint
+    ? {
+        agents: {
+          doc,
+          tableName: liveTable,
+          management: tracer.captureAWSv3Client(
+            new ApiGatewayManagementApiClient({ ...timeouts.request, endpoint: websocketEndpoint }),
+          ),
+          now: Date.now,
+          onError: (connectionId, error) =>
+            logger.warn('could not close a connection', { connectionId, error }),
+        },
+      }
+    : {}),
 };
 
 const api = createApi(deps, (error) => logger.error('management request failed', { error }));

@@ -3,10 +3,37 @@
  * core/contracts.ts). Kept apart from the event store so the WebSocket functions never touch stored events.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { LIVE_TABLE, liveKeys } from '../../core/contracts';
-import { type Cursor, type DynamoClient, deleteItem, putItem, queryPage, updateItem } from './dynamo';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { CONNECTION_SHARDS, LIVE_TABLE, liveKeys } from '../../core/contracts';
 
 const TTL = LIVE_TABLE.ttlAttribute;
+
+/** Marks a change of the connections: the broadcast function re-reads them when this number moved. */
+async function bumpVersion(doc: DynamoDBDocumentClient, tableName: string): Promise<void> {
+  await doc.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: liveKeys.subscriptionsVersion,
+      UpdateExpression: 'ADD v :one',
+      ExpressionAttributeValues: { ':one': 1 },
+    }),
+  );
+}
+
+/** The connections' version (0 before any change): one small read instead of reading every connection. */
+export async function subscriptionsVersion(doc: DynamoDBDocumentClient, tableName: string): Promise<number> {
+  const { Item } = await doc.send(
+    new GetCommand({ TableName: tableName, Key: liveKeys.subscriptionsVersion }),
+  );
+  return Number(Item?.v ?? 0);
+}
 
 export interface ConnectionRecord {
   readonly connectionId: string;
@@ -14,50 +41,109 @@ export interface ConnectionRecord {
   readonly pattern: Record<string, unknown>;
   readonly connectedAt: string;
   readonly expiresAt: number;
+  /** The agent key it was opened with; absent for the admin token. */
+  readonly keyId?: string;
+  /** The agent's name (`admin` for the admin token). */
+  readonly agent?: string;
+  /** Patterns its subscription must stay within; absent: everything (the admin token). */
+  readonly allowance?: Record<string, unknown>[];
 }
 
 export async function putConnection(
-  doc: DynamoClient,
+  doc: DynamoDBDocumentClient,
   tableName: string,
   connection: ConnectionRecord,
 ): Promise<void> {
-  await putItem(doc, {
-    TableName: tableName,
-    Item: {
-      ...liveKeys.connection(connection.connectionId),
-      connectionId: connection.connectionId,
-      pattern: JSON.stringify(connection.pattern),
-      connectedAt: connection.connectedAt,
-      [TTL]: connection.expiresAt,
-    },
-  });
+  await doc.send(
+    new PutCommand({
+      TableName: tableName,
+      Item: {
+        ...liveKeys.connection(connection.connectionId),
+        connectionId: connection.connectionId,
+        pattern: JSON.stringify(connection.pattern),
+        connectedAt: connection.connectedAt,
+        [TTL]: connection.expiresAt,
+        ...(connection.keyId ? { keyId: connection.keyId } : {}),
+        ...(connection.agent ? { agent: connection.agent } : {}),
+        ...(connection.allowance ? { allowance: JSON.stringify(connection.allowance) } : {}),
+      },
+    }),
+  );
+  await bumpVersion(doc, tableName);
 }
 
+const toConnection = (item: Record<string, unknown>): ConnectionRecord => ({
+  connectionId: String(item.connectionId),
+  pattern: JSON.parse(String(item.pattern)) as Record<string, unknown>,
+  connectedAt: String(item.connectedAt),
+  expiresAt: Number(item[TTL]),
+  ...(typeof item.keyId === 'string' ? { keyId: item.keyId } : {}),
+  ...(typeof item.agent === 'string' ? { agent: item.agent } : {}),
+  ...(typeof item.allowance === 'string'
+    ? { allowance: JSON.parse(item.allowance) as Record<string, unknown>[] }
+    : {}),
+});
+
+/** Deletes a connection's record, and its entry under its agent key. */
 export async function deleteConnection(
-  doc: DynamoClient,
+  doc: DynamoDBDocumentClient,
   tableName: string,
   connectionId: string,
 ): Promise<void> {
-  await deleteItem(doc, { TableName: tableName, Key: liveKeys.connection(connectionId) });
+  const out = await doc.send(
+    new DeleteCommand({
+      TableName: tableName,
+      Key: liveKeys.connection(connectionId),
+      ReturnValues: 'ALL_OLD',
+    }),
+  );
+  await deleteAgentEntry(doc, tableName, out.Attributes, connectionId);
+  if (out.Attributes) await bumpVersion(doc, tableName);
+}
+
+async function deleteAgentEntry(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  old: Record<string, unknown> | undefined,
+  connectionId: string,
+): Promise<void> {
+  if (typeof old?.keyId !== 'string') return;
+  await doc.send(
+    new DeleteCommand({ TableName: tableName, Key: liveKeys.agentConnection(old.keyId, connectionId) }),
+  );
+}
+
+/** A connection's record, or undefined when it is gone. */
+export async function getConnection(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  connectionId: string,
+): Promise<ConnectionRecord | undefined> {
+  const { Item } = await doc.send(
+    new GetCommand({ TableName: tableName, Key: liveKeys.connection(connectionId), ConsistentRead: true }),
+  );
+  return Item ? toConnection(Item) : undefined;
 }
 
 /** Replaces a connection's subscription (and renews its TTL); `connectedAt` stays. False if it is gone. */
 export async function updateSubscription(
-  doc: DynamoClient,
+  doc: DynamoDBDocumentClient,
   tableName: string,
   connectionId: string,
   pattern: Record<string, unknown>,
   expiresAt: number,
 ): Promise<boolean> {
-  return conditionalUpdate(doc, tableName, connectionId, 'SET pattern = :p, expiresAt = :e', {
+  const updated = await conditionalUpdate(doc, tableName, connectionId, 'SET pattern = :p, expiresAt = :e', {
     ':p': JSON.stringify(pattern),
     ':e': expiresAt,
   });
+  if (updated) await bumpVersion(doc, tableName);
+  return updated;
 }
 
 /** Renews a connection record's TTL (a client's ping). False if the record is gone. */
 export async function refreshConnection(
-  doc: DynamoClient,
+  doc: DynamoDBDocumentClient,
   tableName: string,
   connectionId: string,
   expiresAt: number,
@@ -66,20 +152,22 @@ export async function refreshConnection(
 }
 
 async function conditionalUpdate(
-  doc: DynamoClient,
+  doc: DynamoDBDocumentClient,
   tableName: string,
   connectionId: string,
   expression: string,
   values: Record<string, unknown>,
 ): Promise<boolean> {
   try {
-    await updateItem(doc, {
-      TableName: tableName,
-      Key: liveKeys.connection(connectionId),
-      UpdateExpression: expression,
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: values,
-    });
+    await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: liveKeys.connection(connectionId),
+        UpdateExpression: expression,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: values,
+      }),
+    );
     return true;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return false;
@@ -92,18 +180,23 @@ async function conditionalUpdate(
  * 410 to a post that races the handshake (the record is written during `$connect`, before the connection is up).
  */
 export async function deleteGoneConnection(
-  doc: DynamoClient,
+  doc: DynamoDBDocumentClient,
   tableName: string,
   connectionId: string,
   connectedBefore: string,
 ): Promise<boolean> {
   try {
-    await deleteItem(doc, {
-      TableName: tableName,
-      Key: liveKeys.connection(connectionId),
-      ConditionExpression: 'connectedAt < :before',
-      ExpressionAttributeValues: { ':before': connectedBefore },
-    });
+    const out = await doc.send(
+      new DeleteCommand({
+        TableName: tableName,
+        Key: liveKeys.connection(connectionId),
+        ConditionExpression: 'connectedAt < :before',
+        ExpressionAttributeValues: { ':before': connectedBefore },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    await deleteAgentEntry(doc, tableName, out.Attributes, connectionId);
+    await bumpVersion(doc, tableName);
     return true;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return false;
@@ -112,33 +205,35 @@ export async function deleteGoneConnection(
 }
 
 /**
- * Every live connection, page by page (a Query on one partition, never a Scan). Records past their TTL are
+ * Every live connection: a Query per shard (never a Scan), the shards read side by side. Records past their TTL are
  * skipped: DynamoDB deletes expired items lazily.
  */
 export async function* listConnections(
-  doc: DynamoClient,
+  doc: DynamoDBDocumentClient,
   tableName: string,
   nowMs: number,
 ): AsyncGenerator<ConnectionRecord> {
-  let startKey: Cursor | undefined;
   const nowSeconds = Math.floor(nowMs / 1000);
-  do {
-    const out = await queryPage(doc, {
-      TableName: tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': liveKeys.connections },
-      ExclusiveStartKey: startKey,
-    });
-    for (const item of out.items) {
-      const expiresAt = Number(item[TTL]);
-      if (expiresAt <= nowSeconds) continue;
-      yield {
-        connectionId: String(item.connectionId),
-        pattern: JSON.parse(String(item.pattern)) as Record<string, unknown>,
-        connectedAt: String(item.connectedAt),
-        expiresAt,
-      };
-    }
-    startKey = out.next;
-  } while (startKey);
+  const shard = async (n: number) => {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': liveKeys.connectionPartition(n) },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  };
+  const shards = await Promise.all(Array.from({ length: CONNECTION_SHARDS }, (_, n) => shard(n)));
+  for (const item of shards.flat()) {
+    if (Number(item[TTL]) <= nowSeconds) continue;
+    yield toConnection(item);
+  }
 }

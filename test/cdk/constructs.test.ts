@@ -112,8 +112,8 @@ describe('WebhookIngest', () => {
 
 describe('LiveStream', () => {
   it('creates the WebSocket API with its routes, an access token, its own table and the broadcast rule', () => {
-    const { stack, bus } = deps();
-    new LiveStream(stack, 'Live', { bus, functions: live, plan: topology.liveStream });
+    const { stack, bus, table } = deps();
+    new LiveStream(stack, 'Live', { bus, eventsTable: table, functions: live, plan: topology.liveStream });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: 'live',
@@ -128,7 +128,8 @@ describe('LiveStream', () => {
     });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 10 });
     template.resourceCountIs('AWS::SQS::Queue', 2);
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 5);
+    // $connect, $disconnect, $default, subscribe, resume, ping.
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 6);
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
@@ -138,6 +139,9 @@ describe('LiveStream', () => {
         Variables: Match.objectLike({
           STREAM_TOKEN_SECRET_ID: Match.anyValue(),
           CONNECTION_TTL_SECONDS: '7200',
+          // Resume reads the event store.
+          EVENT_TABLE_NAME: Match.anyValue(),
+          EVENT_RETENTION_DAYS: Match.anyValue(),
         }),
       },
     });
@@ -145,9 +149,10 @@ describe('LiveStream', () => {
 
   describe('access logs of the WebSocket stage (they need the account-wide API Gateway CloudWatch role)', () => {
     const synth = (accessLogs?: 'off' | 'account-role-exists' | 'create-account-role') => {
-      const { stack, bus } = deps();
+      const { stack, bus, table } = deps();
       new LiveStream(stack, 'Live', {
         bus,
+        eventsTable: table,
         functions: live,
         plan: topology.liveStream,
         ...(accessLogs ? { accessLogs } : {}),
@@ -197,9 +202,16 @@ describe('LiveStream', () => {
     [{ stageName: 'bad stage' }, /stageName must match/],
     [{ stageName: '' }, /stageName must match/],
   ])('rejects invalid props %o', (override, message) => {
-    const { stack, bus } = deps();
+    const { stack, bus, table } = deps();
     expect(
-      () => new LiveStream(stack, 'Live', { bus, functions: live, plan: topology.liveStream, ...override }),
+      () =>
+        new LiveStream(stack, 'Live', {
+          bus,
+          eventsTable: table,
+          functions: live,
+          plan: topology.liveStream,
+          ...override,
+        }),
     ).toThrow(message);
   });
 });
@@ -221,7 +233,12 @@ describe('metric methods (what the dashboard charts and the alarms watch)', () =
     catchAllThrottle: topology.http.catchAllThrottle,
     sweeperSchedule: topology.sweeperSchedule,
   });
-  const liveStream = new LiveStream(stack, 'Live', { bus, functions: live, plan: topology.liveStream });
+  const liveStream = new LiveStream(stack, 'Live', {
+    bus,
+    eventsTable: table,
+    functions: live,
+    plan: topology.liveStream,
+  });
   const resolve = (value: unknown) => Stack.of(target).resolve(value);
   const identity = (m: {
     namespace: string;

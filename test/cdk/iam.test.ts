@@ -69,6 +69,7 @@ const COMMAND_ACTIONS: Record<string, string> = {
  * esbuild names a module by its real path relative to the working directory: a `node_modules` that is a symlink (a
  * git worktree sharing another checkout's) shows up as `../<elsewhere>/node_modules/…`.
  */
+// `(^|/)node_modules`: in a git worktree whose node_modules is a symlink, esbuild names the real path (../…).
 const OWN_CODE = /^(lambdas|core)\/|(^|\/)node_modules\/@aws-lambda-powertools\/parameters\//;
 
 /** What Lambda's SQS poller does with the function's role: not in the code, needed all the same. */

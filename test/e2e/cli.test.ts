@@ -11,6 +11,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, type Io, main } from '../../cli/main';
 import type { RouterConfigInput } from '../../core/config';
+import { ulidFloor, ulidTime } from '../../core/contracts';
 import { EventDetail, EventList, Job, TargetList } from '../../core/management';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { localStackState, writeLocalState } from '../../local/state';
@@ -381,6 +382,52 @@ describe('live events', () => {
       await agent.stop();
     }
   }, 40_000);
+});
+
+describe('agents', () => {
+  it('agents create prints the key once; tail --key --since replays what the key allows, then list and revoke', async () => {
+    const created = await cli([
+      'agents',
+      'create',
+      'cli-agent',
+      '--pattern',
+      '{"detail-type":[{"prefix":"issues."}]}',
+      '--max-connections',
+      '2',
+    ]);
+    expect(created.code, created.err).toBe(EXIT.ok);
+    const key = /key \(shown once; store it now\): (erk_\S+)$/m.exec(created.out)?.[1];
+    expect(key).toBeDefined();
+    const id = key!.slice(4, 20);
+
+    // Stored before the tail starts: --since brings them back (only those the key allows).
+    const before = idOf(await cli(['send', 'github', '--type', 'issues.edited']));
+    // The lowest id of its millisecond: just before it.
+    const since = ulidFloor(ulidTime(before));
+    await cli(['send', 'github', '--type', 'pull_request.opened']);
+    const after = idOf(await cli(['send', 'github', '--type', 'issues.assigned']));
+    const tail = await Promise.race([
+      cli(['--json', 'tail', '--key', key!, '--since', since, '--count', '2']),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('tail did not end')), 20_000)),
+    ]);
+    expect(tail.code, tail.err).toBe(EXIT.ok);
+    const ids = tail.out.split('\n').map((line) => (JSON.parse(line) as { id: string }).id);
+    expect(ids).toEqual([before, after]);
+
+    const outside = await cli(['tail', '--key', key!, '--pattern', '{"source":["webhook.github"]}']);
+    expect(outside.code).not.toBe(EXIT.ok);
+    expect(outside.err).toMatch(/outside this key's allowance/);
+
+    const list = JSON.parse((await cli(['--json', 'agents', 'list'])).out) as {
+      agents: { id: string; name: string }[];
+    };
+    expect(list.agents.find((a) => a.id === id)).toMatchObject({ name: 'cli-agent' });
+    const revoked = await cli(['agents', 'revoke', id]);
+    expect(revoked.code, revoked.err).toBe(EXIT.ok);
+    expect(revoked.out).toMatch(/closed 0 live connection\(s\)/);
+    const refused = await cli(['tail', '--key', key!]);
+    expect(refused.err).toMatch(/revoked/);
+  }, 60_000);
 });
 
 describe('exit codes and errors', () => {

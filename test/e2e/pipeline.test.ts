@@ -213,7 +213,7 @@ describe('Event Router end to end (real handlers, local services)', () => {
       matching.messages.find((m) => m.event?.id === firstId),
     );
     // …and in the WebSocket message.
-    expect(live).toMatchObject({ kind: 'event', eventId: firstId, deliveryId: firstDelivery });
+    expect(live).toMatchObject({ kind: 'event', id: firstId, deliveryId: firstDelivery });
     await stack.drain();
     await new Promise((r) => setTimeout(r, 300));
     expect(other.messages.filter((m) => m.kind === 'event')).toEqual([]);
@@ -333,9 +333,9 @@ describe('Event Router end to end (real handlers, local services)', () => {
       expect(text).toContain('"id":9007199254740993');
       expect(text).toContain('"big":1234567890123456789');
     }
-    // The pushed event is exactly the delivered envelope, wrapped with its correlation.
+    // The pushed event is exactly the delivered envelope, wrapped with its id (the resume point) and correlation.
     expect(pushed).toBe(
-      `{"kind":"event","eventId":"${id}","deliveryId":"${githubDelivery}","event":${delivered.body}}`,
+      `{"kind":"event","id":"${id}","deliveryId":"${githubDelivery}","event":${delivered.body}}`,
     );
     client.ws.close();
   });

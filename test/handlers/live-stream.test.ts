@@ -66,6 +66,8 @@ beforeAll(async () => {
     management,
     tableName: aws.liveTableName,
     connectionTtlSeconds: 7200,
+    eventsTable: aws.tableName,
+    retentionDays: 7,
     now: () => Date.now() + connectionClockMs,
   };
   broadcastDeps = {
@@ -183,7 +185,7 @@ async function broadcast(event: BusEvent, detailJson = JSON.stringify(event.deta
 describe('live stream: connections + broadcast over a real WebSocket', () => {
   it('refuses the handshake without the access token, or with an invalid pattern, and says why', async () => {
     await expect(connect({})).rejects.toThrow(
-      /refused: 401 \{"error":"unauthorized","message":"missing or wrong/,
+      /refused: 401 \{"error":"unauthorized","message":"no credentials/,
     );
     await expect(connect({ token: 'wrong' })).rejects.toThrow(/refused: 401/);
     await expect(connect({ token: TOKEN, pattern: '{"source":"not-an-array"}' })).rejects.toThrow(
@@ -243,7 +245,7 @@ describe('live stream: connections + broadcast over a real WebSocket', () => {
     await client.next();
     const { id, deliveryId } = event.detail as { id: string; deliveryId: string | null };
     expect(raw[0]).toBe(
-      `{"kind":"event","eventId":${JSON.stringify(id)},"deliveryId":${JSON.stringify(deliveryId)},"event":${detailJson}}`,
+      `{"kind":"event","id":${JSON.stringify(id)},"deliveryId":${JSON.stringify(deliveryId)},"event":${detailJson}}`,
     );
     expect(raw[0]).toContain('"id":9223372036854775807');
     await closeClient(client);
