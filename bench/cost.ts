@@ -66,6 +66,6 @@ process.stdout.write(
 );
 for (const [name, p] of Object.entries(PRICES)) {
   process.stdout.write(
-    `- ${name}: ${p.value} ${p.unit}${'rule' in p ? ` — ${p.rule}` : ''} — ${p.source}${'dated' in p ? ` (dated ${p.dated})` : ''}, looked up ${p.lookedUp}\n`,
+    `- ${name}: ${Number(p.value.toPrecision(6))} ${p.unit}${'rule' in p ? ` — ${p.rule}` : ''} — ${p.source}${'dated' in p ? ` (dated ${p.dated})` : ''}, looked up ${p.lookedUp}\n`,
   );
 }
