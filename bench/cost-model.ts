@@ -627,6 +627,25 @@ export function costTable(model: CostModel): string {
   ].join('\n');
 }
 
+/** The model summed by service (README, Cost): each service's $ per million, largest first. */
+export function serviceTable(model: CostModel): string {
+  const byService = new Map<string, number>();
+  for (const l of model.lines) {
+    const service = l.dto ? 'Data transfer out' : l.service === 'CloudWatch' ? 'CloudWatch Logs' : l.service;
+    byService.set(service, (byService.get(service) ?? 0) + l.perMillion);
+  }
+  const rows = [...byService.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([service, dollars]) => `| ${service} | ${dollars.toFixed(2)} |`);
+  return [
+    '| service | $ / million webhooks |',
+    '| --- | --- |',
+    ...rows,
+    `| **all-in** | **${model.total.toFixed(2)}** |`,
+    `| **without data transfer out** | **${model.withoutDto.toFixed(2)}** |`,
+  ].join('\n');
+}
+
 /** What each lever the code does not pull would save, and all of them together (same measurements). */
 export function leverTable(
   measured: Measured,

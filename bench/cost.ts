@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { measureCost } from './cost-measure';
-import { costModel, costTable, leverTable, REFERENCE_WORKLOAD } from './cost-model';
+import { costModel, costTable, leverTable, REFERENCE_WORKLOAD, serviceTable } from './cost-model';
 import { PEERS, PRICES } from './prices';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -44,7 +44,9 @@ const workload = {
   name: `${(perMonth / 1e6).toLocaleString('en')} M webhooks a month (${(perMonth / 2_592_000).toFixed(1)}/s), one HTTP target, ${agents === 0 ? 'no WebSocket agent' : `${agents} WebSocket agents`}`,
 };
 const model = costModel(measured, workload);
-process.stdout.write(`${costTable(model)}\n\n`);
+process.stdout.write(
+  `${costTable(model)}\n\nBy service (CloudWatch metrics with its logs):\n\n${serviceTable(model)}\n\n`,
+);
 process.stdout.write(
   'Levers the code does not pull, priced on the same measurements:\n\n| lever | all-in $ / million | saves |\n| --- | --- | --- |\n',
 );
@@ -64,6 +66,6 @@ process.stdout.write(
 );
 for (const [name, p] of Object.entries(PRICES)) {
   process.stdout.write(
-    `- ${name}: ${p.value} ${p.unit}${'rule' in p ? ` — ${p.rule}` : ''} — ${p.source}${'dated' in p ? ` (dated ${p.dated})` : ''}, looked up ${p.lookedUp}\n`,
+    `- ${name}: ${Number(p.value.toPrecision(6))} ${p.unit}${'rule' in p ? ` — ${p.rule}` : ''} — ${p.source}${'dated' in p ? ` (dated ${p.dated})` : ''}, looked up ${p.lookedUp}\n`,
   );
 }

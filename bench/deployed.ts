@@ -2,7 +2,7 @@
  * What the benches run, as it is deployed: the reference workload's config, each function's environment as
  * lib/router-function.ts sets it (resources named by placeholders), and the reference webhook.
  *
- * Reference workload (README, Benchmarks): GitHub `pull_request.opened` from @octokit/webhooks-examples (21,370
+ * Reference workload (README, Performance and cost): GitHub `pull_request.opened` from @octokit/webhooks-examples (21,370
  * bytes of JSON), one source, one HTTP target.
  */
 import { createHmac } from 'node:crypto';

@@ -178,6 +178,16 @@ async function until(done: () => boolean, timeoutMs: number): Promise<boolean> {
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 /** The 1-minute load average (the machine may be shared with other work). */
 const load = () => os.loadavg()[0]!.toFixed(2);
+/** The machine's CPU time so far, all cores (ms): idle and in all. */
+function machineCpu(): { idle: number; total: number } {
+  let idle = 0;
+  let total = 0;
+  for (const { times } of os.cpus()) {
+    idle += times.idle;
+    total += times.user + times.nice + times.sys + times.idle + times.irq;
+  }
+  return { idle, total };
+}
 
 const suite: BenchSuite = {
   name: 'e2e',
@@ -252,6 +262,8 @@ const suite: BenchSuite = {
       const inFlight: Promise<void>[] = [];
       const count = Math.round((LATENCY_RATE * LATENCY_MS) / 1000);
       const latencyLoad = [load()];
+      const machine0 = machineCpu();
+      const latencyCpu0 = process.cpuUsage();
       const l0 = performance.now();
       for (let i = 0; i < count; i++) {
         const due = l0 + (i * 1000) / LATENCY_RATE;
@@ -271,6 +283,14 @@ const suite: BenchSuite = {
         () => latencyAccepted.every((id) => receiver.count.has(id) && clients.every((c) => c.at.has(id))),
         LATENCY_SETTLE_MS,
       );
+      // Whether the box had the CPU the phase needed: this process's share and everything else's.
+      const latencyCpu = process.cpuUsage(latencyCpu0);
+      const latencyWallMs = performance.now() - l0;
+      const machine1 = machineCpu();
+      const cores = os.cpus().length;
+      const machineBusyCores =
+        cores * (1 - (machine1.idle - machine0.idle) / Math.max(1, machine1.total - machine0.total));
+      const ownCores = (latencyCpu.user + latencyCpu.system) / 1000 / latencyWallMs;
       const toTarget = latencyAccepted
         .filter((id) => receiver.firstAt.has(id))
         .map((id) => receiver.firstAt.get(id)! - sentAt.get(id)!);
@@ -309,6 +329,12 @@ const suite: BenchSuite = {
           unit: 'ms',
           goal: { value: 50, better: 'lower' },
           note: latencyNote(toSocket.length, 'message at each WebSocket client'),
+        },
+        {
+          name: 'e2e.latency.cpu_ms_per_webhook',
+          value: round((latencyCpu.user + latencyCpu.system) / 1000 / Math.max(1, latencyAccepted.length)),
+          unit: 'ms',
+          note: `CPU of the whole process (stack, functions, load generator, receiver, ${CLIENTS} clients) per webhook over the latency phase: ${round(ownCores, 2)} of ${cores} cores; the machine was busy ${round(machineBusyCores, 2)} cores in all, so other work took ${round(Math.max(0, machineBusyCores - ownCores), 2)} (when the two cores are full, the queues grow and the tail is the wait for CPU)`,
         },
         {
           name: 'e2e.latency.websocket.lost',

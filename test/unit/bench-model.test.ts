@@ -9,6 +9,7 @@ import {
   type Measured,
   REFERENCE_WORKLOAD,
   sampledFraction,
+  serviceTable,
 } from '../../bench/cost-model';
 import type { RecordedRequest } from '../../bench/cpu/harness';
 import { pairedSummary, percentile, tail } from '../../bench/stats';
@@ -99,5 +100,11 @@ describe('cost model', () => {
     expect(model.withoutDto).toBeCloseTo(model.total - dto);
     // One HTTP API request at $1 per million.
     expect(model.lines.find((l) => l.item === 'HTTP API request')?.perMillion).toBeCloseTo(1);
+    // The by-service summary adds up to the same total.
+    const rows = serviceTable(model)
+      .split('\n')
+      .filter((r) => /^\| [A-Z]/.test(r))
+      .map((r) => Number(r.split('|')[2]));
+    expect(rows.reduce((a, b) => a + b, 0)).toBeCloseTo(model.total, 1);
   });
 });
