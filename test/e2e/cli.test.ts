@@ -308,41 +308,41 @@ describe('live events', () => {
   }, 40_000);
 
   it('replays to live agents only when asked (--live)', async () => {
-    // Sent before the agent connects: it can reach the agent only through a replay.
+    const pattern = '{"detail-type":["issues.milestoned"]}';
+    const tailUntil = (signal: AbortSignal) =>
+      cli(['tail', '--pattern', pattern, '--count', '1'], { signal });
+    const ended = (run: Promise<Run>, ms: number) =>
+      Promise.race([
+        run,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('tail did not end')), ms)),
+      ]);
+    // A first agent sees the event live: after that, its broadcast is over and a later agent can only get a replay.
+    const first = new AbortController();
+    const witness = tailUntil(first.signal);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
     const id = idOf(await cli(['send', 'github', '--type', 'issues.milestoned']));
-    const controller = new AbortController();
-    const tail = cli(['tail', '--pattern', '{"detail-type":["issues.milestoned"]}', '--count', '1'], {
-      signal: controller.signal,
-    });
-    let ended = false;
-    void tail.then(() => {
-      ended = true;
+    expect((await ended(witness, 20_000).finally(() => first.abort())).out).toContain(id);
+
+    const second = new AbortController();
+    const agent = tailUntil(second.signal);
+    let done = false;
+    void agent.then(() => {
+      done = true;
     });
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    const replay = [
-      'replay',
-      '--target',
-      'all',
-      '--from',
-      '10m',
-      '--pattern',
-      '{"detail-type":["issues.milestoned"]}',
-    ];
+    const replay = ['replay', '--target', 'all', '--from', '10m', '--pattern', pattern];
     const quiet = await cli(replay);
     expect(quiet.code, quiet.err).toBe(EXIT.ok);
     expect(quiet.out).toMatch(/done: 1 sent to all \(1 matched/);
-    // A replay goes to its target only: the agent saw nothing.
+    // A replay goes to its target only: the agent got nothing.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    expect(ended).toBe(false);
+    expect(done).toBe(false);
     const loud = await cli([...replay, '--live']);
     expect(loud.code, loud.err).toBe(EXIT.ok);
-    const run = await Promise.race([
-      tail,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('tail did not end')), 20_000)),
-    ]).finally(() => controller.abort());
+    const run = await ended(agent, 20_000).finally(() => second.abort());
     expect(run.out.split('\n')).toHaveLength(1);
     expect(run.out).toContain(id);
-  }, 60_000);
+  }, 90_000);
 
   it('forward POSTs each live event to a local URL, signed like a target delivery', async () => {
     const agent = await startReceiver();
