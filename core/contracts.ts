@@ -29,6 +29,13 @@ export const internalSource = (name: string) => `internal.${name}`;
 
 /** Prefix of the EventBridge `Source` of every event we publish: `webhook.<source name>`. */
 export const EVENT_SOURCE_PREFIX = 'webhook.';
+
+/**
+ * Every event the ingest handler publishes: the broadcast rule and the archive take all of them, and a connection
+ * without a key's allowance subscribes to it. Here, not in core/plan.ts, so that a handler needs no plan (and none of
+ * the schemas the plan imports) to read it.
+ */
+export const ALL_WEBHOOK_EVENTS = { source: [{ prefix: EVENT_SOURCE_PREFIX }] } as const;
 export const eventBridgeSource = (sourceName: string): string => `${EVENT_SOURCE_PREFIX}${sourceName}`;
 
 /**

@@ -5,7 +5,7 @@
  */
 import { type AlarmsPlan, planAlarms } from './alarms';
 import type { RouterConfig, SourceConfig, TargetConfig } from './config';
-import { ENV, EVENT_SOURCE_PREFIX, eventBridgeSource } from './contracts';
+import { ALL_WEBHOOK_EVENTS, ENV, eventBridgeSource } from './contracts';
 import { ROUTES } from './management';
 import type { EventPattern } from './pattern';
 import {
@@ -351,8 +351,7 @@ export const MANAGEMENT_ROUTES: readonly ManagementRoutePlan[] = ROUTES.map((rou
   operator: route.operator,
 }));
 
-/** Every event the ingest handler publishes: the broadcast rule and the archive take all of them. */
-export const ALL_WEBHOOK_EVENTS: EventPattern = { source: [{ prefix: EVENT_SOURCE_PREFIX }] };
+export { ALL_WEBHOOK_EVENTS } from './contracts';
 
 /** Runtime slice of a target, serialised into its delivery function's environment. */
 export function runtimeTarget(target: TargetConfig, deliveryLogDays: number) {

@@ -18,8 +18,8 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AGENT_KEY_PREFIX, allowanceAsPattern, LIVE_SUBPROTOCOL, outsideAllowance } from '../../core/agents';
+import { ALL_WEBHOOK_EVENTS } from '../../core/contracts';
 import { liveEventMessage, RESUME_BATCH } from '../../core/live-protocol';
-import { ALL_WEBHOOK_EVENTS } from '../../core/plan';
 import { parseSubscription } from '../../core/subscription';
 import {
   agentConnectionIds,

@@ -3,7 +3,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { ENV } from '../../core/contracts';
@@ -25,7 +24,10 @@ const readSecrets = createSecretReader(
   ),
 );
 const tokenSecretId = requireEnv(ENV.streamTokenSecret);
-const lambda = tracer.captureAWSv3Client(new LambdaClient(timeouts.request));
+// Invoked only for a connect with `since` (the replay runs in its own invocation): loaded then, not at init.
+const lambda = lazyClient(async () =>
+  tracer.captureAWSv3Client(new (await import('../shared/aws/lambda')).LambdaClient(timeouts.request)),
+);
 const functionName = requireEnv('AWS_LAMBDA_FUNCTION_NAME');
 
 const deps: ConnectionDeps = {
@@ -44,6 +46,7 @@ const deps: ConnectionDeps = {
   eventsTable: requireEnv(ENV.tableName),
   retentionDays: requirePositiveIntEnv(ENV.retentionDays),
   startResume: async (connectionId, since) => {
+    const { InvokeCommand } = await import('../shared/aws/lambda');
     await lambda.send(
       new InvokeCommand({
         FunctionName: functionName,

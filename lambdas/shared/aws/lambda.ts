@@ -1,5 +1,9 @@
-/** Lambda, loaded with `import()` when a delivery function pauses or resumes its queue: see ../clients. */
+/**
+ * Lambda, loaded with `import()` where it is called now and then: a delivery function pausing or resuming its queue,
+ * the connections function handing a resume to its own asynchronous invoke. See ../clients.
+ */
 export {
+  InvokeCommand,
   LambdaClient,
   ListEventSourceMappingsCommand,
   UpdateEventSourceMappingCommand,
