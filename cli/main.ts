@@ -144,6 +144,12 @@ interface Context {
   print(json: unknown, human: () => string): void;
 }
 
+/** A job started without following it: its id, and how to follow it. */
+function started(ctx: Context, job: z.infer<typeof Job>): number {
+  ctx.print(job, () => `${job.kind} ${job.id} started (follow: event-router job ${job.id} --wait)`);
+  return EXIT.ok;
+}
+
 async function followJob(ctx: Context, target: StackTarget, started: z.infer<typeof Job>): Promise<number> {
   const { io } = ctx;
   let job = started;
@@ -588,11 +594,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
           };
           const target = await ctx.stack();
           const job = await target.client.request(Job, 'POST', '/v1/replays', { body });
-          if (!options.wait) {
-            ctx.print(job, () => `replay ${job.id} started (follow: event-router job ${job.id} --wait)`);
-            return EXIT.ok;
-          }
-          return followJob(ctx, target, job);
+          return options.wait ? followJob(ctx, target, job) : started(ctx, job);
         },
       ),
     );
@@ -723,11 +725,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
             body: options.event ? { eventIds: options.event } : {},
           },
         );
-        if (!options.wait) {
-          ctx.print(job, () => `redrive ${job.id} started (follow: event-router job ${job.id} --wait)`);
-          return EXIT.ok;
-        }
-        return followJob(ctx, target, job);
+        return options.wait ? followJob(ctx, target, job) : started(ctx, job);
       }),
     );
 

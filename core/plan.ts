@@ -379,7 +379,8 @@ export function planTarget(target: TargetConfig, deliveryLogDays: number): Targe
     eventSource: target.ordering
       ? // One message per invocation: in a batch, the messages behind a failing one of the same group would be
         // received (and their receive counts raised towards the DLQ) again at every retry of the head. FIFO queues
-        // take no batching window either. Lambda runs at most min(groups, maximum concurrency) at once:
+        // take no batching window either (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-parameters.html).
+        // Lambda runs at most min(groups, maximum concurrency) at once:
         // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
         { batchSize: 1, maxConcurrency: target.concurrency, maxBatchingWindowSeconds: 0 }
       : {

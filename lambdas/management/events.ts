@@ -24,10 +24,9 @@ import {
 } from '../../core/contracts';
 import type { EventDetail, EventList, EventSummary, PublishRequest } from '../../core/management';
 import { compilePattern } from '../../core/pattern';
-import { orderedTargetsOf } from '../../core/runtime-config';
 import { ROUND_ATTRIBUTE, resolveBody } from '../delivery/deliver';
 import { acceptEvent, serializeEnvelope } from '../ingest/ingest';
-import { busEventBody, busEventOf } from '../shared/bus-event';
+import { accountOfQueueUrl, busEventBody, busEventOf } from '../shared/bus-event';
 import {
   type DeliveryAttempt,
   type DeliveryFailure,
@@ -35,7 +34,6 @@ import {
   listAttempts,
   type SerializedEvent,
 } from '../shared/event-store';
-import { type OrderedSender, orderedSender } from '../shared/ordered';
 import type { ManagementDeps } from './deps';
 import { ApiProblem } from './problem';
 import { fifoFields, targetQueues } from './queues';
@@ -284,30 +282,13 @@ export async function publish(
         busName: deps.busName,
         payloadBucket: deps.payloadBucket,
         retentionDays: settings.retentionDays,
-        ...orderedOf(deps),
+        ...(deps.ordered ? { ordered: deps.ordered } : {}),
         now: deps.now,
       },
     );
     results.push({ id: outcome.event.envelope.id, duplicate: outcome.duplicate });
   }
   return { events: results };
-}
-
-const senders = new WeakMap<ManagementDeps, { ordered?: OrderedSender }>();
-/** Published events go to the ordered targets' FIFO queues too, as from ingest (one sender per deps: URLs cached). */
-function orderedOf(deps: ManagementDeps): { ordered?: OrderedSender } {
-  let entry = senders.get(deps);
-  if (!entry) {
-    const ordered = orderedSender({
-      targets: orderedTargetsOf(deps.runtime),
-      queuePrefix: deps.queuePrefix,
-      sqs: deps.sqs,
-      region: deps.region,
-    });
-    entry = ordered ? { ordered } : {};
-    senders.set(deps, entry);
-  }
-  return entry;
 }
 
 /** A new delivery round: attempts restart at 1, and the delivery log keeps the rounds apart. */
@@ -321,11 +302,10 @@ export async function sendToTarget(
   round: string,
 ): Promise<void> {
   const { queue } = await targetQueues(deps, target);
-  const account = queue.arn.split(':')[4] ?? '000000000000';
   await deps.sqs.send(
     new SendMessageCommand({
       QueueUrl: queue.url,
-      MessageBody: busEventBody(event, account, deps.region),
+      MessageBody: busEventBody(event, accountOfQueueUrl(queue.url), deps.region),
       MessageAttributes: { [ROUND_ATTRIBUTE]: { DataType: 'String', StringValue: round } },
       ...fifoFields(deps, target, event.envelope, event.envelope.id, round),
     }),

@@ -13,10 +13,11 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { ENV } from '../../core/contracts';
-import { isManagementRuntime } from '../../core/runtime-config';
+import { isManagementRuntime, orderedTargetsOf } from '../../core/runtime-config';
 import { timeouts } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { invocation, logger, tracer } from '../shared/observability';
+import { orderedSender } from '../shared/ordered';
 import { readRuntime } from '../shared/runtime';
 import { createSecretReader } from '../shared/secrets';
 import { createApi } from './api';
@@ -37,20 +38,27 @@ const doc = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBCl
 const liveTable = process.env[ENV.liveTableName];
 const websocketEndpoint = process.env[ENV.websocketEndpoint];
 
+const sqs = tracer.captureAWSv3Client(new SQSClient(timeouts.background));
+const queuePrefix = requireEnv(ENV.queuePrefix);
+const region = requireEnv('AWS_REGION');
+// Published events go to the ordered targets' FIFO queues too, as from ingest.
+const ordered = orderedSender({ targets: orderedTargetsOf(runtime), queuePrefix, sqs, region });
+
 const deps: ManagementDeps = {
   runtime,
   doc,
   eventBridge: tracer.captureAWSv3Client(new EventBridgeClient(timeouts.background)),
   s3: tracer.captureAWSv3Client(new S3Client(timeouts.background)),
-  sqs: tracer.captureAWSv3Client(new SQSClient(timeouts.background)),
+  sqs,
   lambda,
   cloudwatch: tracer.captureAWSv3Client(new CloudWatchClient(timeouts.background)),
   tableName: requireEnv(ENV.tableName),
   busName: requireEnv(ENV.busName),
   payloadBucket: requireEnv(ENV.payloadBucket),
-  queuePrefix: requireEnv(ENV.queuePrefix),
+  queuePrefix,
+  ...(ordered ? { ordered } : {}),
   ...(process.env[ENV.broadcastQueueUrl] ? { broadcastQueueUrl: process.env[ENV.broadcastQueueUrl] } : {}),
-  region: requireEnv('AWS_REGION'),
+  region,
   cursors: cursorCodec(async () => Buffer.from((await readSecrets(cursorSecret))[0] ?? '', 'utf8')),
   continueJob: async (job) => {
     await lambda.send(

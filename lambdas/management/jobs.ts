@@ -19,7 +19,7 @@ import { dayOf, EVENT_SHARDS, keys, ulidFloor, ulidTime } from '../../core/contr
 import type { Job, ReplayRequest } from '../../core/management';
 import { type CompiledPattern, compilePattern, PatternError, validatePattern } from '../../core/pattern';
 import { ROUND_ATTRIBUTE } from '../delivery/deliver';
-import { busEventBody, busEventOf } from '../shared/bus-event';
+import { accountOfQueueUrl, busEventBody, busEventOf } from '../shared/bus-event';
 import { eventFromItem, expiresAfterDays, getEvent, type SerializedEvent } from '../shared/event-store';
 import { rawJsonMember } from '../shared/raw-json';
 import type { ManagementDeps } from './deps';
@@ -352,8 +352,10 @@ async function runRedrive(deps: ManagementDeps, job: StoredJob, deadline: number
  */
 async function sendToLiveAgents(deps: ManagementDeps, event: SerializedEvent): Promise<void> {
   const url = deps.broadcastQueueUrl!;
-  const account = /\/(\d{12})\/[^/]+$/.exec(url)?.[1] ?? '000000000000';
   await deps.sqs.send(
-    new SendMessageCommand({ QueueUrl: url, MessageBody: busEventBody(event, account, deps.region) }),
+    new SendMessageCommand({
+      QueueUrl: url,
+      MessageBody: busEventBody(event, accountOfQueueUrl(url), deps.region),
+    }),
   );
 }

@@ -8,6 +8,10 @@ import { randomUUID } from 'node:crypto';
 import { eventBridgeSource } from '../../core/contracts';
 import type { SerializedEvent } from './event-store';
 
+/** The account of a queue URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`), as EventBridge fills it in. */
+export const accountOfQueueUrl = (queueUrl: string) =>
+  /\/(\d{12})\/[^/]+$/.exec(queueUrl)?.[1] ?? '000000000000';
+
 export function busEventBody(event: SerializedEvent, account: string, region: string): string {
   const { envelope } = event;
   const head = JSON.stringify({

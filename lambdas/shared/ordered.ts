@@ -15,16 +15,13 @@ import { orderingGroup } from '../../core/ordering';
 import type { CompiledPattern } from '../../core/pattern';
 import { targetQueueNames } from '../../core/queues';
 import type { OrderedTargetRuntime } from '../../core/runtime-config';
-import { busEventBody, busEventOf } from './bus-event';
+import { accountOfQueueUrl, busEventBody, busEventOf } from './bus-event';
 import type { SerializedEvent } from './event-store';
 
 export interface OrderedSender {
   /** Sends each event to the ordered targets it matches. Resolves with the events not sent (by id) and why. */
   send(events: readonly SerializedEvent[]): Promise<Map<string, string>>;
 }
-
-/** The account in a queue URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`), as EventBridge would fill it. */
-const accountOf = (queueUrl: string) => /\/(\d{12})\/[^/]+$/.exec(queueUrl)?.[1] ?? '000000000000';
 
 /** The sender for the ordered targets of a runtime config, or undefined when there are none. */
 export function orderedSender(options: {
@@ -90,7 +87,7 @@ export function orderedSender(options: {
             await sqs.send(
               new SendMessageCommand({
                 QueueUrl: queueUrl,
-                MessageBody: busEventBody(event, accountOf(queueUrl), region),
+                MessageBody: busEventBody(event, accountOfQueueUrl(queueUrl), region),
                 MessageGroupId: group,
                 MessageDeduplicationId: event.envelope.id,
               }),
