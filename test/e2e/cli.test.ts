@@ -16,30 +16,12 @@ import { EventDetail, EventList, Job, TargetList } from '../../core/management';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { localStackState, writeLocalState } from '../../local/state';
 import { waitFor } from '../local/helpers';
-import { type Receiver, startReceiver } from './support/management';
+import { operatorTargets, type Receiver, startReceiver } from './support/management';
 import { providerSources, secretEnv } from './support/providers';
 
-const local = { allowInsecure: true, allowPrivateNetwork: true } as const;
 const config: RouterConfigInput = {
   sources: providerSources(),
-  targets: [
-    {
-      name: 'all',
-      kind: 'http',
-      url: 'http://127.0.0.1:9/all',
-      ...local,
-      filter: { source: [{ prefix: 'webhook.' }] },
-    },
-    {
-      name: 'flaky',
-      kind: 'http',
-      url: 'http://127.0.0.1:9/flaky',
-      ...local,
-      filter: { source: ['webhook.stripe'] },
-      retry: { maxAttempts: 2 },
-      circuitBreaker: false,
-    },
-  ],
+  targets: operatorTargets('stripe'),
 };
 
 let stack: LocalStack;

@@ -24,32 +24,12 @@ import { VERSION } from '../../core/version';
 import { SIGV4_MESSAGES } from '../../local/services/sigv4';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { waitFor } from '../local/helpers';
-import { type ApiAnswer, callApi, type Receiver, startReceiver } from './support/management';
+import { type ApiAnswer, callApi, operatorTargets, type Receiver, startReceiver } from './support/management';
 import { github, providerSources, secretEnv } from './support/providers';
 
-const local = { allowInsecure: true, allowPrivateNetwork: true } as const;
 const config: RouterConfigInput = {
   sources: providerSources(),
-  targets: [
-    // Every event, webhooks and internal ones.
-    {
-      name: 'all',
-      kind: 'http',
-      url: 'http://127.0.0.1:9/all',
-      ...local,
-      filter: { source: [{ prefix: 'webhook.' }] },
-    },
-    // GitHub only; fails while the test says so, then recovers (no breaker: every event is tried twice).
-    {
-      name: 'flaky',
-      kind: 'http',
-      url: 'http://127.0.0.1:9/flaky',
-      ...local,
-      filter: { source: ['webhook.github'] },
-      retry: { maxAttempts: 2 },
-      circuitBreaker: false,
-    },
-  ],
+  targets: operatorTargets('github'),
   liveStream: { enabled: false },
 };
 

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { RouterConfigInput } from '../../../core/config';
 import { localCredentials } from '../../../local/services/aws-env';
 import { type Credentials, signRequest } from '../../../local/services/sigv4';
 
@@ -99,4 +100,31 @@ export async function startReceiver(): Promise<Receiver> {
     deliveredCount: (id) => received.filter((r) => r.id === id && r.status < 300).length,
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * The two targets the operator suites route to: `all` takes every webhook (and internal events), `flaky` only the
+ * given source's and fails while a test says so (two attempts, no breaker: every event is tried twice). Their URLs
+ * are replaced by receivers (`targetUrls`).
+ */
+export function operatorTargets(flakySource: string): RouterConfigInput['targets'] {
+  const local = { allowInsecure: true, allowPrivateNetwork: true } as const;
+  return [
+    {
+      name: 'all',
+      kind: 'http',
+      url: 'http://127.0.0.1:9/all',
+      ...local,
+      filter: { source: [{ prefix: 'webhook.' }] },
+    },
+    {
+      name: 'flaky',
+      kind: 'http',
+      url: 'http://127.0.0.1:9/flaky',
+      ...local,
+      filter: { source: [`webhook.${flakySource}`] },
+      retry: { maxAttempts: 2 },
+      circuitBreaker: false,
+    },
+  ];
 }
