@@ -8,7 +8,7 @@
  * the target (a function is billed while it waits), how many messages a queue poll returns, Lambda's platform log
  * lines, and how X-Ray samples.
  */
-import { EVENTS_TABLE } from '../core/contracts';
+import { EVENTS_TABLE, liveKeys } from '../core/contracts';
 import type { RecordedRequest } from './cpu/harness';
 import { PEERS, PRICES } from './prices';
 
@@ -65,12 +65,11 @@ export interface Workload {
   readonly customMetrics: number;
   /**
    * Levers the model can price that the code does not pull (bench/cost.ts lists them): X-Ray off for some functions,
-   * no archive, no broadcast while no agent is connected, no events-by-source index.
+   * no archive, no events-by-source index.
    */
   readonly levers?: {
     readonly tracingOff?: readonly Flow[];
     readonly noArchive?: boolean;
-    readonly noBroadcastWithoutAgents?: boolean;
     readonly noEventIndex?: boolean;
   };
 }
@@ -173,6 +172,23 @@ function keyOf(item: Wire): string {
   return `${item.pk?.S}|${item.sk?.S}`;
 }
 
+/**
+ * Ingest's read of the live lease: once a second per container, not per event, so priced on its own line (costModel) and
+ * left out of the recorded invocation's requests, which it may or may not have made.
+ */
+const isLeaseRead = (r: RecordedRequest) =>
+  r.service === 'dynamodb' &&
+  r.operation === 'GetItem' &&
+  (JSON.parse(r.body) as { Key?: Wire }).Key?.pk?.S === liveKeys.subscriptionsVersion.pk;
+
+function withoutLeaseReads(functions: Measured['functions']): Measured['functions'] {
+  // Ingest's only: broadcast reads the same item per batch for the connections' version, and that read is per event.
+  return {
+    ...functions,
+    ingest: { ...functions.ingest, requests: functions.ingest.requests.filter((r) => !isLeaseRead(r)) },
+  };
+}
+
 /** Write and read units of a function's DynamoDB requests, from their bodies. */
 function dynamoUse(requests: readonly RecordedRequest[], eventIndex = true): DynamoUse {
   const index = EVENTS_TABLE.indexes[0];
@@ -260,8 +276,9 @@ export function costModel(measured: Measured, workload: Workload): CostModel {
     lines.push({ ...rest, perMillion: perMillion(dollars) });
   };
   const perSecond = workload.webhooksPerMonth / (MONTH_DAYS * 86_400);
-  const f = measured.functions;
-  const broadcasts = !(workload.levers?.noBroadcastWithoutAgents && workload.agents === 0);
+  const f = withoutLeaseReads(measured.functions);
+  // Publishers mark events for the broadcast rule only while an agent may be connected (LIVE_LEASE).
+  const broadcasts = workload.agents > 0;
   const invocations: Record<Flow, number> = {
     ingest: 1,
     delivery: 1 / workload.batch,
@@ -353,6 +370,18 @@ export function costModel(measured: Measured, workload: Workload): CostModel {
     dollars: readUnits * PRICES.dynamoReadUnit.value,
     basis: 'eventually consistent minimum per read; one per invocation',
   });
+  // Ingest reads the live lease (a strongly consistent read: 1 RRU) at most once a second per container; at a few
+  // webhooks a second one container serves them all, below one a second every webhook reads it.
+  const leaseReads = Math.min(1, 1 / perSecond);
+  add({
+    group: 'flow',
+    service: 'DynamoDB',
+    item: 'live lease read (ingest)',
+    units: leaseReads,
+    unit: 'RRU',
+    dollars: leaseReads * PRICES.dynamoReadUnit.value,
+    basis: `1 strongly consistent read a second per busy container, ${perSecond.toFixed(1)} webhooks/s`,
+  });
 
   // EventBridge: the PutEvents entry (64 KB chunks), the archive.
   const putEvents = f.ingest.requests.find((r) => r.service === 'events');
@@ -404,8 +433,7 @@ export function costModel(measured: Measured, workload: Workload): CostModel {
       units: sqsPerQueue,
       unit: 'requests',
       dollars: sqsPerQueue * PRICES.sqsRequest.value,
-      basis:
-        'every event goes to the live stream, agents connected or not (skipping it with no agent is left to the agents issue)',
+      basis: 'every event published while agents are connected goes to the live stream',
     });
 
   // WebSocket messages per agent (32 KB increments) and their transfer out.
@@ -659,17 +687,12 @@ export function leverTable(
     ],
     ['X-Ray tracing off', { tracingOff: ['ingest', 'delivery', 'broadcast'] }],
     ['no EventBridge archive (the event store keeps events for replay)', { noArchive: true }],
-    [
-      'no broadcast while no agent is connected (left to the agents issue)',
-      { noBroadcastWithoutAgents: true },
-    ],
     ['no events-by-source index (nothing queries it yet)', { noEventIndex: true }],
     [
       'all of the above',
       {
         tracingOff: ['ingest', 'delivery', 'broadcast'],
         noArchive: true,
-        noBroadcastWithoutAgents: true,
         noEventIndex: true,
       },
     ],

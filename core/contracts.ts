@@ -324,7 +324,8 @@ export const FIRST_ROUND = '0';
  * - connection        `CONNECTION#<shard>` / `<connection id>`   its subscription, and the agent key it was opened with
  *                     (sharded: no partition key holds every connection)
  * - version           `SUBSCRIPTIONS` / `VERSION`        bumped on every change of the connections: broadcast re-reads
- *                     them only when it moved
+ *                     them only when it moved; also the live lease (`liveUntil`, `liveSince`, ms): whether any agent
+ *                     may be connected (LIVE_LEASE)
  * - agent key         `AGENT` / `<key id>`               name, allowed patterns, hash of the secret, revokedAt
  * - agent connection  `AGENT#<key id>` / `<connection id>`  a key's live connections (revocation, limits)
  */
@@ -334,6 +335,39 @@ export const LIVE_TABLE = {
   ttlAttribute: 'expiresAt',
   indexes: [],
 } as const satisfies TableLayout;
+
+/**
+ * The live lease: publishers put an event on the broadcast path only while an agent may be connected, so that a
+ * stack without agents never invokes the broadcast function (cost: bench/cost-model.ts).
+ *
+ * - Every connection extends the lease (`liveUntil`) to its record's expiry; the last `$disconnect` ends it. A lease
+ *   that had lapsed starts anew (`liveSince`).
+ * - Publishers (ingest, sweeper, management) read the lease at most every `refreshMs` (a strongly consistent read of
+ *   one item: a container reads it about once a second when busy) and mark the events they publish while it holds,
+ *   counting `graceMs` past its end.
+ * - A connection opens only `settleMs` after its lease began (`$connect` waits for the rest, once per lease): by then
+ *   every publisher has read the lease at least once since, so no event published after the connection opened goes
+ *   unmarked. `settleMs` includes `marginMs` for clocks that differ between hosts.
+ */
+const LEASE_REFRESH_MS = 1_000;
+const LEASE_MARGIN_MS = 500;
+export const LIVE_LEASE = {
+  refreshMs: LEASE_REFRESH_MS,
+  marginMs: LEASE_MARGIN_MS,
+  graceMs: LEASE_REFRESH_MS + LEASE_MARGIN_MS,
+  settleMs: LEASE_REFRESH_MS + LEASE_MARGIN_MS,
+} as const;
+
+/**
+ * What marks a bus event for the broadcast rule: a `resources` entry. PutEvents takes any strings up to 2,048
+ * characters there, with no ARN pattern (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsRequestEntry.html;
+ * the API reference's own example sends "resource1"); it is counted in the entry's size. Not in `detail`: the
+ * envelope targets receive stays what the provider sent.
+ */
+export const LIVE_RESOURCE = 'event-router:live';
+
+/** The broadcast rule's pattern: every webhook event published while an agent may be connected. */
+export const LIVE_EVENTS = { ...ALL_WEBHOOK_EVENTS, resources: [LIVE_RESOURCE] } as const;
 
 /** Partitions of the connection records. */
 export const CONNECTION_SHARDS = 8;

@@ -5,7 +5,7 @@
  */
 import { type AlarmsPlan, planAlarms } from './alarms';
 import type { RouterConfig, SourceConfig, TargetConfig } from './config';
-import { ALL_WEBHOOK_EVENTS, ENV, eventBridgeSource } from './contracts';
+import { ALL_WEBHOOK_EVENTS, ENV, eventBridgeSource, LIVE_EVENTS } from './contracts';
 import { ROUTES } from './management';
 import type { EventPattern } from './pattern';
 import {
@@ -461,6 +461,7 @@ function planResources(config: RouterConfig): Omit<Topology, 'alarms'> {
   const deliveryLogDays = config.deliveryLogDays ?? config.retentionDays;
   const live = config.liveStream.enabled;
   const ordered = orderedPublishing(config);
+  const livePublishers = livePublishing(config);
   return {
     sources,
     targets: config.targets.map((t) => planTarget(t, deliveryLogDays)),
@@ -483,6 +484,7 @@ function planResources(config: RouterConfig): Omit<Topology, 'alarms'> {
           [ENV.retentionDays]: String(config.retentionDays),
           [ENV.dedupeDays]: String(config.dedupeDays),
           ...ordered.environment,
+          ...livePublishers.environment,
         },
         runtime: { sources: runtimeSources(sources), ...ordered.runtime },
         grants: [
@@ -490,6 +492,7 @@ function planResources(config: RouterConfig): Omit<Topology, 'alarms'> {
           { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], on: 'eventsTable' },
           { actions: ['events:PutEvents'], on: 'bus' },
           ...ordered.grants,
+          ...livePublishers.grants,
           { actions: ['s3:PutObject'], on: 'payloadObjects' },
           { actions: ['secretsmanager:GetSecretValue'], on: 'sourceSecrets' },
         ],
@@ -509,6 +512,7 @@ function planResources(config: RouterConfig): Omit<Topology, 'alarms'> {
           [ENV.tableName]: { ref: 'eventsTable' },
           [ENV.busName]: { ref: 'bus' },
           ...ordered.environment,
+          ...livePublishers.environment,
         },
         runtime: { backoff: SWEEP_BACKOFF, ...ordered.runtime } satisfies SweeperRuntime,
         grants: [
@@ -524,6 +528,7 @@ function planResources(config: RouterConfig): Omit<Topology, 'alarms'> {
           },
           { actions: ['events:PutEvents'], on: 'bus' },
           ...ordered.grants,
+          ...livePublishers.grants,
         ],
       },
       routes: {
@@ -636,7 +641,7 @@ function planResources(config: RouterConfig): Omit<Topology, 'alarms'> {
     bus: { archiveRetentionDays: config.archiveRetentionDays, archivePattern: ALL_WEBHOOK_EVENTS },
     liveStream: {
       enabled: live,
-      broadcastRulePattern: ALL_WEBHOOK_EVENTS,
+      broadcastRulePattern: LIVE_EVENTS,
       connectionTtlSeconds: config.liveStream.connectionTtlSeconds,
       ruleTarget: LIVE_RULE_TARGET_RETRY,
       queue: {
@@ -704,6 +709,18 @@ function orderedPublishing(config: RouterConfig): {
     runtime: { orderedTargets },
     environment: { [ENV.queuePrefix]: { ref: 'queuePrefix' } },
     grants: [{ actions: ['sqs:GetQueueUrl', 'sqs:SendMessage'], on: 'orderedTargetQueues' }],
+  };
+}
+
+/**
+ * What a publisher needs to mark events for live agents (LIVE_LEASE in core/contracts.ts): the live table, and a read
+ * of its lease item. Nothing when the live stream is off: no event is ever marked.
+ */
+function livePublishing(config: RouterConfig): { environment: Record<string, EnvValue>; grants: Grant[] } {
+  if (!config.liveStream.enabled) return { environment: {}, grants: [] };
+  return {
+    environment: { [ENV.liveTableName]: { ref: 'liveTable' } },
+    grants: [{ actions: ['dynamodb:GetItem'], on: 'liveTable' }],
   };
 }
 
@@ -786,8 +803,15 @@ function managementFunction(config: RouterConfig): FunctionSpec {
       // Agent keys: created, listed, revoked; a revoked key's connections deleted and closed.
       ...(live
         ? ([
+            // Agent keys and their connections; the live lease when it publishes (core/contracts.ts LIVE_LEASE).
             {
-              actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+              actions: [
+                'dynamodb:GetItem',
+                'dynamodb:PutItem',
+                'dynamodb:UpdateItem',
+                'dynamodb:DeleteItem',
+                'dynamodb:Query',
+              ],
               on: 'liveTable',
             },
             { actions: ['execute-api:ManageConnections'], on: 'websocketConnections' },

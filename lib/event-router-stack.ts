@@ -59,38 +59,7 @@ export class EventRouterStack extends Stack {
       archivePattern: this.topology.bus.archivePattern,
       archiveRetentionDays: this.topology.bus.archiveRetentionDays,
     });
-    this.ingest = new WebhookIngest(this, 'Ingest', {
-      sources: this.topology.sources,
-      functions: this.topology.functions,
-      table: this.store.table,
-      bus: this.eventBus.bus,
-      payloadBucket: this.store.payloadBucket,
-      sweepInterval: stage.sweepInterval,
-      catchAllThrottle: this.topology.http.catchAllThrottle,
-      sweeperSchedule: this.topology.sweeperSchedule,
-      queuePrefix: this.stackName,
-      orderedTargetQueueNames: this.topology.targets.flatMap((t) =>
-        t.ordering ? [targetQueueNames(this.stackName, t.name, true).queueName] : [],
-      ),
-      ...logs,
-    });
-    this.targets = this.topology.targets.map(
-      (target) =>
-        new DeliveryTarget(
-          new NestedStack(this, `Target-${target.name}`, {
-            description: `Event Router target ${target.name}`,
-          }),
-          'Target',
-          {
-            target,
-            bus: this.eventBus.bus,
-            table: this.store.table,
-            payloadBucket: this.store.payloadBucket,
-            queuePrefix: this.stackName,
-            ...logs,
-          },
-        ),
-    );
+    // Before ingest: its publishers read the live table's lease.
     const { connections, broadcast } = this.topology.functions;
     if (this.topology.liveStream.enabled && connections && broadcast) {
       this.liveStream = new LiveStream(this, 'LiveStream', {
@@ -110,6 +79,39 @@ export class EventRouterStack extends Stack {
         description: 'Secret holding the token agents append as ?token=',
       });
     }
+    this.ingest = new WebhookIngest(this, 'Ingest', {
+      sources: this.topology.sources,
+      functions: this.topology.functions,
+      table: this.store.table,
+      bus: this.eventBus.bus,
+      payloadBucket: this.store.payloadBucket,
+      sweepInterval: stage.sweepInterval,
+      catchAllThrottle: this.topology.http.catchAllThrottle,
+      sweeperSchedule: this.topology.sweeperSchedule,
+      queuePrefix: this.stackName,
+      orderedTargetQueueNames: this.topology.targets.flatMap((t) =>
+        t.ordering ? [targetQueueNames(this.stackName, t.name, true).queueName] : [],
+      ),
+      ...(this.liveStream ? { liveTable: this.liveStream.table } : {}),
+      ...logs,
+    });
+    this.targets = this.topology.targets.map(
+      (target) =>
+        new DeliveryTarget(
+          new NestedStack(this, `Target-${target.name}`, {
+            description: `Event Router target ${target.name}`,
+          }),
+          'Target',
+          {
+            target,
+            bus: this.eventBus.bus,
+            table: this.store.table,
+            payloadBucket: this.store.payloadBucket,
+            queuePrefix: this.stackName,
+            ...logs,
+          },
+        ),
+    );
     this.management = new ManagementApi(this, 'Management', {
       api: this.ingest.api,
       spec: this.topology.functions.management,

@@ -61,6 +61,12 @@ export interface WebhookIngestProps {
    */
   readonly orderedTargetQueueNames?: readonly string[];
   /**
+   * The live stream's table: ingest and the sweeper read its live lease, to mark the events they publish for the
+   * broadcast rule while an agent may be connected (LIVE_LEASE in core/contracts.ts).
+   * @default none (no live stream: nothing is marked)
+   */
+  readonly liveTable?: ITable;
+  /**
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
@@ -135,6 +141,12 @@ export class WebhookIngest extends Construct {
       (name) => `arn:${stack.partition}:sqs:${stack.region}:${stack.account}:${name}`,
     );
 
+    const live = props.liveTable
+      ? {
+          refs: { liveTable: props.liveTable.tableName },
+          grantResources: { liveTable: [props.liveTable.tableArn] },
+        }
+      : { refs: {}, grantResources: {} };
     this.ingestFunction = new RouterFunction(this, 'Ingest', {
       spec: props.functions.ingest,
       refs: {
@@ -142,12 +154,14 @@ export class WebhookIngest extends Construct {
         bus: props.bus.eventBusName,
         payloadBucket: props.payloadBucket.bucketName,
         queuePrefix,
+        ...live.refs,
       },
       grantResources: {
         eventsTable: [props.table.tableArn],
         bus: [props.bus.eventBusArn],
         payloadObjects: [props.payloadBucket.arnForObjects('payloads/*')],
         orderedTargetQueues,
+        ...live.grantResources,
         sourceSecrets: props.sources.map((source) =>
           secretArnForPolicies(
             Secret.fromSecretNameV2(this, `Secret-${source.name}`, source.config.secret.secretName),
@@ -162,11 +176,12 @@ export class WebhookIngest extends Construct {
 
     this.sweeperFunction = new RouterFunction(this, 'Sweeper', {
       spec: props.functions.sweeper,
-      refs: { eventsTable: props.table.tableName, bus: props.bus.eventBusName, queuePrefix },
+      refs: { eventsTable: props.table.tableName, bus: props.bus.eventBusName, queuePrefix, ...live.refs },
       grantResources: {
         eventsTable: [props.table.tableArn],
         bus: [props.bus.eventBusArn],
         orderedTargetQueues,
+        ...live.grantResources,
       },
       ...logs,
       ...tracing(props.functions.sweeper),

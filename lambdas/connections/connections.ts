@@ -75,7 +75,10 @@ export interface ConnectionDeps {
    * and the client sends the `resume` action.
    */
   readonly startResume?: (connectionId: string, since: string) => Promise<void>;
-  /** Waits between tries of a post that raced the handshake. @default setTimeout */
+  /**
+   * Waits between tries of a post that raced the handshake, and holds the first connection of a live lease until
+   * publishers mark events for it. @default setTimeout
+   */
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
@@ -198,6 +201,8 @@ const refuse = (statusCode: number, error: string, message: string): RouteResult
   body: JSON.stringify({ error, message }),
 });
 
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
 const expiresAt = (deps: ConnectionDeps) => Math.floor(deps.now() / 1000) + deps.connectionTtlSeconds;
 
 const isGone = (error: unknown) =>
@@ -214,7 +219,7 @@ export async function resumeAfterConnect(
   connectionId: string,
   since: string,
 ): Promise<void> {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = deps.sleep ?? defaultSleep;
   let first = true;
   const post = async (data: string) => {
     for (let attempt = 0; ; attempt++) {
@@ -305,7 +310,7 @@ export async function handleConnectionEvent(
           Math.floor(deps.now() / 1000) + MAX_CONNECTION_SECONDS,
         );
       }
-      await putConnection(deps.doc, deps.tableName, {
+      const { openAt } = await putConnection(deps.doc, deps.tableName, {
         connectionId: event.connectionId,
         pattern: parsed.pattern,
         connectedAt: new Date(deps.now()).toISOString(),
@@ -317,11 +322,15 @@ export async function handleConnectionEvent(
         // A revocation that ran between the check above and these writes found no connection to close: look again.
         const still = await verifyAgentKey(deps.doc, deps.tableName, credential.value);
         if (!still.ok) {
-          await deleteConnection(deps.doc, deps.tableName, event.connectionId);
+          await deleteConnection(deps.doc, deps.tableName, event.connectionId, deps.now());
           await deleteAgentConnection(deps.doc, deps.tableName, identity.keyId, event.connectionId);
           return refuse(401, 'unauthorized', still.reason);
         }
       }
+      // The first agent after a quiet spell waits until every publisher marks events for the broadcast rule
+      // (LIVE_LEASE.settleMs, about 1.5 s): an event published once the connection is open always reaches it.
+      const wait = openAt - deps.now();
+      if (wait > 0) await (deps.sleep ?? defaultSleep)(wait);
       if (event.query.since !== undefined && deps.startResume)
         await deps.startResume(event.connectionId, event.query.since);
       // The handshake completes with the subprotocol the client offered (and browsers require it echoed).
@@ -330,7 +339,7 @@ export async function handleConnectionEvent(
         : { statusCode: 200 };
     }
     case '$disconnect':
-      await deleteConnection(deps.doc, deps.tableName, event.connectionId);
+      await deleteConnection(deps.doc, deps.tableName, event.connectionId, deps.now());
       return { statusCode: 200 };
     default: {
       let message: unknown;
@@ -359,7 +368,7 @@ export async function handleConnectionEvent(
         return { statusCode: 200 };
       }
       if (action.action === 'ping') {
-        await refreshConnection(deps.doc, deps.tableName, event.connectionId, expiresAt(deps));
+        await refreshConnection(deps.doc, deps.tableName, event.connectionId, expiresAt(deps), deps.now());
         await reply(deps, event.connectionId, { kind: 'pong' });
         return { statusCode: 200 };
       }
@@ -382,7 +391,14 @@ export async function handleConnectionEvent(
         });
         return { statusCode: 200 };
       }
-      await updateSubscription(deps.doc, deps.tableName, event.connectionId, parsed.pattern, expiresAt(deps));
+      await updateSubscription(
+        deps.doc,
+        deps.tableName,
+        event.connectionId,
+        parsed.pattern,
+        expiresAt(deps),
+        deps.now(),
+      );
       await reply(deps, event.connectionId, { kind: 'subscribed', pattern: parsed.pattern });
       return { statusCode: 200 };
     }

@@ -10,6 +10,7 @@ import { isSourcesRuntime, orderedTargetsOf } from '../../core/runtime-config';
 import { cachedMiddleware, lazyClient, timeouts } from '../shared/clients';
 import { requireEnv, requirePositiveIntEnv } from '../shared/env';
 import { problem } from '../shared/http';
+import { liveGateFromEnv } from '../shared/live-gate';
 import { correlate, invocation, logger, metrics, tracer, withCorrelation } from '../shared/observability';
 import { orderedSender } from '../shared/ordered';
 import { readRuntime } from '../shared/runtime';
@@ -27,6 +28,14 @@ const ordered = orderedSender({
   region: process.env.AWS_REGION ?? '',
 });
 
+const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient(cachedMiddleware(timeouts.request)));
+// Whether agents may be connected (live stream on): events are marked for the broadcast rule only then.
+const live = liveGateFromEnv({
+  dynamodb,
+  now: Date.now,
+  onError: (error) => logger.warn('live lease unreadable; events are marked for agents meanwhile', { error }),
+});
+
 const deps: IngestDeps = {
   sources: new Map(sources.map((s) => [s.name, s])),
   // Loaded with the first read (then cached for minutes), and S3 only for a payload over the inline limit: a cold
@@ -40,7 +49,7 @@ const deps: IngestDeps = {
       ),
     ),
   ),
-  doc: tracer.captureAWSv3Client(new DynamoDBClient(cachedMiddleware(timeouts.request))),
+  doc: dynamodb,
   eventBridge: tracer.captureAWSv3Client(new EventBridgeClient(cachedMiddleware(timeouts.request))),
   s3: lazyClient(async () =>
     tracer.captureAWSv3Client(new (await import('../shared/aws/s3')).S3Client(timeouts.requestLarge)),
@@ -51,6 +60,7 @@ const deps: IngestDeps = {
   retentionDays: requirePositiveIntEnv(ENV.retentionDays),
   dedupeDays: requirePositiveIntEnv(ENV.dedupeDays),
   ...(ordered ? { ordered } : {}),
+  ...(live ? { live } : {}),
   now: Date.now,
   observe: {
     rejected(source, statusCode, reason, message) {

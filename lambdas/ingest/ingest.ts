@@ -35,6 +35,7 @@ import {
   takeClaim,
 } from '../shared/event-store';
 import { type HttpResponse, json, problem } from '../shared/http';
+import type { LiveGate } from '../shared/live-gate';
 import type { OrderedSender } from '../shared/ordered';
 import { publishAll } from '../shared/publish';
 import type { SecretReader } from '../shared/secrets';
@@ -80,6 +81,8 @@ export interface IngestDeps {
   readonly dedupeDays: number;
   /** Sends each published event to the ordered targets' FIFO queues (absent when no target is ordered). */
   readonly ordered?: OrderedSender;
+  /** Whether live agents may be connected: published events are marked for the broadcast rule then. */
+  readonly live?: LiveGate;
   readonly now: () => number;
   /** Hooks for logs and metrics; the domain never imports Powertools. */
   readonly observe?: IngestObserver;
@@ -255,6 +258,8 @@ export async function ingestWebhook(request: IngestRequest, deps: IngestDeps): P
   const checked = precheck(request, deps.sources);
   if (checked.kind === 'answer') return answer(checked);
   const { source } = checked;
+  // The live lease is read (at most once a second) while the webhook is verified and stored, not after.
+  void deps.live?.audience();
 
   let secrets: string[];
   try {
@@ -296,6 +301,7 @@ export type AcceptDeps = Pick<
   | 'payloadBucket'
   | 'retentionDays'
   | 'ordered'
+  | 'live'
   | 'now'
   | 'observe'
 >;

@@ -97,7 +97,7 @@ export async function revokeAgent(
   await Promise.all(
     ids.map(async (connectionId) => {
       // The records first: from here on no broadcast pushes to it, whatever @connections answers.
-      await deleteConnection(deps.doc, deps.tableName, connectionId);
+      await deleteConnection(deps.doc, deps.tableName, connectionId, deps.now());
       try {
         await deps.management.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
         disconnected++;

@@ -6,6 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ManagementRuntime } from '../../core/runtime-config';
+import type { LiveGate } from '../shared/live-gate';
 import type { OrderedSender } from '../shared/ordered';
 import type { AgentDeps } from './agents';
 import type { CursorCodec } from './cursor';
@@ -28,6 +29,8 @@ export interface ManagementDeps {
   readonly broadcastQueueUrl?: string;
   /** Sends published events to the ordered targets' FIFO queues, as ingest does (absent when no target is ordered). */
   readonly ordered?: OrderedSender;
+  /** Whether live agents may be connected: published events are marked for the broadcast rule then. */
+  readonly live?: LiveGate;
   readonly region: string;
   readonly cursors: CursorCodec;
   /** Runs a job's next chunk in a fresh invocation (an asynchronous invoke of this function). */

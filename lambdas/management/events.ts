@@ -283,6 +283,7 @@ export async function publish(
         payloadBucket: deps.payloadBucket,
         retentionDays: settings.retentionDays,
         ...(deps.ordered ? { ordered: deps.ordered } : {}),
+        ...(deps.live ? { live: deps.live } : {}),
         now: deps.now,
       },
     );

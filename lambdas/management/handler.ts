@@ -16,6 +16,7 @@ import { ENV } from '../../core/contracts';
 import { isManagementRuntime, orderedTargetsOf } from '../../core/runtime-config';
 import { timeouts } from '../shared/clients';
 import { requireEnv } from '../shared/env';
+import { liveGateFromEnv } from '../shared/live-gate';
 import { invocation, logger, tracer } from '../shared/observability';
 import { orderedSender } from '../shared/ordered';
 import { readRuntime } from '../shared/runtime';
@@ -31,8 +32,13 @@ const functionName = requireEnv('AWS_LAMBDA_FUNCTION_NAME');
 const readSecrets = createSecretReader(tracer.captureAWSv3Client(new SecretsManagerClient(timeouts.request)));
 const cursorSecret = requireEnv(ENV.cursorKeySecret);
 
-const doc = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient(timeouts.background)), {
-  marshallOptions: { removeUndefinedValues: true },
+const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient(timeouts.background));
+const doc = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+// Whether agents may be connected (live stream on): published events are marked for the broadcast rule only then.
+const live = liveGateFromEnv({
+  dynamodb,
+  now: Date.now,
+  onError: (error) => logger.warn('live lease unreadable; events are marked for agents meanwhile', { error }),
 });
 // Set together when the stack has a live stream (core/plan.ts).
 const liveTable = process.env[ENV.liveTableName];
@@ -57,6 +63,7 @@ const deps: ManagementDeps = {
   payloadBucket: requireEnv(ENV.payloadBucket),
   queuePrefix,
   ...(ordered ? { ordered } : {}),
+  ...(live ? { live } : {}),
   ...(process.env[ENV.broadcastQueueUrl] ? { broadcastQueueUrl: process.env[ENV.broadcastQueueUrl] } : {}),
   region,
   cursors: cursorCodec(async () => Buffer.from((await readSecrets(cursorSecret))[0] ?? '', 'utf8')),

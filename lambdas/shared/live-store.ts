@@ -11,7 +11,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { CONNECTION_SHARDS, LIVE_TABLE, liveKeys } from '../../core/contracts';
+import { CONNECTION_SHARDS, LIVE_LEASE, LIVE_TABLE, liveKeys } from '../../core/contracts';
 
 const TTL = LIVE_TABLE.ttlAttribute;
 
@@ -27,12 +27,135 @@ async function bumpVersion(doc: DynamoDBDocumentClient, tableName: string): Prom
   );
 }
 
-/** The connections' version (0 before any change): one small read instead of reading every connection. */
+/**
+ * The connections' version (0 before any change): one small read instead of reading every connection. Strongly
+ * consistent: a connection that opened (its `$connect` answered, after its write) is in the next broadcast's index.
+ */
 export async function subscriptionsVersion(doc: DynamoDBDocumentClient, tableName: string): Promise<number> {
   const { Item } = await doc.send(
-    new GetCommand({ TableName: tableName, Key: liveKeys.subscriptionsVersion }),
+    new GetCommand({
+      TableName: tableName,
+      Key: liveKeys.subscriptionsVersion,
+      ConsistentRead: true,
+      ProjectionExpression: 'v',
+    }),
   );
   return Number(Item?.v ?? 0);
+}
+
+const isConditionFailed = (error: unknown) => error instanceof ConditionalCheckFailedException;
+
+/**
+ * Holds the live lease (LIVE_LEASE in core/contracts.ts) until at least `untilMs` — a connection's record expiry —
+ * and, with `bump`, marks a change of the connections in the same write. Resolves when the lease began
+ * (`liveSince`, ms): a new connection opens no earlier than `LIVE_LEASE.settleMs` after that.
+ *
+ * One write in the steady state (the lease held, ours ends later); a lease that lapsed starts anew from now. Each
+ * step is a conditional update of the one item, so concurrent connects agree on when the lease began.
+ */
+export async function holdLiveLease(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  untilMs: number,
+  nowMs: number,
+  bump: boolean,
+): Promise<number> {
+  const update = async (
+    set: string | undefined,
+    condition: string | undefined,
+    values: Record<string, unknown>,
+  ) => {
+    const out = await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: liveKeys.subscriptionsVersion,
+        UpdateExpression: [set, bump ? 'ADD v :one' : undefined].filter(Boolean).join(' '),
+        ...(condition ? { ConditionExpression: condition } : {}),
+        ExpressionAttributeValues: { ...values, ...(bump ? { ':one': 1 } : {}) },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return Number(out.Attributes?.liveSince ?? nowMs);
+  };
+  try {
+    // Held: extend it.
+    return await update('SET liveUntil = :until', 'liveUntil >= :now AND liveUntil < :until', {
+      ':until': untilMs,
+      ':now': nowMs,
+    });
+  } catch (error) {
+    if (!isConditionFailed(error)) throw error;
+  }
+  try {
+    // None, or lapsed: a new lease, from now.
+    return await update(
+      'SET liveUntil = :until, liveSince = :now',
+      'attribute_not_exists(liveUntil) OR liveUntil < :now',
+      { ':until': untilMs, ':now': nowMs },
+    );
+  } catch (error) {
+    if (!isConditionFailed(error)) throw error;
+  }
+  // Held for longer than ours already.
+  if (bump) return update(undefined, undefined, {});
+  const { Item } = await doc.send(
+    new GetCommand({ TableName: tableName, Key: liveKeys.subscriptionsVersion, ConsistentRead: true }),
+  );
+  return Number(Item?.liveSince ?? nowMs);
+}
+
+/**
+ * Ends the live lease when no connection is left (after a `$disconnect`), so that publishers stop marking events for
+ * the broadcast rule. Guarded by the connections' version: a connection that arrives meanwhile bumps it, and the
+ * lease stays. Reads at most one live record per shard. Resolves true when it ended the lease.
+ */
+export async function endLiveLeaseIfIdle(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  nowMs: number,
+): Promise<boolean> {
+  const { Item } = await doc.send(
+    new GetCommand({ TableName: tableName, Key: liveKeys.subscriptionsVersion, ConsistentRead: true }),
+  );
+  if (!Item || Number(Item.liveUntil ?? 0) < nowMs) return false;
+  const nowSeconds = Math.floor(nowMs / 1000);
+  const anyLive = async (n: number): Promise<boolean> => {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk',
+          FilterExpression: '#ttl > :now',
+          ExpressionAttributeNames: { '#ttl': TTL },
+          ExpressionAttributeValues: { ':pk': liveKeys.connectionPartition(n), ':now': nowSeconds },
+          ConsistentRead: true,
+          Limit: 25,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      if ((out.Items ?? []).length > 0) return true;
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return false;
+  };
+  const shards = await Promise.all(Array.from({ length: CONNECTION_SHARDS }, (_, n) => anyLive(n)));
+  if (shards.some(Boolean)) return false;
+  try {
+    await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: liveKeys.subscriptionsVersion,
+        UpdateExpression: 'SET liveUntil = :now',
+        ConditionExpression: 'v = :v',
+        ExpressionAttributeValues: { ':now': nowMs, ':v': Item.v ?? 0 },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailed(error)) return false;
+    throw error;
+  }
 }
 
 export interface ConnectionRecord {
@@ -49,11 +172,15 @@ export interface ConnectionRecord {
   readonly allowance?: Record<string, unknown>[];
 }
 
+/**
+ * Stores a connection and holds the live lease for it. Resolves when the connection may open (ms): once publishers
+ * are sure to mark events for it (LIVE_LEASE.settleMs after the lease began; in the past but for the first agent).
+ */
 export async function putConnection(
   doc: DynamoDBDocumentClient,
   tableName: string,
   connection: ConnectionRecord,
-): Promise<void> {
+): Promise<{ openAt: number }> {
   await doc.send(
     new PutCommand({
       TableName: tableName,
@@ -69,7 +196,14 @@ export async function putConnection(
       },
     }),
   );
-  await bumpVersion(doc, tableName);
+  const since = await holdLiveLease(
+    doc,
+    tableName,
+    connection.expiresAt * 1000,
+    Date.parse(connection.connectedAt),
+    true,
+  );
+  return { openAt: since + LIVE_LEASE.settleMs };
 }
 
 const toConnection = (item: Record<string, unknown>): ConnectionRecord => ({
@@ -84,11 +218,12 @@ const toConnection = (item: Record<string, unknown>): ConnectionRecord => ({
     : {}),
 });
 
-/** Deletes a connection's record, and its entry under its agent key. */
+/** Deletes a connection's record, and its entry under its agent key; the last one ends the live lease. */
 export async function deleteConnection(
   doc: DynamoDBDocumentClient,
   tableName: string,
   connectionId: string,
+  nowMs: number = Date.now(),
 ): Promise<void> {
   const out = await doc.send(
     new DeleteCommand({
@@ -98,7 +233,9 @@ export async function deleteConnection(
     }),
   );
   await deleteAgentEntry(doc, tableName, out.Attributes, connectionId);
-  if (out.Attributes) await bumpVersion(doc, tableName);
+  if (!out.Attributes) return;
+  await bumpVersion(doc, tableName);
+  await endLiveLeaseIfIdle(doc, tableName, nowMs);
 }
 
 async function deleteAgentEntry(
@@ -125,30 +262,40 @@ export async function getConnection(
   return Item ? toConnection(Item) : undefined;
 }
 
-/** Replaces a connection's subscription (and renews its TTL); `connectedAt` stays. False if it is gone. */
+/**
+ * Replaces a connection's subscription (and renews its TTL and the live lease with it); `connectedAt` stays. False
+ * if it is gone.
+ */
 export async function updateSubscription(
   doc: DynamoDBDocumentClient,
   tableName: string,
   connectionId: string,
   pattern: Record<string, unknown>,
   expiresAt: number,
+  nowMs: number = Date.now(),
 ): Promise<boolean> {
   const updated = await conditionalUpdate(doc, tableName, connectionId, 'SET pattern = :p, expiresAt = :e', {
     ':p': JSON.stringify(pattern),
     ':e': expiresAt,
   });
-  if (updated) await bumpVersion(doc, tableName);
+  if (updated) await holdLiveLease(doc, tableName, expiresAt * 1000, nowMs, true);
   return updated;
 }
 
-/** Renews a connection record's TTL (a client's ping). False if the record is gone. */
+/** Renews a connection record's TTL and the live lease with it (a client's ping). False if the record is gone. */
 export async function refreshConnection(
   doc: DynamoDBDocumentClient,
   tableName: string,
   connectionId: string,
   expiresAt: number,
+  nowMs: number = Date.now(),
 ): Promise<boolean> {
-  return conditionalUpdate(doc, tableName, connectionId, 'SET expiresAt = :e', { ':e': expiresAt });
+  const renewed = await conditionalUpdate(doc, tableName, connectionId, 'SET expiresAt = :e', {
+    ':e': expiresAt,
+  });
+  // No version bump: the subscriptions did not change (broadcast keeps its index).
+  if (renewed) await holdLiveLease(doc, tableName, expiresAt * 1000, nowMs, false);
+  return renewed;
 }
 
 async function conditionalUpdate(
@@ -223,6 +370,8 @@ export async function* listConnections(
           TableName: tableName,
           KeyConditionExpression: 'pk = :pk',
           ExpressionAttributeValues: { ':pk': liveKeys.connectionPartition(n) },
+          // Read only when the connections changed: a connection whose $connect answered must be among them.
+          ConsistentRead: true,
           ExclusiveStartKey: startKey,
         }),
       );

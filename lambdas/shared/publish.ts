@@ -1,6 +1,7 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { eventBridgeSource } from '../../core/contracts';
+import { eventBridgeSource, LIVE_RESOURCE } from '../../core/contracts';
 import type { SerializedEvent } from './event-store';
+import type { LiveGate } from './live-gate';
 import type { OrderedSender } from './ordered';
 
 /**
@@ -23,25 +24,33 @@ export const PERMANENT_ENTRY_ERRORS: ReadonlySet<string> = new Set([
   'RedactionFailure',
 ]);
 
-/** Builds the PutEvents entry of an event: Source `webhook.<source>`, DetailType = event type, Detail = envelope. */
-export function toBusEntry(event: SerializedEvent, busName: string) {
+/**
+ * Builds the PutEvents entry of an event: Source `webhook.<source>`, DetailType = event type, Detail = envelope;
+ * `live`: marked for the broadcast rule (LIVE_RESOURCE), while an agent may be connected.
+ */
+export function toBusEntry(event: SerializedEvent, busName: string, live = false) {
   return {
     EventBusName: busName,
     Source: eventBridgeSource(event.envelope.source),
     DetailType: event.envelope.type,
     Detail: event.json,
     Time: new Date(event.envelope.receivedAt),
+    ...(live ? { Resources: [LIVE_RESOURCE] } : {}),
   };
 }
 
-/** An entry's size as EventBridge counts it: 14 bytes for Time plus the UTF-8 bytes of Source, DetailType, Detail. */
+/**
+ * An entry's size as EventBridge counts it: 14 bytes for Time plus the UTF-8 bytes of Source, DetailType, Detail and
+ * each of Resources (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html).
+ */
 export function entrySize(entry: ReturnType<typeof toBusEntry>): number {
-  return (
+  let size =
     14 +
     Buffer.byteLength(entry.Source) +
     Buffer.byteLength(entry.DetailType) +
-    Buffer.byteLength(entry.Detail)
-  );
+    Buffer.byteLength(entry.Detail);
+  for (const resource of entry.Resources ?? []) size += Buffer.byteLength(resource);
+  return size;
 }
 
 /** Groups entries into PutEvents calls that respect both the count and the size limit. */
@@ -86,9 +95,10 @@ export async function publishEvents<T extends SerializedEvent>(
   client: EventBridgeClient,
   busName: string,
   events: readonly T[],
+  live = false,
 ): Promise<PublishOutcome<T>> {
   const outcome: PublishOutcome<T> = { published: [], failed: [] };
-  const entries = events.map((event) => ({ event, entry: toBusEntry(event, busName) }));
+  const entries = events.map((event) => ({ event, entry: toBusEntry(event, busName, live) }));
   for (const batch of batchForPutEvents(entries, (e) => entrySize(e.entry))) {
     try {
       const out = await client.send(new PutEventsCommand({ Entries: batch.map((e) => e.entry) }));
@@ -115,7 +125,7 @@ export async function publishEvents<T extends SerializedEvent>(
 }
 
 /**
- * Publishes events: to the ordered targets' FIFO queues first (when there are any), then to the bus. An event that
+ * Publishes events, marked for live agents when the gate says one may be connected: to the ordered targets' FIFO queues first (when there are any), then to the bus. An event that
  * did not reach an ordered target's queue is not put on the bus either and counts as failed (transient): whoever
  * publishes it again sends it to both. In that order because a FIFO queue drops a repeated send (same
  * deduplication id) within 5 minutes, while the bus would deliver a repeat to every unordered target again.
@@ -125,15 +135,19 @@ export async function publishAll<T extends SerializedEvent>(
     readonly eventBridge: EventBridgeClient;
     readonly busName: string;
     readonly ordered?: OrderedSender;
+    /** Whether agents may be connected (absent: no live stream, never marked). */
+    readonly live?: LiveGate;
   },
   events: readonly T[],
 ): Promise<PublishOutcome<T>> {
-  if (!deps.ordered) return publishEvents(deps.eventBridge, deps.busName, events);
+  const live = deps.live ? await deps.live.audience() : false;
+  if (!deps.ordered) return publishEvents(deps.eventBridge, deps.busName, events, live);
   const notSent = await deps.ordered.send(events);
   const outcome = await publishEvents(
     deps.eventBridge,
     deps.busName,
     events.filter((e) => !notSent.has(e.envelope.id)),
+    live,
   );
   for (const event of events) {
     const error = notSent.get(event.envelope.id);

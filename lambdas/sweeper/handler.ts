@@ -12,6 +12,7 @@ import { isSweeperRuntime, orderedTargetsOf } from '../../core/runtime-config';
 import { cachedMiddleware, lazyClient, timeouts } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { republishPoisoned } from '../shared/event-store';
+import { liveGateFromEnv } from '../shared/live-gate';
 import { correlationKeys, invocation, logger, metrics, tracer } from '../shared/observability';
 import { orderedSender } from '../shared/ordered';
 import { readRuntime } from '../shared/runtime';
@@ -34,12 +35,21 @@ const correlationOf = (marker: { eventId: string; dedupeKey: string }) =>
     deliveryId: marker.dedupeKey.startsWith('sha256:') ? null : marker.dedupeKey,
   });
 
+const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient(cachedMiddleware(timeouts.background)));
+// Whether agents may be connected (live stream on): republished events are marked for the broadcast rule only then.
+const live = liveGateFromEnv({
+  dynamodb,
+  now: Date.now,
+  onError: (error) => logger.warn('live lease unreadable; events are marked for agents meanwhile', { error }),
+});
+
 const deps: SweeperDeps = {
-  doc: tracer.captureAWSv3Client(new DynamoDBClient(cachedMiddleware(timeouts.background))),
+  doc: dynamodb,
   eventBridge: tracer.captureAWSv3Client(new EventBridgeClient(cachedMiddleware(timeouts.background))),
   tableName: requireEnv(ENV.tableName),
   busName: requireEnv(ENV.busName),
   ...(ordered ? { ordered } : {}),
+  ...(live ? { live } : {}),
   now: Date.now,
   batchSize: 100,
   backoff,

@@ -26,6 +26,7 @@ import {
   type SerializedEvent,
   takeClaim,
 } from '../shared/event-store';
+import type { LiveGate } from '../shared/live-gate';
 import type { OrderedSender } from '../shared/ordered';
 import { publishAll } from '../shared/publish';
 
@@ -36,6 +37,8 @@ export interface SweeperDeps {
   readonly busName: string;
   /** Sends each published event to the ordered targets' FIFO queues (absent when no target is ordered). */
   readonly ordered?: OrderedSender;
+  /** Whether live agents may be connected: republished events are marked for the broadcast rule then. */
+  readonly live?: LiveGate;
   readonly now: () => number;
   /** Markers read per round. */
   readonly batchSize: number;

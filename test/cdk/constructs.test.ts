@@ -18,6 +18,8 @@ function deps() {
   return {
     stack,
     table: new Table(stack, 'T', { partitionKey: { name: 'pk', type: AttributeType.STRING } }),
+    /** The live stream's table, whose lease ingest and the sweeper read. */
+    liveTable: new Table(stack, 'L', { partitionKey: { name: 'pk', type: AttributeType.STRING } }),
     bus: new EventBus(stack, 'B'),
     bucket: new Bucket(stack, 'P'),
   };
@@ -76,11 +78,12 @@ describe('DeliveryTarget', () => {
 
 describe('WebhookIngest', () => {
   it('creates the HTTP API, the ingest, sweeper and routes functions and the sweeper schedule', () => {
-    const { stack, table, bus, bucket } = deps();
+    const { stack, table, liveTable, bus, bucket } = deps();
     new WebhookIngest(stack, 'Ingest', {
       sources: topology.sources,
       functions: topology.functions,
       table,
+      liveTable,
       bus,
       payloadBucket: bucket,
       sweepInterval: Duration.minutes(2),
@@ -217,7 +220,7 @@ describe('LiveStream', () => {
 });
 
 describe('metric methods (what the dashboard charts and the alarms watch)', () => {
-  const { stack, table, bus, bucket } = deps();
+  const { stack, table, liveTable, bus, bucket } = deps();
   const target = new DeliveryTarget(stack, 'Target', {
     target: topology.targets[0]!,
     bus,
@@ -228,6 +231,7 @@ describe('metric methods (what the dashboard charts and the alarms watch)', () =
     sources: topology.sources,
     functions: topology.functions,
     table,
+    liveTable,
     bus,
     payloadBucket: bucket,
     catchAllThrottle: topology.http.catchAllThrottle,

@@ -59,7 +59,13 @@ interface Run {
 /** Runs `event-router <args>` in process against the local stack (its state file). */
 async function cli(
   args: string[],
-  options: { signal?: AbortSignal; state?: string; files?: Record<string, string> } = {},
+  options: {
+    signal?: AbortSignal;
+    state?: string;
+    files?: Record<string, string>;
+    /** Called with each line the command writes to stderr, as it writes it. */
+    onErr?: (line: string) => void;
+  } = {},
 ): Promise<Run> {
   const out: string[] = [];
   const err: string[] = [];
@@ -67,7 +73,10 @@ async function cli(
     isTTY: false,
     env: { EVENT_ROUTER_LOCAL_STATE: options.state ?? stateFile },
     out: (t) => out.push(t),
-    err: (t) => err.push(t),
+    err: (t) => {
+      err.push(t);
+      options.onErr?.(t);
+    },
     readFile: (p) => {
       const text = options.files?.[p];
       if (text === undefined) throw new Error(`ENOENT: ${p}`);
@@ -78,6 +87,33 @@ async function cli(
   };
   const code = await main(args, io);
   return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+/**
+ * A live command (`tail`, `forward`) and the moment its connection opened (its "connected to" status line): only
+ * events published after that are sure to reach it live — the first agent after a quiet spell waits about 1.5 s for
+ * publishers to see it (LIVE_LEASE in core/contracts.ts).
+ */
+function live(args: string[], signal: AbortSignal): { run: Promise<Run>; connected: Promise<void> } {
+  let opened!: () => void;
+  const connected = new Promise<void>((resolve) => {
+    opened = resolve;
+  });
+  const run = cli(args, {
+    signal,
+    onErr: (line) => {
+      if (line.startsWith('connected to ')) opened();
+    },
+  });
+  return {
+    run,
+    connected: Promise.race([
+      connected,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`${args[0]} never connected`)), 20_000),
+      ),
+    ]),
+  };
 }
 
 const idOf = (run: Run) => {
@@ -270,11 +306,11 @@ describe('failed deliveries and redrive after an outage', () => {
 describe('live events', () => {
   it('tail prints matching live events, one line each', async () => {
     const controller = new AbortController();
-    const tail = cli(['tail', '--pattern', '{"detail-type":["issues.labeled"]}', '--count', '2'], {
-      signal: controller.signal,
-    });
-    // The subscription exists once the connection is open.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const { run: tail, connected } = live(
+      ['tail', '--pattern', '{"detail-type":["issues.labeled"]}', '--count', '2'],
+      controller.signal,
+    );
+    await connected;
     const first = idOf(await cli(['send', 'github', '--type', 'issues.labeled']));
     await cli(['send', 'github', '--type', 'issues.unlabeled']);
     const second = idOf(await cli(['send', 'github', '--type', 'issues.labeled']));
@@ -291,8 +327,7 @@ describe('live events', () => {
 
   it('replays to live agents only when asked (--live)', async () => {
     const pattern = '{"detail-type":["issues.milestoned"]}';
-    const tailUntil = (signal: AbortSignal) =>
-      cli(['tail', '--pattern', pattern, '--count', '1'], { signal });
+    const tailUntil = (signal: AbortSignal) => live(['tail', '--pattern', pattern, '--count', '1'], signal);
     const ended = (run: Promise<Run>, ms: number) =>
       Promise.race([
         run,
@@ -301,17 +336,17 @@ describe('live events', () => {
     // A first agent sees the event live: after that, its broadcast is over and a later agent can only get a replay.
     const first = new AbortController();
     const witness = tailUntil(first.signal);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await witness.connected;
     const id = idOf(await cli(['send', 'github', '--type', 'issues.milestoned']));
-    expect((await ended(witness, 20_000).finally(() => first.abort())).out).toContain(id);
+    expect((await ended(witness.run, 20_000).finally(() => first.abort())).out).toContain(id);
 
     const second = new AbortController();
-    const agent = tailUntil(second.signal);
+    const { run: agent, connected } = tailUntil(second.signal);
     let done = false;
     void agent.then(() => {
       done = true;
     });
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await connected;
     const replay = ['replay', '--target', 'all', '--from', '10m', '--pattern', pattern];
     const quiet = await cli(replay);
     expect(quiet.code, quiet.err).toBe(EXIT.ok);
@@ -330,18 +365,21 @@ describe('live events', () => {
     const agent = await startReceiver();
     try {
       const secret = `whsec_${Buffer.alloc(24, 9).toString('base64')}`;
-      const forward = cli([
-        'forward',
-        '--to',
-        agent.url,
-        '--secret',
-        secret,
-        '--pattern',
-        '{"source":["webhook.shopify"]}',
-        '--count',
-        '1',
-      ]);
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const { run: forward, connected: forwarding } = live(
+        [
+          'forward',
+          '--to',
+          agent.url,
+          '--secret',
+          secret,
+          '--pattern',
+          '{"source":["webhook.shopify"]}',
+          '--count',
+          '1',
+        ],
+        new AbortController().signal,
+      );
+      await forwarding;
       const id = idOf(await cli(['send', 'shopify']));
       const run = await Promise.race([
         forward,

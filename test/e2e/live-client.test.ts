@@ -82,6 +82,35 @@ function stream(stack: LocalStack, key: string, extra: Partial<Parameters<typeof
 
 const openConnections = (stack: LocalStack) => stack.connectionIds();
 
+describe('broadcast only while agents may be connected (the live lease)', () => {
+  it('never invokes broadcast without agents; the first agent gets every event published after it opened; the last one leaving stops it again', async () => {
+    const stack = await start();
+    const broadcast = stack.functions.broadcast!;
+    const key = await agentKey(stack);
+    await publish(stack, 3);
+    await stack.drain();
+    expect(broadcast.invocations).toBe(0);
+
+    // The first agent after a quiet spell: its connection opens once publishers mark events for it (~1.5 s).
+    const { client, received, statuses } = stream(stack, key);
+    await waitFor('the connection', () => statuses.includes('open') || undefined, 10_000);
+    const ids = await publish(stack, 3);
+    await waitFor('3 events', () => received.length >= 3 || undefined, 15_000);
+    expect(received.map((e) => e.id)).toEqual(ids);
+    expect(broadcast.invocations).toBeGreaterThan(0);
+
+    await client.close();
+    await waitFor('the disconnect', () => openConnections(stack).length === 0 || undefined, 10_000);
+    // Publishers stop marking within the lease's grace (1.5 s) plus their refresh (1 s).
+    await new Promise((r) => setTimeout(r, 2_600));
+    await stack.drain();
+    const before = broadcast.invocations;
+    await publish(stack, 3);
+    await stack.drain();
+    expect(broadcast.invocations).toBe(before);
+  });
+});
+
 describe('client SDK against the local stack', () => {
   it('streams with an agent key, and resumes without loss or duplicates after the server closes the connection', async () => {
     const stack = await start();

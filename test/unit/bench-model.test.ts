@@ -106,5 +106,31 @@ describe('cost model', () => {
       .filter((r) => /^\| [A-Z]/.test(r))
       .map((r) => Number(r.split('|')[2]));
     expect(rows.reduce((a, b) => a + b, 0)).toBeCloseTo(model.total, 1);
+
+    // No agent: no broadcast queue, no broadcast invocation; the live lease read once a second, not per webhook.
+    const broadcastLines = (m: typeof model) =>
+      m.lines.filter((l) => /broadcast/i.test(`${l.item} ${l.basis}`));
+    expect(broadcastLines(model)).toEqual([]);
+    const lease = model.lines.find((l) => l.item === 'live lease read (ingest)');
+    expect(lease?.units).toBeCloseTo(1 / (REFERENCE_WORKLOAD.webhooksPerMonth / (30 * 86_400)), 1);
+    // A lease read the recorded invocation happened to make is not counted again per webhook.
+    const withLeaseRead = costModel(
+      {
+        ...measured,
+        functions: {
+          ...measured.functions,
+          ingest: fn([
+            ...measured.functions.ingest.requests,
+            request('dynamodb', 'GetItem', { Key: { pk: { S: 'SUBSCRIPTIONS' } }, ConsistentRead: true }),
+          ]),
+        },
+      },
+      REFERENCE_WORKLOAD,
+    );
+    expect(withLeaseRead.total).toBeCloseTo(model.total, 6);
+    // With agents connected, every event goes through the broadcast queue and function.
+    const withAgents = costModel(measured, { ...REFERENCE_WORKLOAD, agents: 2 });
+    expect(broadcastLines(withAgents).length).toBeGreaterThan(0);
+    expect(withAgents.total).toBeGreaterThan(model.total);
   });
 });

@@ -51,9 +51,12 @@ describe('planTopology', () => {
     }
   });
 
-  it('sends every webhook event to the archive and the live stream', () => {
+  it('archives every webhook event, and streams those published while an agent may be connected', () => {
     expect(topology.bus.archivePattern).toEqual(ALL_WEBHOOK_EVENTS);
-    expect(topology.liveStream.broadcastRulePattern).toEqual({ source: [{ prefix: 'webhook.' }] });
+    expect(topology.liveStream.broadcastRulePattern).toEqual({
+      source: [{ prefix: 'webhook.' }],
+      resources: ['event-router:live'],
+    });
     expect(topology.sources[0]?.eventSource).toBe('webhook.github');
   });
 
@@ -76,6 +79,24 @@ describe('planTopology', () => {
       'management',
       'delivery-pr-agent',
     ]);
+  });
+
+  it('lets every publisher read the live lease, and only when there is a live stream', () => {
+    const off = planTopology(parseRouterConfig({ ...exampleConfig, liveStream: { enabled: false } }));
+    for (const name of ['ingest', 'sweeper', 'management']) {
+      const on = allFunctions(topology).find((f) => f.name === name)!;
+      expect(on.environment[ENV.liveTableName], name).toEqual({ ref: 'liveTable' });
+      expect(
+        on.grants.some((g) => g.on === 'liveTable' && g.actions.includes('dynamodb:GetItem')),
+        name,
+      ).toBe(true);
+      const without = allFunctions(off).find((f) => f.name === name)!;
+      expect(without.environment[ENV.liveTableName], name).toBeUndefined();
+      expect(
+        without.grants.some((g) => g.on === 'liveTable'),
+        name,
+      ).toBe(false);
+    }
   });
 
   it('reserves no concurrency by default: an account with the starting quota of 10 refuses any reservation', () => {
@@ -105,9 +126,10 @@ describe('planTopology', () => {
 describe('resolveEnvironment', () => {
   const spec = planTopology(parseRouterConfig(exampleConfig)).functions.sweeper;
   it('replaces resource references with the names given', () => {
-    expect(resolveEnvironment(spec, { eventsTable: 'T', bus: 'B' })).toEqual({
+    expect(resolveEnvironment(spec, { eventsTable: 'T', bus: 'B', liveTable: 'L' })).toEqual({
       [ENV.tableName]: 'T',
       [ENV.busName]: 'B',
+      [ENV.liveTableName]: 'L',
     });
   });
   it('names the function, the variable and the missing resource', () => {
