@@ -115,6 +115,24 @@ function spawnCold(codeDir: string | undefined, env: NodeJS.ProcessEnv): { cpuMs
   return { cpuMs, wallMs };
 }
 
+/**
+ * The JavaScript files a code directory loads at init: `index.mjs` and, transitively, the sibling chunks it imports
+ * statically (esbuild's minified form: `from"./chunks/x.mjs"`, `import"./x.mjs"`); a chunk reached only by
+ * `import("./…")` is loaded lazily and is not among them.
+ */
+export function eagerFiles(dir: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/(?:from|import)\s*"(\.{1,2}\/[^"]+\.mjs)"/g))
+      visit(path.resolve(path.dirname(file), m[1]!));
+  };
+  visit(path.join(dir, 'index.mjs'));
+  return [...seen];
+}
+
 /** Bytes of the JavaScript a code directory loads at init (entry + its static imports) and in all. */
 export function codeBytes(dir: string): { eager: number; total: number } {
   let total = 0;
@@ -126,19 +144,7 @@ export function codeBytes(dir: string): { eager: number; total: number } {
     }
   };
   walk(dir);
-  let eager = 0;
-  const seen = new Set<string>();
-  const visit = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const text = readFileSync(file, 'utf8');
-    eager += Buffer.byteLength(text);
-    // Static imports of sibling chunks (esbuild's minified form: `from"./chunks/x.mjs"`, `import"./x.mjs"`);
-    // `import("./…")` is a lazily loaded chunk.
-    for (const m of text.matchAll(/(?:from|import)\s*"(\.{1,2}\/[^"]+\.mjs)"/g))
-      visit(path.resolve(path.dirname(file), m[1]!));
-  };
-  visit(path.join(dir, 'index.mjs'));
+  const eager = eagerFiles(dir).reduce((bytes, file) => bytes + statSync(file).size, 0);
   return { eager, total };
 }
 
