@@ -1,7 +1,10 @@
 /**
  * Cold start of every function, as deployed: a fresh `node` process importing the function's code directory (the
  * ESM bundle lib/bundling.ts builds for `cdk deploy`, plus its runtime.json), with the deployed `NODE_OPTIONS`
- * (source maps) and an environment shaped like the deployed one. Each is compared with its own SDK floor: a module
+ * (source maps) and an environment shaped like the deployed one in the reference stage, prod (bench/deployed.ts) —
+ * tracing included: the functions prod traces (X-Ray Active) load Powertools' Tracer and the X-Ray SDK at init, the
+ * others (PassThrough, `POWERTOOLS_TRACE_ENABLED=false`) do not; a traced function is measured untraced as well
+ * (`<name>.untraced`), which shows what tracing costs at init. Each is compared with its own SDK floor: a module
  * bundled the same way that only creates the SDK clients the function calls for every event it handles —
  *
  * - ingest, sweeper: DynamoDB + EventBridge;
@@ -24,7 +27,7 @@ import { parseRouterConfig } from '../core/config';
 import { allFunctions, type FunctionSpec, planTopology } from '../core/plan';
 import { bundleHandler, FUNCTION_NODE_OPTIONS, functionCode, REPO_ROOT } from '../lib/bundling';
 import exampleConfig from '../router.config';
-import { deployedEnvironment } from './deployed';
+import { deployedEnvironment, deployedTracing, REFERENCE_STAGE } from './deployed';
 import { median, pairedSummary, round } from './stats';
 import type { BenchFigure, BenchSuite } from './types';
 
@@ -115,8 +118,41 @@ function spawnCold(codeDir: string | undefined, env: NodeJS.ProcessEnv): { cpuMs
   return { cpuMs, wallMs };
 }
 
-/** Bytes of the JavaScript a code directory loads at init (entry + its static imports) and in all. */
-export function codeBytes(dir: string): { eager: number; total: number } {
+/**
+ * The JavaScript files a code directory loads at init: `index.mjs` (and `roots`) and, transitively, the sibling
+ * chunks they import statically (esbuild's minified form: `from"./chunks/x.mjs"`, `import"./x.mjs"`); a chunk reached
+ * only by `import("./…")` is loaded lazily and is not among them.
+ */
+export function eagerFiles(dir: string, roots: readonly string[] = []): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/(?:from|import)\s*"(\.{1,2}\/[^"]+\.mjs)"/g))
+      visit(path.resolve(path.dirname(file), m[1]!));
+  };
+  for (const root of [path.join(dir, 'index.mjs'), ...roots]) visit(root);
+  return [...seen];
+}
+
+/**
+ * The lazily loaded chunk that holds Powertools' Tracer and the X-Ray SDK (lambdas/shared/observability.ts imports
+ * it at init where the function is traced), found by the name of the X-Ray SDK's middleware.
+ */
+export function tracerChunk(dir: string): string | undefined {
+  const chunks = path.join(dir, 'chunks');
+  return readdirSync(chunks)
+    .filter((f) => f.endsWith('.mjs'))
+    .map((f) => path.join(chunks, f))
+    .find((f) => readFileSync(f, 'utf8').includes('XRaySDKInstrumentation'));
+}
+
+/**
+ * Bytes of the JavaScript a code directory loads at init (entry + its static imports, and the tracer's chunk when
+ * `traced`) and in all.
+ */
+export function codeBytes(dir: string, traced = false): { eager: number; total: number } {
   let total = 0;
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
@@ -126,24 +162,20 @@ export function codeBytes(dir: string): { eager: number; total: number } {
     }
   };
   walk(dir);
-  let eager = 0;
-  const seen = new Set<string>();
-  const visit = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const text = readFileSync(file, 'utf8');
-    eager += Buffer.byteLength(text);
-    // Static imports of sibling chunks (esbuild's minified form: `from"./chunks/x.mjs"`, `import"./x.mjs"`);
-    // `import("./…")` is a lazily loaded chunk.
-    for (const m of text.matchAll(/(?:from|import)\s*"(\.{1,2}\/[^"]+\.mjs)"/g))
-      visit(path.resolve(path.dirname(file), m[1]!));
-  };
-  visit(path.join(dir, 'index.mjs'));
+  const tracer = traced ? tracerChunk(dir) : undefined;
+  if (traced && !tracer) throw new Error(`${dir}: no chunk holds the tracer`);
+  const eager = eagerFiles(dir, tracer ? [tracer] : []).reduce(
+    (bytes, file) => bytes + statSync(file).size,
+    0,
+  );
   return { eager, total };
 }
 
 interface Measured {
   readonly spec: FunctionSpec;
+  /** The figure's name: the function's, with a suffix for a variant not deployed so. */
+  readonly name: string;
+  readonly tracing: 'Active' | 'PassThrough';
   readonly code: string;
   readonly floor: string;
   readonly clients: ClientName[];
@@ -159,14 +191,31 @@ const suite: BenchSuite = {
     for (const spec of allFunctions(topology)) {
       const code = functionCode(await bundleHandler(spec.entry), spec.runtime);
       const clients = floorClients(spec);
+      const floor = await floorCode(clients);
+      const tracing = deployedTracing(spec);
       measured.push({
         spec,
+        name: spec.name,
+        tracing,
         code,
-        floor: await floorCode(clients),
+        floor,
         clients,
-        env: deployedEnvironment(spec, code),
+        env: deployedEnvironment(spec, code, tracing),
         rounds: [],
       });
+      // What tracing costs at init: a function traced in the reference stage is also measured untraced.
+      if (tracing === 'Active') {
+        measured.push({
+          spec,
+          name: `${spec.name}.untraced`,
+          tracing: 'PassThrough',
+          code,
+          floor,
+          clients,
+          env: deployedEnvironment(spec, code, 'PassThrough'),
+          rounds: [],
+        });
+      }
     }
     const bareEnv = { PATH: process.env.PATH, NODE_OPTIONS: FUNCTION_NODE_OPTIONS };
     // Warm the file cache once: the first read of a bundle from disk is not what a cold start on Lambda pays.
@@ -183,7 +232,7 @@ const suite: BenchSuite = {
           const floor = spawnCold(m.floor, m.env).cpuMs;
           const value = spawnCold(m.code, m.env);
           m.rounds.push({ floor, value: value.cpuMs });
-          if (m.spec.handler === 'ingest') wall.push(value.wallMs);
+          if (m.name === 'ingest') wall.push(value.wallMs);
         } else {
           const value = spawnCold(m.code, m.env).cpuMs;
           m.rounds.push({ value, floor: spawnCold(m.floor, m.env).cpuMs });
@@ -192,26 +241,35 @@ const suite: BenchSuite = {
     }
     const bareMs = round(median(bare));
     const figures: BenchFigure[] = [];
+    const byName = new Map(measured.map((m) => [m.name, m]));
     for (const m of measured) {
       const s = pairedSummary(m.rounds);
-      const sizes = codeBytes(m.code);
+      const traced = m.tracing === 'Active';
+      const sizes = codeBytes(m.code, traced);
       const floorSizes = codeBytes(m.floor);
+      const deployed = m.name === m.spec.name;
+      const untraced = byName.get(`${m.name}.untraced`);
+      const tracingNote = traced
+        ? `traced: X-Ray Active in ${REFERENCE_STAGE.name} (lib/stages.ts activeTracing), so the Powertools Tracer and X-Ray SDK load at init${untraced ? ` (cold_start.${untraced.name}: the same code untraced, ratio ${round(pairedSummary(untraced.rounds).ratio, 3)})` : ''}`
+        : deployed
+          ? `not traced: PassThrough in ${REFERENCE_STAGE.name} (lib/stages.ts activeTracing), POWERTOOLS_TRACE_ENABLED=false, the tracer's chunk is not loaded`
+          : `not deployed so: the code of cold_start.${m.spec.name} with POWERTOOLS_TRACE_ENABLED=false (PassThrough), for the cost of tracing at init`;
       figures.push(
         {
-          name: `cold_start.${m.spec.name}.module_load_ms`,
+          name: `cold_start.${m.name}.module_load_ms`,
           value: round(s.value),
           unit: 'ms',
           floor: round(s.floor),
           ratio: round(s.ratio, 3),
-          goal: { value: 1.1, better: 'lower' },
-          note: `CPU ms of a fresh node process importing the deployed code (NODE_OPTIONS=${FUNCTION_NODE_OPTIONS}) vs its SDK floor (${m.clients.join(' + ')} clients, bundled the same way); median of ${s.rounds} paired rounds, ratio = median of per-round ratios; bare node -e 0 = ${bareMs} ms (${round(s.value / bareMs, 2)}× for the function, ${round(s.floor / bareMs, 2)}× for the floor); goal is the ratio`,
+          note: `CPU ms of a fresh node process importing the deployed code (NODE_OPTIONS=${FUNCTION_NODE_OPTIONS}) vs its SDK floor (${m.clients.join(' + ')} clients, bundled the same way); median of ${s.rounds} paired rounds, ratio = median of per-round ratios; bare node -e 0 = ${bareMs} ms (${round(s.value / bareMs, 2)}× for the function, ${round(s.floor / bareMs, 2)}× for the floor); ${tracingNote}${deployed ? '; goal is the ratio' : ''}`,
+          ...(deployed ? { goal: { value: 1.1, better: 'lower' as const } } : {}),
         },
         {
-          name: `cold_start.${m.spec.name}.eager_kib`,
+          name: `cold_start.${m.name}.eager_kib`,
           value: round(sizes.eager / 1024),
           unit: 'KiB',
           floor: round(floorSizes.eager / 1024),
-          note: `minified ESM loaded at init (entry + static chunks, source maps excluded); ${round(sizes.total / 1024)} KiB with the lazily loaded chunks`,
+          note: `minified ESM loaded at init (entry + static chunks${traced ? " + the tracer's chunk" : ''}, source maps excluded); ${round(sizes.total / 1024)} KiB with the lazily loaded chunks`,
         },
       );
     }

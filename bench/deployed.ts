@@ -10,6 +10,8 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { RouterConfigInput } from '../core/config';
 import { type FunctionSpec, RESOURCE_REFS, resolveEnvironment } from '../core/plan';
 import { FUNCTION_NODE_OPTIONS } from '../lib/bundling';
+import { LAMBDA_RUNTIME, tracingEnvironment, tracingFor } from '../lib/router-function';
+import { STAGES } from '../lib/stages';
 import { githubExample } from '../local/sample-webhook';
 
 export const REFERENCE_SECRET = 'bench-github-secret';
@@ -38,8 +40,23 @@ export function referenceConfig(targetUrl: string): RouterConfigInput {
   };
 }
 
-/** The environment a function is deployed with (lib/router-function.ts), its resources named by placeholders. */
-export function deployedEnvironment(spec: FunctionSpec, codeDir: string): NodeJS.ProcessEnv {
+/** The stage whose settings the benches measure: what runs in production. */
+export const REFERENCE_STAGE = STAGES.prod;
+
+/** How a function traces in the reference stage (lib/stages.ts `activeTracing`). */
+export const deployedTracing = (spec: FunctionSpec): 'Active' | 'PassThrough' =>
+  tracingFor(spec, REFERENCE_STAGE.activeTracing);
+
+/**
+ * The environment a function is deployed with (lib/router-function.ts) in the reference stage, its resources named by
+ * placeholders, plus what Lambda itself sets. `tracing` overrides the stage's mode (the cold-start suite measures a
+ * traced function untraced too).
+ */
+export function deployedEnvironment(
+  spec: FunctionSpec,
+  codeDir: string,
+  tracing: 'Active' | 'PassThrough' = deployedTracing(spec),
+): NodeJS.ProcessEnv {
   const refs = Object.fromEntries(
     RESOURCE_REFS.map((ref) => [ref, ref === 'websocketEndpoint' ? WEBSOCKET_ENDPOINT : `bench-${ref}`]),
   );
@@ -49,11 +66,14 @@ export function deployedEnvironment(spec: FunctionSpec, codeDir: string): NodeJS
     POWERTOOLS_SERVICE_NAME: spec.serviceName,
     POWERTOOLS_METRICS_NAMESPACE: 'EventRouter',
     POWERTOOLS_LOG_LEVEL: 'INFO',
+    ...tracingEnvironment(tracing),
     ...resolveEnvironment(spec, refs),
     AWS_REGION: 'us-east-1',
     AWS_DEFAULT_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'bench',
     AWS_SECRET_ACCESS_KEY: 'bench',
+    // Lambda's own: Powertools' Tracer (and so lambdas/shared/observability.ts) tells Lambda by it.
+    AWS_EXECUTION_ENV: `AWS_Lambda_${LAMBDA_RUNTIME.name}`,
     AWS_LAMBDA_FUNCTION_NAME: spec.name,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',

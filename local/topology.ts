@@ -148,7 +148,8 @@ export interface NormalisedTopology {
 /**
  * Environment variables each side's platform sets, outside the plan: left out of the comparison.
  * - Lambda: `NODE_OPTIONS` (source maps), `POWERTOOLS_LOG_LEVEL` and `POWERTOOLS_LOGGER_SAMPLE_RATE` (stage
- *   settings; `--log-level` locally), `POWERTOOLS_TRACER_CAPTURE_RESPONSE` (X-Ray, which is not emulated).
+ *   settings; `--log-level` locally), `POWERTOOLS_TRACER_CAPTURE_RESPONSE` and `POWERTOOLS_TRACE_ENABLED` (X-Ray,
+ *   which is not emulated; the second is the stage's tracing mode, lib/router-function.ts).
  * - Local: the AWS SDK's endpoints and credentials (`AWS_*`) and the code directory.
  */
 export const PLATFORM_ENV = new Set([
@@ -156,6 +157,7 @@ export const PLATFORM_ENV = new Set([
   'POWERTOOLS_LOG_LEVEL',
   'POWERTOOLS_LOGGER_SAMPLE_RATE',
   'POWERTOOLS_TRACER_CAPTURE_RESPONSE',
+  'POWERTOOLS_TRACE_ENABLED',
   'LAMBDA_TASK_ROOT',
 ]);
 export const isPlatformEnv = (name: string) => PLATFORM_ENV.has(name) || name.startsWith('AWS_');

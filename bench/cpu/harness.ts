@@ -149,6 +149,10 @@ export function stubNetwork(
   };
 }
 
+/** The X-Ray trace header of invocation `i`, unsampled. */
+export const traceHeader = (i: number): string =>
+  `Root=1-674c6a1e-${i.toString(16).padStart(24, '0')};Parent=${(i + 1).toString(16).padStart(16, '0')};Sampled=0`;
+
 export function context(i: number): Context {
   const name = process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'bench';
   return {
@@ -191,6 +195,9 @@ export async function runHarness<E>(spec: HarnessSpec, entry: BenchEntry<E>): Pr
   let n = 0;
   const invoke = async () => {
     const i = n++;
+    // Lambda hands each invocation its trace header; a traced function (bench/deployed.ts) reads it. Unsampled, as
+    // all but the first request each second and 5 % of the rest are (lib/stages.ts).
+    process.env._X_AMZN_TRACE_ID = traceHeader(i);
     entry.check(await entry.handler(entry.event(i), context(i)));
   };
 

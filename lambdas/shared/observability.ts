@@ -11,7 +11,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { LogFormatter, Logger, LogItem } from '@aws-lambda-powertools/logger';
 import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 import { METRICS_NAMESPACE } from '../../core/metrics';
 
@@ -80,15 +80,61 @@ export class CorrelatedLogFormatter extends LogFormatter {
 /** One logger and one metrics instance per function (service name from POWERTOOLS_SERVICE_NAME). */
 export const logger = new Logger({ logFormatter: new CorrelatedLogFormatter() });
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE });
+
+/** What the handlers use of Powertools' Tracer. */
+export type RouterTracer = Pick<
+  Tracer,
+  | 'captureAWSv3Client'
+  | 'isTracingEnabled'
+  | 'getSegment'
+  | 'setSegment'
+  | 'annotateColdStart'
+  | 'addServiceNameAnnotation'
+  | 'addErrorAsMetadata'
+>;
+
+/**
+ * Whether Powertools' Tracer would trace here — its own rules (`Tracer.setTracingEnabled`, Powertools 2.35):
+ * not when `POWERTOOLS_TRACE_ENABLED` is `false` (lib/router-function.ts sets it on every function deployed
+ * PassThrough), and not outside Lambda, which it tells by `AWS_EXECUTION_ENV` (set by Lambda; not by the tests or
+ * `npm start`, which sets `AWS_LAMBDA_FUNCTION_NAME` but not this) or inside SAM CLI or the Amplify mock. Values are
+ * trimmed, `false` read in any case, as Powertools reads them.
+ */
+export function tracingPossible(env: NodeJS.ProcessEnv): boolean {
+  const value = (name: string) => (env[name] ?? '').trim();
+  if (value('POWERTOOLS_TRACE_ENABLED').toLowerCase() === 'false') return false;
+  const executionEnv = value('AWS_EXECUTION_ENV');
+  return executionEnv !== '' && executionEnv !== 'AWS_Lambda_amplify-mock' && value('AWS_SAM_LOCAL') === '';
+}
+
+/** The tracer where nothing is traced: clients stay as they are, there is no segment. */
+export const untracedTracer: RouterTracer = {
+  captureAWSv3Client: (client) => client,
+  isTracingEnabled: () => false,
+  getSegment: () => undefined,
+  setSegment: () => {},
+  annotateColdStart: () => {},
+  addServiceNameAnnotation: () => {},
+  addErrorAsMetadata: () => {},
+};
+
 /**
  * X-Ray through Powertools: AWS SDK clients are wrapped with `tracer.captureAWSv3Client`, outgoing HTTP(S) calls
  * (deliveries) are captured by default. Lambda decides which invocations are sampled before the handler runs — 1
  * request per second and 5 % of the rest when the function is Active and no upstream decision arrives
  * (https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html); the tracer only adds subsegments and annotations
  * to sampled invocations and cannot sample more or less. What is traced at all is the stage's tracing setting
- * (lib/stages.ts). Outside Lambda (tests, `npm start`) the tracer disables itself.
+ * (lib/stages.ts).
+ *
+ * The Tracer, and with it the X-Ray SDK (a 118 KiB chunk with semver and cls-hooked), is loaded only where it can
+ * trace: a function deployed PassThrough starts no trace of its own and has no use for it, nor do the tests and
+ * `npm start`; there `tracer` is `untracedTracer`. The `import()` makes it a chunk of its own that only an Active
+ * function loads at init (bench/cold-start.bench.ts); the top-level await keeps `tracer` a plain constant, set before
+ * any module that imports this one runs.
  */
-export const tracer = new Tracer();
+export const tracer: RouterTracer = tracingPossible(process.env)
+  ? new (await import('@aws-lambda-powertools/tracer')).Tracer()
+  : untracedTracer;
 
 /**
  * Runs one invocation: a fresh debug-log sampling decision (POWERTOOLS_LOGGER_SAMPLE_RATE: that share of invocations

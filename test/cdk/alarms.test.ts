@@ -345,6 +345,26 @@ describe('tracing and debug-log sampling per stage', () => {
     });
   });
 
+  it('turns the tracer off in every function that starts no trace of its own (PassThrough), in every stage', () => {
+    for (const stage of ['dev', 'staging', 'prod'] as const) {
+      const functions = functionsOf(stage);
+      expect(functions).toHaveLength(7);
+      for (const f of functions) {
+        expect(f.env.POWERTOOLS_TRACE_ENABLED, `${stage} ${f.service}`).toBe(
+          f.tracing === 'PassThrough' ? 'false' : undefined,
+        );
+      }
+    }
+    const off = functionsOf('prod').filter((f) => f.env.POWERTOOLS_TRACE_ENABLED === 'false');
+    expect(off.map((f) => f.service).sort()).toEqual([
+      'broadcast',
+      'connections',
+      'management',
+      'routes',
+      'sweeper',
+    ]);
+  });
+
   it('samples debug logs per stage, and never records handler results in traces', () => {
     for (const [stage, rate] of [
       ['dev', '0'],

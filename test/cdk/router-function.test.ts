@@ -1,5 +1,5 @@
 import { Fn } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import { parseRouterConfig } from '../../core/config';
@@ -46,6 +46,8 @@ describe('RouterFunction', () => {
           POWERTOOLS_LOG_LEVEL: 'INFO',
           POWERTOOLS_LOGGER_SAMPLE_RATE: '0',
           POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
+          // Active: the tracer is on (Powertools' default in Lambda).
+          POWERTOOLS_TRACE_ENABLED: Match.absent(),
           EVENT_TABLE_NAME: 'events',
           EVENT_BUS_NAME: 'bus',
         },
@@ -54,7 +56,7 @@ describe('RouterFunction', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
   });
 
-  it('traces PassThrough and samples debug logs when asked, and refuses a sample rate outside 0-1', () => {
+  it('traces PassThrough (the tracer off: POWERTOOLS_TRACE_ENABLED=false) and samples debug logs when asked, and refuses a sample rate outside 0-1', () => {
     const stack = testStack();
     new RouterFunction(stack, 'Fn', {
       spec: sweeper,
@@ -65,7 +67,9 @@ describe('RouterFunction', () => {
     });
     Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
       TracingConfig: { Mode: 'PassThrough' },
-      Environment: { Variables: { POWERTOOLS_LOGGER_SAMPLE_RATE: '0.05' } },
+      Environment: {
+        Variables: { POWERTOOLS_LOGGER_SAMPLE_RATE: '0.05', POWERTOOLS_TRACE_ENABLED: 'false' },
+      },
     });
     // X-Ray stays granted in PassThrough: a stage switches modes without touching roles.
     expect(JSON.stringify(Template.fromStack(stack).findResources('AWS::IAM::Policy'))).toContain(
