@@ -15,6 +15,8 @@ import { LIVE_SUBPROTOCOL } from '../core/agents';
 import type { Envelope } from '../core/contracts';
 import { parseLiveMessage } from '../core/live-protocol';
 
+export type { Envelope } from '../core/contracts';
+
 /** The subset of the WHATWG WebSocket both browsers and `ws` provide. */
 export interface WebSocketLike {
   readonly readyState: number;
