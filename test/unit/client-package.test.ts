@@ -5,7 +5,7 @@
  * declarations only, and loaded by a fresh Node process that has no AWS SDK to find.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -81,6 +81,14 @@ export async function follow(
 }
 `;
 
+/** On Node 20 (no global WebSocket), the README's way: \`ws\`'s class as it is, no cast. */
+const NODE_CONSUMER = `
+import WebSocket from 'ws';
+import { connectLive } from 'event-router/client';
+
+export const stream = connectLive({ url: 'wss://example.com/live', key: 'erk_0123456789abcdef_secret', WebSocket });
+`;
+
 /** Each line marked `// error TSnnnn` is a mistake the declarations must catch (and nothing else is reported). */
 const BROKEN = `
 import { connectLive, ENVELOPE_PROVIDERS } from 'event-router/client'; // error TS2459
@@ -121,34 +129,42 @@ beforeAll(async () => {
   await mkdir(path.join(project, 'src'));
   await writeFile(path.join(project, 'src', 'consumer.ts'), CONSUMER);
   await writeFile(path.join(project, 'src', 'broken.ts'), BROKEN);
+  await writeFile(path.join(project, 'src', 'node.ts'), NODE_CONSUMER);
+  // The Node consumer's typings for \`ws\` (they bring Node's).
+  await mkdir(path.join(project, 'node_modules', '@types'));
+  await symlink(
+    path.join(repo, 'node_modules', '@types', 'ws'),
+    path.join(project, 'node_modules', '@types', 'ws'),
+  );
 });
 
 afterAll(async () => {
   if (project) await rm(project, { recursive: true, force: true });
 });
 
-/** Diagnostics of the given files of a program over the consumer's sources, as `file:line TSnnnn`. */
+/**
+ * A program over the given consumer sources: the diagnostics of every file it reads from the project (the sources
+ * and the package's declarations, `skipLibCheck` off) as `file:line TSnnnn`, and those files.
+ */
 function typeCheck(files: string[]) {
   const program = ts.createProgram({
     rootNames: files.map((f) => path.join(project, f)),
     options: CONSUMER_OPTIONS,
   });
-  const diagnostics = [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics()];
-  for (const file of program.getSourceFiles()) {
-    if (!file.fileName.includes('/node_modules/typescript/'))
-      diagnostics.push(...program.getSemanticDiagnostics(file));
-  }
+  const read = program.getSourceFiles().filter((f) => !path.relative(project, f.fileName).startsWith('..'));
+  const diagnostics = [
+    ...program.getOptionsDiagnostics(),
+    ...program.getGlobalDiagnostics(),
+    ...read.flatMap((f) => program.getSyntacticDiagnostics(f)),
+    ...read.flatMap((f) => program.getSemanticDiagnostics(f)),
+  ];
   const reported = diagnostics.map((d) => {
     const where = d.file
       ? `${path.relative(project, d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}`
       : '(global)';
     return `${where} TS${d.code}`;
   });
-  const read = program
-    .getSourceFiles()
-    .map((f) => path.relative(project, f.fileName))
-    .filter((f) => !f.startsWith('..'));
-  return { program, reported, read };
+  return { program, reported, read: read.map((f) => path.relative(project, f.fileName)) };
 }
 
 describe('event-router/client as published', () => {
@@ -190,6 +206,10 @@ describe('event-router/client as published', () => {
       'WebSocketLike',
       'connectLive',
     ]);
+  });
+
+  it("accepts ws's WebSocket class as the WebSocket option, without a cast", () => {
+    expect(typeCheck(['src/node.ts']).reported).toEqual([]);
   });
 
   it('rejects a consumer that misuses the types, at each marked line', async () => {
