@@ -122,7 +122,8 @@ beforeAll(async () => {
   project = await mkdtemp(path.join(tmpdir(), 'event-router-client-'));
   const pkg = path.join(project, 'node_modules', 'event-router');
   built = await buildClient(path.join(pkg, 'client', 'dist'));
-  // As packed: the package.json, and the client's source beside its build (only the exports map keeps them apart).
+  // Laid out as in the repository: the package.json, and the client's source beside its build (only the exports
+  // map keeps a consumer on the build).
   await copyFile(path.join(repo, 'package.json'), path.join(pkg, 'package.json'));
   await copyFile(path.join(repo, 'client', 'index.ts'), path.join(pkg, 'client', 'index.ts'));
   await writeFile(path.join(project, 'package.json'), JSON.stringify({ private: true, type: 'module' }));
@@ -130,7 +131,7 @@ beforeAll(async () => {
   await writeFile(path.join(project, 'src', 'consumer.ts'), CONSUMER);
   await writeFile(path.join(project, 'src', 'broken.ts'), BROKEN);
   await writeFile(path.join(project, 'src', 'node.ts'), NODE_CONSUMER);
-  // The Node consumer's typings for \`ws\` (they bring Node's).
+  // The Node consumer's typings for `ws` (they bring Node's).
   await mkdir(path.join(project, 'node_modules', '@types'));
   await symlink(
     path.join(repo, 'node_modules', '@types', 'ws'),
