@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { connectLive, type LiveStatus, LiveStreamError, type WebSocketConstructor } from '../client/index';
+import { connectLive, type LiveStatus, LiveStreamError } from '../client/index';
 import type { Envelope } from '../core/contracts';
 import { signingKey, standardWebhookHeaders } from '../lambdas/shared/standard-webhooks';
 import { shortTime } from './format';
@@ -50,7 +50,7 @@ export async function streamEvents(options: LiveOptions): Promise<number> {
     key: options.token,
     ...(options.pattern ? { pattern: options.pattern } : {}),
     ...(options.since ? { since: options.since } : {}),
-    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    WebSocket,
     onStatus: (status) => {
       const message = describeStatus(status, options);
       if (message) options.onStatus(message);

@@ -15,15 +15,23 @@ import { LIVE_SUBPROTOCOL } from '../core/agents';
 import type { Envelope } from '../core/contracts';
 import { parseLiveMessage } from '../core/live-protocol';
 
+export type { Envelope } from '../core/contracts';
+
+/**
+ * A handler the client assigns, its parameter checked as a method's is (both ways): a socket whose handlers take a
+ * richer event (`ws`'s MessageEvent, the DOM's) fits as it is.
+ */
+type Handler<E> = { handle(event: E): void }['handle'];
+
 /** The subset of the WHATWG WebSocket both browsers and `ws` provide. */
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ data: unknown }> | null;
+  onclose: Handler<{ code: number; reason: string }> | null;
+  onerror: Handler<unknown> | null;
 }
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { connectLive, type LiveClient, type LiveEvent, type WebSocketConstructor } from '../../client/index';
+import { connectLive, type LiveClient, type LiveEvent } from '../../client/index';
 import type { RouterConfigInput } from '../../core/config';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack';
 import { MATCH_ALL, waitFor } from './support/harness';
@@ -70,7 +70,7 @@ function stream(stack: LocalStack, key: string, extra: Partial<Parameters<typeof
   const client = connectLive({
     url: stack.websocketUrl,
     key,
-    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    WebSocket,
     backoff: { initialMs: 50, maxMs: 500 },
     onEvent: (e) => received.push(e),
     onStatus: (s) => statuses.push(s.type),
