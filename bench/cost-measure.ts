@@ -3,6 +3,7 @@
  * (bench/usage.ts: the deployed bundles with the network stubbed at the SDK's request handler) and their log bytes
  * per webhook (bench/local-logs.ts: a real run of the local stack).
  */
+import { STAGES } from '../lib/stages';
 import type { ACCESS_LOG_FIELDS } from '../lib/webhook-ingest';
 import type { Flow, Measured } from './cost-model';
 import { measureLocalLogs } from './local-logs';
@@ -46,8 +47,8 @@ export async function measureCost(
       logBytes: logs[name].bytes + u.metricBytes,
       loggerLines: logs[name].loggerLines,
       memoryMb: u.spec.memoryMb,
-      // Every function is deployed with active tracing (lib/router-function.ts).
-      tracing: 'Active',
+      // As the reference stage (prod) deploys it (lib/stages.ts).
+      tracing: STAGES.prod.activeTracing.includes(name) ? 'Active' : 'PassThrough',
     };
   }
   return {

@@ -65,12 +65,11 @@ export interface Workload {
   readonly customMetrics: number;
   /**
    * Levers the model can price that the code does not pull (bench/cost.ts lists them): X-Ray off for some functions,
-   * no archive, no events-by-source index.
+   * no archive.
    */
   readonly levers?: {
     readonly tracingOff?: readonly Flow[];
     readonly noArchive?: boolean;
-    readonly noEventIndex?: boolean;
   };
 }
 
@@ -190,7 +189,7 @@ function withoutLeaseReads(functions: Measured['functions']): Measured['function
 }
 
 /** Write and read units of a function's DynamoDB requests, from their bodies. */
-function dynamoUse(requests: readonly RecordedRequest[], eventIndex = true): DynamoUse {
+function dynamoUse(requests: readonly RecordedRequest[]): DynamoUse {
   const index = EVENTS_TABLE.indexes[0];
   const known = new Map<string, number>();
   let writeUnits = 0;
@@ -216,7 +215,7 @@ function dynamoUse(requests: readonly RecordedRequest[], eventIndex = true): Dyn
       if (kind === 'event') eventItemBytes = bytes;
       stored.push({ kind, bytes: bytes + 100 });
       writes.push(`PutItem ${pk.split('#')[0]} ${bytes} B = ${wru} WRU`);
-      if (body.Item[index.partitionKey] && body.Item[index.sortKey] && (eventIndex || kind !== 'event')) {
+      if (body.Item[index.partitionKey] && body.Item[index.sortKey]) {
         // The index entry: the table's and the index's keys plus the projected attributes the item has.
         const projected = ['pk', 'sk', index.partitionKey, index.sortKey, ...index.include];
         const entry: Wire = {};
@@ -342,7 +341,7 @@ export function costModel(measured: Measured, workload: Workload): CostModel {
   // DynamoDB: measured from the requests' bodies.
   const levers = workload.levers ?? {};
   const dynamo = {
-    ingest: dynamoUse(f.ingest.requests, !levers.noEventIndex),
+    ingest: dynamoUse(f.ingest.requests),
     delivery: dynamoUse(f.delivery.requests),
   };
   const broadcastDynamo = dynamoUse(f.broadcast.requests);
@@ -462,7 +461,9 @@ export function costModel(measured: Measured, workload: Workload): CostModel {
         ? 0
         : tracing(name) === 'Active'
           ? sampledFraction(perSecond * invocations[name])
-          : sampledFraction(perSecond);
+          : tracing('ingest') === 'Active'
+            ? sampledFraction(perSecond)
+            : 0;
     const perInvocation =
       fn.logBytes + fn.loggerLines * TRACE_ID_FIELD_BYTES + PLATFORM_LOG_BYTES + traced * XRAY_REPORT_BYTES;
     logBytes += perInvocation * invocations[name];
@@ -484,7 +485,8 @@ export function costModel(measured: Measured, workload: Workload): CostModel {
   // caller sampled (counted as a trace of its own: its trace is linked to the producer's, not the same one).
   let traces = 0;
   const traceParts: string[] = [];
-  const ingestSampled = sampledFraction(perSecond);
+  // What arrives sampled from upstream: ingest's own decision when it traces (the HTTP API starts no trace).
+  const ingestSampled = tracing('ingest') === 'Active' ? sampledFraction(perSecond) : 0;
   for (const name of ['ingest', 'delivery', 'broadcast'] as const) {
     if (invocations[name] === 0) continue;
     const rate = perSecond * invocations[name];
@@ -682,18 +684,15 @@ export function leverTable(
   const base = costModel(measured, workload).total;
   const levers: [string, NonNullable<Workload['levers']>][] = [
     [
-      'X-Ray tracing off on delivery and broadcast (ingest keeps it)',
-      { tracingOff: ['delivery', 'broadcast'] },
+      'X-Ray tracing off (`-c tracing=none`: deliveries untraced too)',
+      { tracingOff: ['ingest', 'delivery', 'broadcast'] },
     ],
-    ['X-Ray tracing off', { tracingOff: ['ingest', 'delivery', 'broadcast'] }],
     ['no EventBridge archive (the event store keeps events for replay)', { noArchive: true }],
-    ['no events-by-source index (nothing queries it yet)', { noEventIndex: true }],
     [
-      'all of the above',
+      'both',
       {
         tracingOff: ['ingest', 'delivery', 'broadcast'],
         noArchive: true,
-        noEventIndex: true,
       },
     ],
   ];

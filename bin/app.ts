@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * CDK app. Stage from context: `cdk synth -c stage=prod` (default dev). Router config: router.config.ts.
+ * CDK app. Stage from context: `cdk synth -c stage=prod` (default dev); `-c tracing=…` overrides which functions
+ * trace (lib/stages.ts). Router config: router.config.ts.
  * cdk-nag AwsSolutions checks run on every synth; an unacknowledged finding fails it.
  */
 import { App } from 'aws-cdk-lib';
@@ -15,6 +16,7 @@ addRouter(
   stageConfig(
     String(app.node.tryGetContext('stage') ?? 'dev'),
     app.node.tryGetContext('websocketAccessLogs'),
+    app.node.tryGetContext('tracing'),
   ),
   parseRouterConfig(routerConfig),
 );

@@ -28,8 +28,14 @@ export interface StageConfig {
    * the others, a rate nobody can change: X-Ray sampling rules apply to API Gateway REST APIs, AppSync, Step Functions
    * and SDK-instrumented hosts, not to Lambda, https://docs.aws.amazon.com/xray/latest/devguide/xray-console-sampling.html);
    * the others are PassThrough: they start no trace and pass an upstream trace context on without segments of their
-   * own (https://aws.amazon.com/blogs/compute/streamlining-trace-sampling-behavior-for-aws-lambda-functions-with-aws-x-ray/). At volume a trace per request would cost more than the rest of the
-   * stack, so prod traces the webhook path (ingest) and deliveries only.
+   * own (https://aws.amazon.com/blogs/compute/streamlining-trace-sampling-behavior-for-aws-lambda-functions-with-aws-x-ray/).
+   *
+   * Tracing is not free even for the invocations Lambda does not sample: a traced function loads the X-Ray SDK at
+   * init (118 KiB; ingest's cold start 1.23 → 1.45 × its SDK floor) and runs its async-context hooks on every event
+   * (bench/results.json `cpu.*`), and at a few webhooks a second the first-request-each-second reservoir records
+   * about 30 % of them ($5 per million traces: more than ingest's whole Lambda bill). So prod traces deliveries only —
+   * where the time goes to someone else's endpoint — and the webhook path is followed by its correlation id in the
+   * logs and the API's access log. `cdk deploy -c tracing=ingest,delivery` (or `all`, `none`) overrides it.
    */
   readonly activeTracing: readonly HandlerName[];
   /** How often the sweeper republishes events whose PutEvents failed. */
@@ -68,7 +74,7 @@ export const STAGES: Readonly<Record<StageName, StageConfig>> = {
     dataRemovalPolicy: RemovalPolicy.RETAIN,
     logLevel: 'INFO',
     logSampleRate: 0.01,
-    activeTracing: ['ingest', 'delivery'],
+    activeTracing: ['delivery'],
     sweepInterval: Duration.minutes(1),
     websocketAccessLogs: 'off',
   },
@@ -80,12 +86,30 @@ const ACCESS_LOG_SETTINGS: readonly WebSocketAccessLogs[] = [
   'create-account-role',
 ];
 
-/** A stage by name, with the `websocketAccessLogs` context value when given. */
-export function stageConfig(name: string, websocketAccessLogs?: unknown): StageConfig {
+/**
+ * The functions a `tracing` context value names: `all`, `none`, or handler names separated by commas
+ * (`ingest,delivery`).
+ */
+export function parseTracing(value: unknown): readonly HandlerName[] {
+  const text = String(value).trim();
+  if (text === 'all') return HANDLERS;
+  if (text === 'none' || text === '') return [];
+  const names = text.split(',').map((n) => n.trim());
+  const unknown = names.filter((n) => !(HANDLERS as readonly string[]).includes(n));
+  if (unknown.length > 0)
+    throw new Error(
+      `tracing: unknown function ${unknown.map((n) => `"${n}"`).join(', ')}; expected all, none or a comma-separated list of ${HANDLERS.join(', ')}`,
+    );
+  return [...new Set(names)] as HandlerName[];
+}
+
+/** A stage by name, with the `websocketAccessLogs` and `tracing` context values when given. */
+export function stageConfig(name: string, websocketAccessLogs?: unknown, tracing?: unknown): StageConfig {
   if (!(name in STAGES)) {
     throw new Error(`Unknown stage "${name}": expected one of ${Object.keys(STAGES).join(', ')}`);
   }
-  const stage = STAGES[name as StageName];
+  let stage: StageConfig = STAGES[name as StageName];
+  if (tracing !== undefined) stage = { ...stage, activeTracing: parseTracing(tracing) };
   if (websocketAccessLogs === undefined) return stage;
   if (!ACCESS_LOG_SETTINGS.includes(websocketAccessLogs as WebSocketAccessLogs)) {
     throw new Error(

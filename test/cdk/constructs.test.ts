@@ -198,6 +198,17 @@ describe('LiveStream', () => {
         'websocketAccessLogs must be one of off, account-role-exists, create-account-role, got "yes"',
       );
       expect(() => stageConfig('qa')).toThrow('Unknown stage "qa": expected one of dev, staging, prod');
+      // Which functions trace: prod's default (deliveries), or the `tracing` context value.
+      expect(stageConfig('prod').activeTracing).toEqual(['delivery']);
+      expect(stageConfig('prod', undefined, 'ingest, delivery').activeTracing).toEqual([
+        'ingest',
+        'delivery',
+      ]);
+      expect(stageConfig('prod', undefined, 'none').activeTracing).toEqual([]);
+      expect(stageConfig('dev', undefined, 'all').activeTracing).toHaveLength(7);
+      expect(() => stageConfig('prod', undefined, 'ingest,sweeeper')).toThrow(
+        'tracing: unknown function "sweeeper"; expected all, none or a comma-separated list of',
+      );
     });
   });
 
