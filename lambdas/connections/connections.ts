@@ -1,9 +1,9 @@
 /**
  * WebSocket connection lifecycle: `$connect` authorizes the caller (an agent key, a JWT from the OIDC issuer the
- * config names, or the admin token) before it
- * stores the connection with its subscription (an EventBridge pattern over the bus event, from the `pattern` query
- * parameter; everything the key allows when absent), `$disconnect` removes it, `subscribe` replaces the pattern
- * (within the key's allowance), `ping` renews the record's TTL. Receives its clients.
+ * config names, or the admin token) before it stores the connection with its subscription (an EventBridge pattern
+ * over the bus event, from the `pattern` query parameter; everything the credential allows when absent),
+ * `$disconnect` removes it, `subscribe` replaces the pattern (within the allowance), `ping` renews the record's TTL.
+ * Receives its clients.
  *
  * The credential travels, in order of preference, in `Authorization: Bearer <key>`, in `Sec-WebSocket-Protocol:
  * event-router, <key>` (browsers cannot set headers on a WebSocket), or as `?key=` / `?token=` (a fallback: query
