@@ -53,8 +53,12 @@ export type LiveStatus =
 export interface LiveOptions {
   /** `wss://…/live` (the stack's WebSocket URL). */
   readonly url: string;
-  /** An agent key (`erk_…`), or the admin token. */
-  readonly key: string;
+  /**
+   * An agent key (`erk_…`), a JWT from the stack's OIDC issuer, or the admin token. A function is asked again for
+   * every connection (each reconnect, each replacement before the 2-hour cap): the way to present a fresh short-lived
+   * token. Should it fail, the SDK tries again with backoff.
+   */
+  readonly key: string | (() => string | Promise<string>);
   /** EventBridge pattern over the bus event; default: everything the key allows. */
   readonly pattern?: Record<string, unknown>;
   /** Resume after this event id (e.g. the last one a previous run handled). */
@@ -73,7 +77,10 @@ export interface LiveOptions {
   readonly random?: () => number;
 }
 
-/** The stack refused the stream for good (a wrong or revoked key, a pattern outside the allowance, an expired since). */
+/**
+ * The stack refused the stream for good (a wrong or revoked key, an invalid or expired token, a pattern outside the
+ * allowance, an expired since).
+ */
 export class LiveStreamError extends Error {
   constructor(
     readonly code: string,
@@ -168,14 +175,33 @@ export class LiveClient implements AsyncIterable<LiveEvent> {
       return;
     }
     this.status({ type: 'connecting', attempt: this.attempt });
+    const { key } = this.options;
+    if (typeof key === 'string') {
+      this.connect(Ctor, key);
+      return;
+    }
+    // A fresh credential for this connection (a short-lived token), asked for every time.
+    Promise.resolve()
+      .then(key)
+      .then((value) => {
+        if (this.closing) return;
+        if (typeof value !== 'string' || value === '') throw new TypeError('the key function gave no key');
+        this.connect(Ctor, value);
+      })
+      .catch((error: unknown) => {
+        if (!this.closing) this.retry(`no key: ${error instanceof Error ? error.message : String(error)}`);
+      });
+  }
+
+  private connect(Ctor: WebSocketConstructor, key: string) {
     const url = new URL(this.options.url);
     if (this.options.pattern) url.searchParams.set('pattern', JSON.stringify(this.options.pattern));
     // Not `since` on the URL (the stack would replay on its own): the SDK asks with the resume action once open,
     // and knows when the replay ends.
     // The key as a subprotocol (browsers cannot set headers); the query only when it is not a valid token.
-    const viaProtocol = TOKEN_RE.test(this.options.key);
-    if (!viaProtocol) url.searchParams.set('key', this.options.key);
-    const socket = new Ctor(url.toString(), viaProtocol ? [LIVE_SUBPROTOCOL, this.options.key] : undefined);
+    const viaProtocol = TOKEN_RE.test(key);
+    if (!viaProtocol) url.searchParams.set('key', key);
+    const socket = new Ctor(url.toString(), viaProtocol ? [LIVE_SUBPROTOCOL, key] : undefined);
     this.socket = socket;
     let refusal: { status: number; code: string; message: string } | undefined;
     // `ws` reports a refused handshake's status and body (browsers do not expose them).
@@ -297,17 +323,16 @@ export class LiveClient implements AsyncIterable<LiveEvent> {
     if (refusal && FATAL_STATUS.has(refusal.status)) {
       return this.fail(new LiveStreamError(refusal.code, refusal.message, refusal.status));
     }
+    this.retry(refusal ? `${refusal.status} ${refusal.message}` : reason, reason === 'replaced');
+  }
+
+  /** Opens a new connection: at once when replacing one before the 2-hour cap, else after a backoff with full jitter. */
+  private retry(reason: string, replaced = false) {
     const { initialMs, maxMs } = this.options.backoff ?? { initialMs: 500, maxMs: 30_000 };
-    // Replacing a connection before the 2-hour cap is immediate; anything else backs off with full jitter.
-    const replaced = reason === 'replaced';
     const ceiling = Math.min(maxMs, initialMs * 2 ** this.attempt);
     const inMs = replaced ? 0 : Math.floor((this.options.random ?? Math.random)() * ceiling);
     if (!replaced) this.attempt++;
-    this.status({
-      type: 'reconnecting',
-      inMs,
-      reason: refusal ? `${refusal.status} ${refusal.message}` : reason,
-    });
+    this.status({ type: 'reconnecting', inMs, reason });
     this.timers.push(setTimeout(() => !this.closing && this.open(), inMs));
   }
 

@@ -17,11 +17,14 @@ import {
   unknown,
   enum as zEnum,
 } from 'zod';
+import { AGENT_LIMITS } from './agents';
 import { PROVIDERS, type TargetKind } from './contracts';
 import { hostProblem } from './network';
+import { OIDC_ALGORITHMS, OIDC_DEFAULTS, oidcUrlProblem } from './oidc';
 import { PatternError, validatePattern } from './pattern';
 import { deliveryTimeoutSeconds } from './queues';
 import { DEFAULT_RETRY_ON, RETRY_POLICIES, retryScheduleProblem } from './retry';
+import { parseSubscription } from './subscription';
 import { transformProblem } from './transform';
 
 const NAME_RE = /^[a-z][a-z0-9-]{0,39}$/;
@@ -378,6 +381,62 @@ export type TargetConfigOf<K extends TargetKind> = Extract<TargetConfig, { kind:
 export type HttpTargetConfig = TargetConfigOf<'http'>;
 export type HttpTargetInput = Extract<TargetInput, { kind: 'http' }>;
 
+/** An issuer's or a JWKS URL: https, or http on a loopback address (the local stack and tests). */
+const oidcUrl = (what: 'issuer' | 'jwksUri') =>
+  string().superRefine((url, ctx) => {
+    const problem = oidcUrlProblem(url, what);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/**
+ * Agents may also connect with a JWT from this OIDC issuer (README "Live agents"): its signature is checked against
+ * the issuer's published keys, its `iss`, `aud`, `exp` and `nbf` against these settings, and the agent may subscribe
+ * within the patterns the token's `patternsClaim` holds. Strict: a misspelt setting is an error, not a default.
+ */
+export const OidcSchema = strictObject({
+  /** The issuer identifier, exactly as tokens carry it in `iss` (https; e.g. `https://login.example.com/`). */
+  issuer: oidcUrl('issuer'),
+  /** The audience tokens must name in `aud` (one of these, when a list). */
+  audience: union([string().min(1), array(string().min(1)).min(1).max(20)], {
+    error: 'must be the audience tokens name in "aud": a string, or a list of 1-20 strings',
+  }),
+  /** The issuer's JWKS. Default: `jwks_uri` of `<issuer>/.well-known/openid-configuration`. */
+  jwksUri: oidcUrl('jwksUri').optional(),
+  /**
+   * The claim holding the EventBridge patterns the token allows: a JSON array of patterns, one pattern, or a string
+   * holding the JSON of either.
+   */
+  patternsClaim: string().min(1).max(256).default(OIDC_DEFAULTS.patternsClaim),
+  /** Patterns allowed to a token without `patternsClaim`. Default: none (such a token is refused, 403). */
+  defaultPatterns: array(record(string(), unknown()))
+    .min(1, 'must list at least one pattern (leave it out to refuse tokens without the claim)')
+    .max(AGENT_LIMITS.maxPatterns)
+    .superRefine((patterns, ctx) => {
+      patterns.forEach((pattern, i) => {
+        // The same limits as an agent key's patterns: each is a subscription an agent may make.
+        const parsed = parseSubscription(pattern);
+        if (!parsed.ok) ctx.addIssue({ code: 'custom', path: [i], message: parsed.reason });
+      });
+    })
+    .optional(),
+  /** The claim naming the agent (a token without it is named by its `sub`). */
+  nameClaim: string().min(1).max(256).default(OIDC_DEFAULTS.nameClaim),
+  /** Live connections one subject (`iss` + `sub`) may hold at once. */
+  maxConnections: number()
+    .int()
+    .min(1)
+    .max(AGENT_LIMITS.maxConnections)
+    .default(OIDC_DEFAULTS.maxConnections),
+  /** Signature algorithms accepted (asymmetric only). */
+  algorithms: array(zEnum(OIDC_ALGORITHMS))
+    .min(1)
+    .default([...OIDC_DEFAULTS.algorithms]),
+  /** Clock skew allowed on `exp`, `nbf` and `iat`, in seconds. */
+  clockToleranceSeconds: number().int().min(0).max(300).default(OIDC_DEFAULTS.clockToleranceSeconds),
+});
+export type OidcConfig = z.infer<typeof OidcSchema>;
+export type OidcInput = z.input<typeof OidcSchema>;
+
 export const RouterConfigSchema = object({
   sources: array(SourceSchema).min(1, 'must list at least one source'),
   targets: array(TargetSchema).default([]),
@@ -402,6 +461,8 @@ export const RouterConfigSchema = object({
       rateLimit: number().int().min(1).max(500),
       burstLimit: number().int().min(1).max(5000),
     }).default({ rateLimit: 50, burstLimit: 100 }),
+    /** JWTs from an OIDC issuer, besides agent keys (optional). */
+    oidc: OidcSchema.optional(),
   }).default({
     enabled: true,
     connectionTtlSeconds: 7200,

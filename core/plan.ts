@@ -20,7 +20,13 @@ import {
   VISIBILITY_TIMEOUT_FACTOR,
 } from './queues';
 import { receiveLimit, SWEEP_BACKOFF } from './retry';
-import type { ManagementRuntime, OrderedTargetsRuntime, SweeperRuntime } from './runtime-config';
+import type {
+  ConnectionsRuntime,
+  ManagementRuntime,
+  OidcRuntime,
+  OrderedTargetsRuntime,
+  SweeperRuntime,
+} from './runtime-config';
 import type { StageName } from './stages';
 import { kindPlanOf } from './targets';
 import { VERSION } from './version';
@@ -576,6 +582,9 @@ function planResources(config: RouterConfig): Omit<Topology, 'alarms'> {
                 [ENV.retentionDays]: String(config.retentionDays),
                 [ENV.websocketEndpoint]: { ref: 'websocketEndpoint' },
               },
+              // The OIDC issuer, when agents may connect with its tokens: verified in the function (it fetches the
+              // issuer's keys over the internet itself; no AWS resource, no grant).
+              runtime: connectionsRuntime(config),
               grants: [
                 // Connections and their entries under agent keys; keys are read (GetItem), a key's connections counted
                 // (Query).
@@ -675,6 +684,24 @@ function planResources(config: RouterConfig): Omit<Topology, 'alarms'> {
             ),
     },
   };
+}
+
+/** The connections function's runtime config: the OIDC settings, defaults filled, the audience as a list. */
+export function connectionsRuntime(config: RouterConfig): ConnectionsRuntime {
+  const o = config.liveStream.oidc;
+  if (!o) return {};
+  const oidc: OidcRuntime = {
+    issuer: o.issuer,
+    audience: [o.audience].flat(),
+    ...(o.jwksUri !== undefined ? { jwksUri: o.jwksUri } : {}),
+    patternsClaim: o.patternsClaim,
+    ...(o.defaultPatterns !== undefined ? { defaultPatterns: o.defaultPatterns } : {}),
+    nameClaim: o.nameClaim,
+    maxConnections: o.maxConnections,
+    algorithms: o.algorithms,
+    clockToleranceSeconds: o.clockToleranceSeconds,
+  };
+  return { oidc };
 }
 
 /** Every function of a topology, delivery functions included. */

@@ -140,3 +140,44 @@ export const isManagementRuntime = (value: unknown): value is ManagementRuntime 
     typeof v.version === 'string'
   );
 };
+
+/**
+ * What the connections function verifies OIDC tokens with: `liveStream.oidc` with its defaults filled and the
+ * audience as a list (core/config.ts).
+ */
+export interface OidcRuntime {
+  readonly issuer: string;
+  readonly audience: readonly string[];
+  readonly jwksUri?: string;
+  readonly patternsClaim: string;
+  readonly defaultPatterns?: readonly Record<string, unknown>[];
+  readonly nameClaim: string;
+  readonly maxConnections: number;
+  readonly algorithms: readonly string[];
+  readonly clockToleranceSeconds: number;
+}
+
+/** The runtime config of the connections function (`oidc` only when the config names an issuer). */
+export interface ConnectionsRuntime {
+  readonly oidc?: OidcRuntime;
+}
+
+const isStrings = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string');
+
+export const isConnectionsRuntime = (value: unknown): value is ConnectionsRuntime => {
+  if (value === null || typeof value !== 'object') return false;
+  const o = (value as { oidc?: Partial<OidcRuntime> }).oidc;
+  if (o === undefined) return true;
+  return (
+    typeof o?.issuer === 'string' &&
+    isStrings(o.audience) &&
+    (o.jwksUri === undefined || typeof o.jwksUri === 'string') &&
+    typeof o.patternsClaim === 'string' &&
+    (o.defaultPatterns === undefined || Array.isArray(o.defaultPatterns)) &&
+    typeof o.nameClaim === 'string' &&
+    typeof o.maxConnections === 'number' &&
+    isStrings(o.algorithms) &&
+    typeof o.clockToleranceSeconds === 'number'
+  );
+};

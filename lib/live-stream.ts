@@ -20,7 +20,9 @@ import { Construct } from 'constructs';
 import { COUNT_PERIOD_SECONDS } from '../core/alarms';
 import { LIVE_TABLE } from '../core/contracts';
 import { METRIC, METRICS_NAMESPACE } from '../core/metrics';
+import { isLoopbackHttp } from '../core/oidc';
 import type { FunctionSpec, HandlerName, Topology } from '../core/plan';
+import type { ConnectionsRuntime } from '../core/runtime-config';
 import { toCdkPattern } from './event-pattern';
 import { tableFromLayout } from './event-store';
 import { RouterFunction, tracingFor } from './router-function';
@@ -113,6 +115,18 @@ export class LiveStream extends Construct {
     const stageName = props.stageName ?? 'live';
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(stageName)) {
       throw new Error(`${this.node.path}: stageName must match [A-Za-z0-9_-]{1,128}, got "${stageName}"`);
+    }
+    // The config accepts an http:// issuer on a loopback address for the local stack; a deployed function cannot reach
+    // one (its keys would never load, and every token would be refused).
+    const oidc = (props.functions.connections.runtime as ConnectionsRuntime | undefined)?.oidc;
+    for (const [field, url] of [
+      ['issuer', oidc?.issuer],
+      ['jwksUri', oidc?.jwksUri],
+    ] as const) {
+      if (url !== undefined && isLoopbackHttp(url))
+        throw new Error(
+          `liveStream.oidc.${field}: ${url} is an http:// address on this machine, which only the local stack (npm start) can use; deploy with the issuer's https URL`,
+        );
     }
 
     this.accessToken = new Secret(this, 'AccessToken', {

@@ -1,8 +1,9 @@
 /**
- * WebSocket connection lifecycle: `$connect` authorizes the caller (an agent key, or the admin token) before it
- * stores the connection with its subscription (an EventBridge pattern over the bus event, from the `pattern` query
- * parameter; everything the key allows when absent), `$disconnect` removes it, `subscribe` replaces the pattern
- * (within the key's allowance), `ping` renews the record's TTL. Receives its clients.
+ * WebSocket connection lifecycle: `$connect` authorizes the caller (an agent key, a JWT from the OIDC issuer the
+ * config names, or the admin token) before it stores the connection with its subscription (an EventBridge pattern
+ * over the bus event, from the `pattern` query parameter; everything the credential allows when absent),
+ * `$disconnect` removes it, `subscribe` replaces the pattern (within the allowance), `ping` renews the record's TTL.
+ * Receives its clients.
  *
  * The credential travels, in order of preference, in `Authorization: Bearer <key>`, in `Sec-WebSocket-Protocol:
  * event-router, <key>` (browsers cannot set headers on a WebSocket), or as `?key=` / `?token=` (a fallback: query
@@ -20,6 +21,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AGENT_KEY_PREFIX, allowanceAsPattern, LIVE_SUBPROTOCOL, outsideAllowance } from '../../core/agents';
 import { ALL_WEBHOOK_EVENTS } from '../../core/contracts';
 import { liveEventMessage, RESUME_BATCH } from '../../core/live-protocol';
+import { looksLikeJwt } from '../../core/oidc';
 import { parseSubscription } from '../../core/subscription';
 import {
   agentConnectionIds,
@@ -34,6 +36,7 @@ import {
   refreshConnection,
   updateSubscription,
 } from '../shared/live-store';
+import type { OidcVerifier } from './oidc';
 import { readAfter, sinceProblem } from './resume';
 
 /** Client → server WebSocket actions (routed by `$request.body.action`). */
@@ -61,6 +64,8 @@ export interface ConnectionDeps {
   readonly doc: DynamoDBDocumentClient;
   /** Active admin tokens (several during rotation): they connect as agent `admin`, allowed every event. */
   readonly accessTokens: () => Promise<readonly string[]>;
+  /** Verifies a JWT from the configured OIDC issuer (lambdas/connections/oidc.ts); absent: no issuer configured. */
+  readonly oidc?: OidcVerifier;
   readonly management: ApiGatewayManagementApiClient;
   readonly tableName: string;
   readonly connectionTtlSeconds: number;
@@ -137,20 +142,33 @@ const offeredProtocols = (headers: ConnectionEvent['headers']) =>
     .map((p) => p.trim())
     .filter((p) => p !== '');
 
-/** Who is connecting: an agent key (with its allowance and connection limit), or the admin token. */
+/**
+ * Who is connecting: an agent key or an OIDC subject (each with its allowance and connection limit, counted under
+ * `keyId`), or the admin token.
+ */
 type Identity =
   | {
+      readonly via: 'key' | 'oidc';
       readonly agent: string;
       readonly keyId: string;
+      /** What the refusal of one connection too many names: `agent key <id>`, `OIDC subject "<sub>"`. */
+      readonly holder: string;
       readonly allowance: Record<string, unknown>[];
       readonly maxConnections: number;
     }
-  | { readonly agent: 'admin'; readonly keyId?: undefined; readonly allowance?: undefined };
+  | {
+      readonly via: 'admin';
+      readonly agent: 'admin';
+      readonly keyId?: undefined;
+      readonly allowance?: undefined;
+    };
 
 async function identify(
   credential: PresentedCredential | undefined,
   deps: ConnectionDeps,
-): Promise<{ ok: true; identity: Identity } | { ok: false; reason: string }> {
+): Promise<
+  { ok: true; identity: Identity } | { ok: false; status?: number; error?: string; reason: string }
+> {
   if (!credential)
     return {
       ok: false,
@@ -164,16 +182,39 @@ async function identify(
     return {
       ok: true,
       identity: {
+        via: 'key',
         agent: key.name,
         keyId: key.keyId,
+        holder: `agent key ${key.keyId}`,
         allowance: key.patterns,
         maxConnections: key.maxConnections,
       },
     };
   }
-  return (await tokenAccepted(credential.value, deps))
-    ? { ok: true, identity: { agent: 'admin' } }
-    : { ok: false, reason: 'unknown agent key or admin token' };
+  // A JWT is the issuer's to vouch for (admin tokens are letters and digits: never one of these).
+  if (deps.oidc && looksLikeJwt(credential.value)) {
+    const verified = await deps.oidc(credential.value);
+    if (!verified.ok) return verified;
+    return {
+      ok: true,
+      identity: {
+        via: 'oidc',
+        agent: verified.agent,
+        keyId: verified.keyId,
+        holder: `OIDC subject ${JSON.stringify(verified.subject)}`,
+        allowance: verified.allowance,
+        maxConnections: verified.maxConnections,
+      },
+    };
+  }
+  if (await tokenAccepted(credential.value, deps))
+    return { ok: true, identity: { via: 'admin', agent: 'admin' } };
+  return {
+    ok: false,
+    reason: looksLikeJwt(credential.value)
+      ? 'a JWT was presented, but this stack accepts none: no OIDC issuer is configured (liveStream.oidc)'
+      : 'unknown agent key or admin token',
+  };
 }
 
 /** Timing-safe comparison of the presented token with every active one. */
@@ -277,7 +318,7 @@ export async function handleConnectionEvent(
     case '$connect': {
       const credential = presentedCredential(event);
       const who = await identify(credential, deps);
-      if (!who.ok) return refuse(401, 'unauthorized', who.reason);
+      if (!who.ok) return refuse(who.status ?? 401, who.error ?? 'unauthorized', who.reason);
       const { identity } = who;
       const parsed =
         event.query.pattern === undefined
@@ -300,7 +341,7 @@ export async function handleConnectionEvent(
           return refuse(
             429,
             'too_many_connections',
-            `agent key ${identity.keyId} already has ${open.length} live connections; it allows ${identity.maxConnections}`,
+            `${identity.holder} already has ${open.length} live connections; it allows ${identity.maxConnections}`,
           );
         await putAgentConnection(
           deps.doc,
@@ -318,7 +359,7 @@ export async function handleConnectionEvent(
         agent: identity.agent,
         ...(identity.keyId !== undefined ? { keyId: identity.keyId, allowance: identity.allowance } : {}),
       });
-      if (identity.keyId !== undefined && credential) {
+      if (identity.via === 'key' && credential) {
         // A revocation that ran between the check above and these writes found no connection to close: look again.
         const still = await verifyAgentKey(deps.doc, deps.tableName, credential.value);
         if (!still.ok) {

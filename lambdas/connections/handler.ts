@@ -7,11 +7,14 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { ENV } from '../../core/contracts';
 import { METRIC } from '../../core/metrics';
+import { isConnectionsRuntime, type OidcRuntime } from '../../core/runtime-config';
 import { cachedMiddleware, lazyClient, timeouts } from '../shared/clients';
 import { requireEnv, requirePositiveIntEnv } from '../shared/env';
 import { invocation, logger, metrics, tracer } from '../shared/observability';
+import { readRuntime } from '../shared/runtime';
 import { createSecretReader } from '../shared/secrets';
 import { type ConnectionDeps, handleConnectionEvent, resumeAfterConnect } from './connections';
+import type { OidcVerifier } from './oidc';
 
 // The token secret is read on a connect and cached for minutes: its client loads then, not at init.
 const readSecrets = createSecretReader(
@@ -29,12 +32,29 @@ const lambda = lazyClient(async () =>
   tracer.captureAWSv3Client(new (await import('../shared/aws/lambda')).LambdaClient(timeouts.request)),
 );
 const functionName = requireEnv('AWS_LAMBDA_FUNCTION_NAME');
+// The OIDC issuer, when the config names one. Its verifier (with jose) loads with the first JWT, not at init, and then
+// lives, with the issuer's keys it caches, as long as this instance.
+const { oidc } = readRuntime(isConnectionsRuntime);
+function lazyVerifier(config: OidcRuntime): OidcVerifier {
+  let verifier: Promise<OidcVerifier> | undefined;
+  return async (token) => {
+    verifier ??= import('./oidc').then(
+      (m) => m.createOidcVerifier(config),
+      (error: unknown) => {
+        verifier = undefined;
+        throw error;
+      },
+    );
+    return (await verifier)(token);
+  };
+}
 
 const deps: ConnectionDeps = {
   doc: DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient(timeouts.request)), {
     marshallOptions: { removeUndefinedValues: true },
   }),
   accessTokens: () => readSecrets(tokenSecretId),
+  ...(oidc ? { oidc: lazyVerifier(oidc) } : {}),
   management: tracer.captureAWSv3Client(
     new ApiGatewayManagementApiClient(
       cachedMiddleware({ ...timeouts.request, endpoint: requireEnv(ENV.websocketEndpoint) }),
@@ -92,12 +112,29 @@ export async function handler(
       },
       deps,
     );
-    // Never the query string or the headers: they may carry the caller's key.
-    logger.info('websocket route', { routeKey, connectionId, statusCode: result.statusCode });
+    // Never the query string or the headers: they may carry the caller's key. A refusal's reason names no credential.
+    const refusal = result.statusCode >= 400 ? refusalOf(result.body) : undefined;
+    if (result.statusCode >= 500)
+      logger.warn('websocket route', { routeKey, connectionId, statusCode: result.statusCode, ...refusal });
+    else
+      logger.info('websocket route', { routeKey, connectionId, statusCode: result.statusCode, ...refusal });
     if (routeKey === '$connect' && result.statusCode === 200) {
       metrics.addMetric(METRIC.connectionOpened, MetricUnit.Count, 1);
       metrics.publishStoredMetrics();
     }
     return result;
   });
+}
+
+/** The `{"error","message"}` of a refused handshake, for its log line. */
+function refusalOf(body: string | undefined): { error?: string; reason?: string } | undefined {
+  try {
+    const { error, message } = JSON.parse(body ?? '') as { error?: unknown; message?: unknown };
+    return {
+      ...(typeof error === 'string' ? { error } : {}),
+      ...(typeof message === 'string' ? { reason: message } : {}),
+    };
+  } catch {
+    return undefined;
+  }
 }

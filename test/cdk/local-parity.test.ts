@@ -372,14 +372,23 @@ const threeTargets: RouterConfigInput = {
     },
   ],
   ingestReservedConcurrency: 20,
-  liveStream: { connectThrottle: { rateLimit: 5, burstLimit: 10 } },
+  liveStream: {
+    connectThrottle: { rateLimit: 5, burstLimit: 10 },
+    // Agents may connect with tokens from an issuer: its settings travel in the connections function's runtime.json.
+    oidc: {
+      issuer: 'https://login.example.com/',
+      audience: ['event-router', 'event-router-staging'],
+      defaultPatterns: [{ 'detail-type': [{ prefix: 'pull_request.' }] }],
+      maxConnections: 3,
+    },
+  },
 };
 
 describe('the synthesized CDK templates equal the plan the local stack is built from', () => {
   it.each([
     ['the example config', exampleConfig],
     [
-      'two sources, three targets ($or, numeric, exists), reserved concurrency, a connect throttle',
+      'two sources, three targets ($or, numeric, exists), reserved concurrency, a connect throttle, an OIDC issuer',
       threeTargets,
     ],
     ['no live stream', { ...exampleConfig, liveStream: { enabled: false } }],
@@ -398,6 +407,14 @@ describe('the synthesized CDK templates equal the plan the local stack is built 
     expect(deployed.rules).toHaveLength(parsed.targets.length - ordered.length + (live ? 1 : 0));
     expect(deployed.queues.filter((q) => q.fifo).map((q) => q.owner)).toEqual(ordered.map((t) => t.name));
     expect(deployed.http.sourceRoutes).toHaveLength(parsed.sources.length);
+    if (live) {
+      const connections = deployed.functions.find((f) => f.name === 'connections');
+      expect(connections?.runtime).toEqual(
+        parsed.liveStream.oidc
+          ? { oidc: expect.objectContaining({ issuer: parsed.liveStream.oidc.issuer }) }
+          : {},
+      );
+    }
     expect(deployed.http.managementRoutes.length).toBeGreaterThanOrEqual(15);
     for (const route of deployed.http.managementRoutes) {
       expect(route.function).toBe('management');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Match } from 'aws-cdk-lib/assertions';
-import { describe, expect, it } from 'vitest';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it, vi } from 'vitest';
 import type { RouterConfigInput } from '../../core/config';
 import exampleConfig from '../../router.config';
 import { synthRouter } from '../support/cdk';
@@ -301,5 +301,56 @@ describe('EventRouterStack with one target of every kind', () => {
     ]);
     for (const name of ['triage-fn', 'partner-bus'])
       expect(grant(name, 'secretsmanager:GetSecretValue')).toEqual([]);
+  });
+});
+
+describe('EventRouterStack with an OIDC issuer for agents', () => {
+  const oidc = {
+    issuer: 'https://login.example.com/realms/agents',
+    audience: 'event-router',
+    patternsClaim: 'https://example.com/patterns',
+    maxConnections: 4,
+  };
+  const withIssuer: RouterConfigInput = { ...exampleConfig, liveStream: { oidc } };
+
+  it('carries the settings in the connections function’s runtime.json, adds no resource, and synthesizes offline', () => {
+    // Nothing is fetched from the issuer at synth: its keys are the function's business, at run time.
+    const fetch = vi.spyOn(globalThis, 'fetch').mockRejectedValue(new Error('no network at synth'));
+    try {
+      const { stack, template } = synthRouter(withIssuer);
+      const connections = stack.liveStream!.connectionsFunction;
+      expect(JSON.parse(readFileSync(path.join(connections.codeDirectory, 'runtime.json'), 'utf8'))).toEqual({
+        oidc: {
+          issuer: oidc.issuer,
+          audience: ['event-router'],
+          patternsClaim: oidc.patternsClaim,
+          nameClaim: 'sub',
+          maxConnections: 4,
+          algorithms: ['RS256', 'ES256'],
+          clockToleranceSeconds: 30,
+        },
+      });
+      // Not in the environment (4 KB in all), and nothing new to deploy.
+      const env = JSON.stringify(
+        Object.values(template.findResources('AWS::Lambda::Function')).map(
+          (f) => f.Properties.Environment?.Variables,
+        ),
+      );
+      expect(env).not.toContain('login.example.com');
+      const count = (t: Template) => Object.keys(t.toJSON().Resources as object).length;
+      expect(count(template)).toBe(count(synthRouter(exampleConfig).template));
+      expect(fetch).not.toHaveBeenCalled();
+    } finally {
+      fetch.mockRestore();
+    }
+  });
+
+  it('refuses an http:// issuer on this machine: only the local stack can reach it', () => {
+    expect(() =>
+      synthRouter({
+        ...exampleConfig,
+        liveStream: { oidc: { ...oidc, issuer: 'http://127.0.0.1:8080' } },
+      }),
+    ).toThrow(/liveStream\.oidc\.issuer: http:\/\/127\.0\.0\.1:8080 is an http:\/\/ address on this machine/);
   });
 });

@@ -141,4 +141,41 @@ describe('client SDK', () => {
     expect(received).toHaveLength(1);
     await client.close();
   });
+  it('asks a key function for a fresh key (a short-lived token) for every connection, and retries when it fails', async () => {
+    const issued = ['eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln', 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIyIn0.c2ln'];
+    let calls = 0;
+    const reasons: string[] = [];
+    const { client, socket } = setup({
+      key: async () => {
+        calls++;
+        if (calls === 2) throw new Error('issuer down');
+        return issued.shift()!;
+      },
+      onStatus: (s) => {
+        if (s.type === 'reconnecting') reasons.push(s.reason);
+      },
+    });
+    await tick();
+    // A JWT is a valid subprotocol token: it travels beside event-router, not in the URL.
+    expect(socket(0).protocols).toEqual(['event-router', 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln']);
+    expect(socket(0).url).not.toContain('eyJ');
+    socket(0).open();
+    socket(0).drop();
+    // The second call fails: no connection is made, and the SDK backs off and asks again.
+    await tick(20);
+    expect(reasons).toEqual(['', 'no key: issuer down']);
+    expect(calls).toBe(3);
+    expect(socket(1).protocols).toEqual(['event-router', 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIyIn0.c2ln']);
+    expect(FakeSocket.all).toHaveLength(2);
+    await client.close();
+  });
+
+  it('closes cleanly while a key function is still answering', async () => {
+    let answer: (key: string) => void = () => {};
+    const { client } = setup({ key: () => new Promise<string>((r) => (answer = r)) });
+    await client.close();
+    answer('late');
+    await tick();
+    expect(FakeSocket.all).toHaveLength(0);
+  });
 });

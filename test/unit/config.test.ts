@@ -272,3 +272,109 @@ describe('target kinds', () => {
     expect(config.targets[0]).toMatchObject({ url: 'http://10.0.0.5:8080/hook', allowPrivateNetwork: true });
   });
 });
+
+describe('liveStream.oidc', () => {
+  const withOidc = (oidc: Record<string, unknown>) => ({
+    ...structuredClone(exampleConfig),
+    liveStream: { oidc: { issuer: 'https://login.example.com/', audience: 'event-router', ...oidc } },
+  });
+
+  it('is optional, and fills its defaults when given', () => {
+    expect(parseRouterConfig(exampleConfig).liveStream.oidc).toBeUndefined();
+    expect(parseRouterConfig(withOidc({})).liveStream.oidc).toEqual({
+      issuer: 'https://login.example.com/',
+      audience: 'event-router',
+      patternsClaim: 'event_router_patterns',
+      nameClaim: 'sub',
+      maxConnections: 10,
+      algorithms: ['RS256', 'ES256'],
+      clockToleranceSeconds: 30,
+    });
+  });
+
+  it('accepts a list of audiences, a JWKS URI, default patterns, and http:// on a loopback address (the local stack)', () => {
+    const oidc = parseRouterConfig(
+      withOidc({
+        issuer: 'http://127.0.0.1:8080/realms/dev',
+        audience: ['a', 'b'],
+        jwksUri: 'http://localhost:8080/certs',
+        defaultPatterns: [{ 'detail-type': [{ prefix: 'pull_request.' }] }],
+        algorithms: ['ES384', 'EdDSA'],
+      }),
+    ).liveStream.oidc;
+    expect(oidc).toMatchObject({ audience: ['a', 'b'], algorithms: ['ES384', 'EdDSA'] });
+  });
+
+  it.each<[string, Record<string, unknown>, string, RegExp]>([
+    ['no issuer', { issuer: undefined }, 'liveStream.oidc.issuer', /expected string/],
+    [
+      'an http issuer',
+      { issuer: 'http://login.example.com' },
+      'liveStream.oidc.issuer',
+      /must be an https URL/,
+    ],
+    [
+      'an issuer that is not a URL',
+      { issuer: 'login.example.com' },
+      'liveStream.oidc.issuer',
+      /must be a URL/,
+    ],
+    [
+      'an issuer with a query',
+      { issuer: 'https://login.example.com/?tenant=1' },
+      'liveStream.oidc.issuer',
+      /no query or fragment/,
+    ],
+    [
+      'no audience',
+      { audience: undefined },
+      'liveStream.oidc.audience',
+      /a string, or a list of 1-20 strings/,
+    ],
+    ['an empty audience list', { audience: [] }, 'liveStream.oidc.audience', />=1 items/],
+    [
+      'an http JWKS URI off the machine',
+      { jwksUri: 'http://keys.example.com/jwks' },
+      'liveStream.oidc.jwksUri',
+      /https/,
+    ],
+    [
+      'a default pattern that is not a valid subscription',
+      { defaultPatterns: [{ source: ['webhook.github'] }, { source: 'webhook.github' }] },
+      'liveStream.oidc.defaultPatterns[1]',
+      /invalid pattern: source/,
+    ],
+    [
+      'an empty list of default patterns',
+      { defaultPatterns: [] },
+      'liveStream.oidc.defaultPatterns',
+      /leave it out to refuse tokens without the claim/,
+    ],
+    [
+      'more default patterns than a key may have',
+      { defaultPatterns: Array.from({ length: 11 }, (_, i) => ({ source: [`s${i}`] })) },
+      'liveStream.oidc.defaultPatterns',
+      /10/,
+    ],
+    ['an HMAC algorithm', { algorithms: ['HS256'] }, 'liveStream.oidc.algorithms[0]', /RS256/],
+    ['alg none', { algorithms: ['none'] }, 'liveStream.oidc.algorithms[0]', /RS256/],
+    [
+      'more connections than a key may hold',
+      { maxConnections: 101 },
+      'liveStream.oidc.maxConnections',
+      /100/,
+    ],
+    [
+      'a clock tolerance above 5 minutes',
+      { clockToleranceSeconds: 600 },
+      'liveStream.oidc.clockToleranceSeconds',
+      /300/,
+    ],
+    ['a misspelt setting', { audiences: ['x'] }, 'liveStream.oidc', /audiences/],
+  ])('rejects %s, naming the field and the reason', (_name, oidc, path, reason) => {
+    const issues = issuesOf(withOidc(oidc));
+    const issue = issues.find((i) => i.path === path);
+    expect(issue, JSON.stringify(issues)).toBeDefined();
+    expect(issue?.message).toMatch(reason);
+  });
+});
