@@ -15,6 +15,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   type ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -30,6 +31,7 @@ import {
   verifyAgentKey,
 } from '../shared/agent-keys';
 import {
+  type ConnectionRecord,
   deleteConnection,
   getConnection,
   putConnection,
@@ -155,12 +157,15 @@ type Identity =
       readonly holder: string;
       readonly allowance: Record<string, unknown>[];
       readonly maxConnections: number;
+      /** When the credential ends (an OIDC token's `exp`, seconds); absent: an agent key, until revoked. */
+      readonly notAfter?: number;
     }
   | {
       readonly via: 'admin';
       readonly agent: 'admin';
       readonly keyId?: undefined;
       readonly allowance?: undefined;
+      readonly notAfter?: undefined;
     };
 
 async function identify(
@@ -204,6 +209,7 @@ async function identify(
         holder: `OIDC subject ${JSON.stringify(verified.subject)}`,
         allowance: verified.allowance,
         maxConnections: verified.maxConnections,
+        notAfter: verified.notAfter,
       },
     };
   }
@@ -244,7 +250,34 @@ const refuse = (statusCode: number, error: string, message: string): RouteResult
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-const expiresAt = (deps: ConnectionDeps) => Math.floor(deps.now() / 1000) + deps.connectionTtlSeconds;
+/** A connection record's expiry: the TTL from now, never past its credential's end (`notAfter`, seconds). */
+const expiresAt = (deps: ConnectionDeps, notAfter?: number) =>
+  Math.min(Math.floor(deps.now() / 1000) + deps.connectionTtlSeconds, notAfter ?? Number.POSITIVE_INFINITY);
+
+/**
+ * Ends a connection whose OIDC token has expired, at its first action after (the SDK pings every 5 minutes): it is
+ * told why, then closed; its record goes with it, so no broadcast pushes to it once the connections are re-read.
+ * The SDK reconnects, asking its `key` function for a fresh token, and resumes where it was. True when it closed it.
+ */
+async function closedForExpiry(
+  deps: ConnectionDeps,
+  connectionId: string,
+  connection: ConnectionRecord | undefined,
+): Promise<boolean> {
+  if (connection?.notAfter === undefined || connection.notAfter * 1000 > deps.now()) return false;
+  await reply(deps, connectionId, {
+    kind: 'error',
+    error: 'token_expired',
+    message: `the token this connection was opened with expired at ${new Date(connection.notAfter * 1000).toISOString()}; connect again with a fresh one`,
+  }).catch(() => undefined);
+  await deleteConnection(deps.doc, deps.tableName, connectionId, deps.now());
+  await deps.management
+    .send(new DeleteConnectionCommand({ ConnectionId: connectionId }))
+    .catch((error: unknown) => {
+      if (!isGone(error)) throw error;
+    });
+  return true;
+}
 
 const isGone = (error: unknown) =>
   error instanceof Error &&
@@ -355,9 +388,10 @@ export async function handleConnectionEvent(
         connectionId: event.connectionId,
         pattern: parsed.pattern,
         connectedAt: new Date(deps.now()).toISOString(),
-        expiresAt: expiresAt(deps),
+        expiresAt: expiresAt(deps, identity.notAfter),
         agent: identity.agent,
         ...(identity.keyId !== undefined ? { keyId: identity.keyId, allowance: identity.allowance } : {}),
+        ...(identity.notAfter !== undefined ? { notAfter: identity.notAfter } : {}),
       });
       if (identity.via === 'key' && credential) {
         // A revocation that ran between the check above and these writes found no connection to close: look again.
@@ -409,7 +443,15 @@ export async function handleConnectionEvent(
         return { statusCode: 200 };
       }
       if (action.action === 'ping') {
-        await refreshConnection(deps.doc, deps.tableName, event.connectionId, expiresAt(deps), deps.now());
+        const connection = await getConnection(deps.doc, deps.tableName, event.connectionId);
+        if (await closedForExpiry(deps, event.connectionId, connection)) return { statusCode: 200 };
+        await refreshConnection(
+          deps.doc,
+          deps.tableName,
+          event.connectionId,
+          expiresAt(deps, connection?.notAfter),
+          deps.now(),
+        );
         await reply(deps, event.connectionId, { kind: 'pong' });
         return { statusCode: 200 };
       }
@@ -423,6 +465,7 @@ export async function handleConnectionEvent(
         return { statusCode: 200 };
       }
       const connection = await getConnection(deps.doc, deps.tableName, event.connectionId);
+      if (await closedForExpiry(deps, event.connectionId, connection)) return { statusCode: 200 };
       const outside = connection?.allowance && outsideAllowance(parsed.pattern, connection.allowance);
       if (outside) {
         await reply(deps, event.connectionId, {
@@ -437,7 +480,7 @@ export async function handleConnectionEvent(
         deps.tableName,
         event.connectionId,
         parsed.pattern,
-        expiresAt(deps),
+        expiresAt(deps, connection?.notAfter),
         deps.now(),
       );
       await reply(deps, event.connectionId, { kind: 'subscribed', pattern: parsed.pattern });

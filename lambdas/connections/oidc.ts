@@ -26,6 +26,8 @@ export interface OidcIdentity {
   readonly subject: string;
   readonly allowance: Record<string, unknown>[];
   readonly maxConnections: number;
+  /** The token's `exp` (seconds since the epoch, plus the clock tolerance): the connection ends then. */
+  readonly notAfter: number;
 }
 
 /** Why a token is refused: 401 (not a valid token), 403 (valid, but it allows nothing), 503 (keys unavailable). */
@@ -192,6 +194,8 @@ export function createOidcVerifier(config: OidcRuntime, options: OidcVerifierOpt
       keyId: oidcKeyId(config.issuer, subject),
       allowance,
       maxConnections: config.maxConnections,
+      // `exp` is required above.
+      notAfter: Number(payload.exp) + config.clockToleranceSeconds,
     };
   };
 

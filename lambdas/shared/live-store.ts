@@ -170,6 +170,8 @@ export interface ConnectionRecord {
   readonly agent?: string;
   /** Patterns its subscription must stay within; absent: everything (the admin token). */
   readonly allowance?: Record<string, unknown>[];
+  /** When its credential ends (an OIDC token's `exp`, seconds): the connection is closed at its next action after. */
+  readonly notAfter?: number;
 }
 
 /**
@@ -193,6 +195,7 @@ export async function putConnection(
         ...(connection.keyId ? { keyId: connection.keyId } : {}),
         ...(connection.agent ? { agent: connection.agent } : {}),
         ...(connection.allowance ? { allowance: JSON.stringify(connection.allowance) } : {}),
+        ...(connection.notAfter !== undefined ? { notAfter: connection.notAfter } : {}),
       },
     }),
   );
@@ -216,6 +219,7 @@ const toConnection = (item: Record<string, unknown>): ConnectionRecord => ({
   ...(typeof item.allowance === 'string'
     ? { allowance: JSON.parse(item.allowance) as Record<string, unknown>[] }
     : {}),
+  ...(item.notAfter !== undefined ? { notAfter: Number(item.notAfter) } : {}),
 });
 
 /** Deletes a connection's record, and its entry under its agent key; the last one ends the live lease. */

@@ -329,13 +329,13 @@ describe('tracing and debug-log sampling per stage', () => {
       }));
   };
 
-  it('traces every function actively in dev; in prod only the webhook path and deliveries start traces', () => {
+  it('traces every function actively in dev; in prod only deliveries start traces', () => {
     const dev = functionsOf('dev');
     expect(dev).toHaveLength(7);
     for (const f of dev) expect(f.tracing, f.service).toBe('Active');
     const prod = Object.fromEntries(functionsOf('prod').map((f) => [f.service, f.tracing]));
     expect(prod).toEqual({
-      ingest: 'Active',
+      ingest: 'PassThrough',
       delivery: 'Active',
       sweeper: 'PassThrough',
       routes: 'PassThrough',
@@ -359,6 +359,7 @@ describe('tracing and debug-log sampling per stage', () => {
     expect(off.map((f) => f.service).sort()).toEqual([
       'broadcast',
       'connections',
+      'ingest',
       'management',
       'routes',
       'sweeper',

@@ -23,6 +23,7 @@ import {
 import { type ConnectionDeps, handleConnectionEvent } from '../../lambdas/connections/connections';
 import { createOidcVerifier, type OidcVerifierOptions, oidcKeyId } from '../../lambdas/connections/oidc';
 import { agentConnectionIds } from '../../lambdas/shared/agent-keys';
+import { getConnection } from '../../lambdas/shared/live-store';
 import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
 import { type LocalWebSocketApi, startLocalWebSocketApi } from '../../local/services/websocket-api';
 import { type LocalAws, startLocalAws } from '../support/aws-local';
@@ -238,6 +239,41 @@ describe('OIDC tokens on the live stream', () => {
     client.ws.send(JSON.stringify({ action: 'subscribe', pattern: { source: ['webhook.github'] } }));
     expect(await client.next()).toMatchObject({ kind: 'error', error: 'pattern_not_allowed' });
     await close(client);
+  });
+
+  it('ends a connection whose token expired at its next action: told why, closed, its record gone', async () => {
+    const token = await issuer.sign(
+      { event_router_patterns: [PRS] },
+      { subject: 'short-lived', expiresIn: 120 },
+    );
+    const exp = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).exp as number;
+    const client = await open(bearer(token));
+    const [connectionId] = await agentConnectionIds(
+      aws.doc,
+      aws.liveTableName,
+      oidcKeyId(issuer.issuer, 'short-lived'),
+      Date.now(),
+    );
+    // The record expires with the token (plus the clock tolerance), not after the 2-hour TTL.
+    const record = await getConnection(aws.doc, aws.liveTableName, connectionId!);
+    expect(record?.expiresAt).toBe(exp + OIDC_DEFAULTS.clockToleranceSeconds);
+    // Before the end, a ping keeps it (without renewing it past the token).
+    client.ws.send('{"action":"ping"}');
+    expect(await client.next()).toEqual({ kind: 'pong' });
+    expect((await getConnection(aws.doc, aws.liveTableName, connectionId!))?.expiresAt).toBe(
+      exp + OIDC_DEFAULTS.clockToleranceSeconds,
+    );
+    // Past it, the next ping closes the connection.
+    const live = deps;
+    deps = { ...live, now: () => (exp + OIDC_DEFAULTS.clockToleranceSeconds + 1) * 1000 };
+    try {
+      client.ws.send('{"action":"ping"}');
+      expect(await client.next()).toMatchObject({ kind: 'error', error: 'token_expired' });
+      await client.closed;
+      expect(await getConnection(aws.doc, aws.liveTableName, connectionId!)).toBeUndefined();
+    } finally {
+      deps = live;
+    }
   });
 
   it('takes the token where it takes keys: Sec-WebSocket-Protocol (echoing event-router) and ?key=; ES256 and a claim that is a JSON string', async () => {
