@@ -5,9 +5,8 @@
  */
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { LIVE_SUBPROTOCOL } from '../../core/agents';
-import type { BusEvent, Envelope } from '../../core/contracts';
+import type { Envelope } from '../../core/contracts';
 import {
   type BroadcastDeps,
   broadcastEvent,
@@ -20,6 +19,15 @@ import { ApiProblem } from '../../lambdas/management/problem';
 import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
 import { type LocalWebSocketApi, startLocalWebSocketApi } from '../../local/services/websocket-api';
 import { type LocalAws, startLocalAws } from '../support/aws-local';
+import {
+  busEvent,
+  type ConnectOptions,
+  close,
+  connect as connectTo,
+  isClient,
+  open as openTo,
+  refused as refusedTo,
+} from '../support/live-socket';
 
 type WebSocketEvent = {
   requestContext: { routeKey: string; connectionId: string };
@@ -82,98 +90,9 @@ afterAll(async () => {
   await aws.stop();
 });
 
-interface Client {
-  readonly ws: WebSocket;
-  next(): Promise<Record<string, unknown>>;
-  closed: Promise<number>;
-}
-
-type Refusal = { status: number; body: { error: string; message: string } };
-
-/** Opens a connection, or resolves with the refusal (status and JSON body). */
-function connect(
-  options: { query?: Record<string, string>; headers?: Record<string, string>; protocols?: string[] } = {},
-): Promise<Client | Refusal> {
-  const url = `${api.url}${options.query ? `?${new URLSearchParams(options.query)}` : ''}`;
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers ?? {} });
-    const messages: Record<string, unknown>[] = [];
-    const waiters: ((m: Record<string, unknown>) => void)[] = [];
-    const closed = new Promise<number>((res) => ws.once('close', (code) => res(code)));
-    ws.on('message', (data) => {
-      const message = JSON.parse(String(data)) as Record<string, unknown>;
-      const waiter = waiters.shift();
-      if (waiter) waiter(message);
-      else messages.push(message);
-    });
-    ws.once('open', () =>
-      resolve({
-        ws,
-        closed,
-        next: () =>
-          messages.length > 0
-            ? Promise.resolve(messages.shift()!)
-            : new Promise((res) => {
-                waiters.push(res);
-              }),
-      }),
-    );
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => {
-        body += chunk.toString('utf8');
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(body) }));
-    });
-    ws.once('error', reject);
-  });
-}
-
-const isClient = (c: Client | Refusal): c is Client => 'ws' in c;
-async function open(options: Parameters<typeof connect>[0]): Promise<Client> {
-  const c = await connect(options);
-  if (!isClient(c)) throw new Error(`refused: ${c.status} ${JSON.stringify(c.body)}`);
-  return c;
-}
-async function refused(options: Parameters<typeof connect>[0]): Promise<Refusal> {
-  const c = await connect(options);
-  if (isClient(c)) {
-    c.ws.close();
-    throw new Error('the connection was accepted');
-  }
-  return c;
-}
-async function close(client: Client) {
-  if (client.ws.readyState !== WebSocket.CLOSED) client.ws.close();
-  await client.closed;
-}
-
-function busEvent(type: string, source = 'github'): { bus: BusEvent; detail: string } {
-  const detail: Envelope = {
-    id: '01JDH8ZQ2K0000000000000000',
-    source,
-    provider: 'github',
-    type,
-    deliveryId: 'd',
-    providerTime: null,
-    receivedAt: '2026-11-23T12:00:00.000Z',
-    subject: 'octo/repo',
-    headers: {},
-    data: {},
-  };
-  const bus: BusEvent = {
-    version: '0',
-    id: 'e',
-    'detail-type': type,
-    source: `webhook.${source}`,
-    account: '000000000000',
-    time: detail.receivedAt,
-    region: 'us-east-1',
-    resources: [],
-    detail,
-  };
-  return { bus, detail: JSON.stringify(detail) };
-}
+const connect = (options?: ConnectOptions) => connectTo(api.url, options);
+const open = (options?: ConnectOptions) => openTo(api.url, options);
+const refused = (options?: ConnectOptions) => refusedTo(api.url, options);
 
 const PRS = { 'detail-type': [{ prefix: 'pull_request.' }] };
 

@@ -9,9 +9,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { LIVE_SUBPROTOCOL } from '../../core/agents';
-import type { BusEvent, Envelope } from '../../core/contracts';
+import type { Envelope } from '../../core/contracts';
 import { OIDC_DEFAULTS } from '../../core/oidc';
 import type { OidcRuntime } from '../../core/runtime-config';
 import {
@@ -27,6 +26,15 @@ import { getConnection } from '../../lambdas/shared/live-store';
 import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
 import { type LocalWebSocketApi, startLocalWebSocketApi } from '../../local/services/websocket-api';
 import { type LocalAws, startLocalAws } from '../support/aws-local';
+import {
+  busEvent,
+  type ConnectOptions,
+  close,
+  connect as connectTo,
+  isClient,
+  open as openTo,
+  refused as refusedTo,
+} from '../support/live-socket';
 import { AUDIENCE, type LocalIssuer, startLocalIssuer, unsecuredToken } from '../support/oidc-issuer';
 
 type WebSocketEvent = {
@@ -113,50 +121,10 @@ afterAll(async () => {
   await aws.stop();
 });
 
-interface Client {
-  readonly ws: WebSocket;
-  next(): Promise<Record<string, unknown>>;
-  closed: Promise<number>;
-}
-type Refusal = { status: number; body: { error: string; message: string } };
+const connect = (options?: ConnectOptions) => connectTo(api.url, options);
+const open = (options?: ConnectOptions) => openTo(api.url, options);
+const refused = (options?: ConnectOptions) => refusedTo(api.url, options);
 
-function connect(
-  options: { query?: Record<string, string>; headers?: Record<string, string>; protocols?: string[] } = {},
-): Promise<Client | Refusal> {
-  const url = `${api.url}${options.query ? `?${new URLSearchParams(options.query)}` : ''}`;
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers ?? {} });
-    const messages: Record<string, unknown>[] = [];
-    const waiters: ((m: Record<string, unknown>) => void)[] = [];
-    const closed = new Promise<number>((res) => ws.once('close', (code) => res(code)));
-    ws.on('message', (data) => {
-      const message = JSON.parse(String(data)) as Record<string, unknown>;
-      const waiter = waiters.shift();
-      if (waiter) waiter(message);
-      else messages.push(message);
-    });
-    ws.once('open', () =>
-      resolve({
-        ws,
-        closed,
-        next: () =>
-          messages.length > 0
-            ? Promise.resolve(messages.shift()!)
-            : new Promise((res) => {
-                waiters.push(res);
-              }),
-      }),
-    );
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => {
-        body += chunk.toString('utf8');
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(body) }));
-    });
-    ws.once('error', reject);
-  });
-}
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -166,53 +134,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-const isClient = (c: Client | Refusal): c is Client => 'ws' in c;
-async function open(options: Parameters<typeof connect>[0]): Promise<Client> {
-  const c = await connect(options);
-  if (!isClient(c)) throw new Error(`refused: ${c.status} ${JSON.stringify(c.body)}`);
-  return c;
-}
-async function refused(options: Parameters<typeof connect>[0]): Promise<Refusal> {
-  const c = await connect(options);
-  if (isClient(c)) {
-    c.ws.close();
-    throw new Error('the connection was accepted');
-  }
-  return c;
-}
 const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
-async function close(client: Client) {
-  if (client.ws.readyState !== WebSocket.CLOSED) client.ws.close();
-  await client.closed;
-}
-
-function busEvent(type: string, source = 'github'): { bus: BusEvent; detail: string } {
-  const detail: Envelope = {
-    id: '01JDH8ZQ2K0000000000000000',
-    source,
-    provider: 'github',
-    type,
-    deliveryId: 'd',
-    providerTime: null,
-    receivedAt: '2026-11-23T12:00:00.000Z',
-    subject: 'octo/repo',
-    headers: {},
-    data: {},
-  };
-  const bus: BusEvent = {
-    version: '0',
-    id: 'e',
-    'detail-type': type,
-    source: `webhook.${source}`,
-    account: '000000000000',
-    time: detail.receivedAt,
-    region: 'us-east-1',
-    resources: [],
-    detail,
-  };
-  return { bus, detail: JSON.stringify(detail) };
-}
-
 describe('OIDC tokens on the live stream', () => {
   it('connects a valid token with the allowance its claim holds, and streams what it allows', async () => {
     const token = await issuer.sign(
