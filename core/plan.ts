@@ -827,10 +827,10 @@ function managementFunction(config: RouterConfig): FunctionSpec {
       ...(config.liveStream.enabled ? [{ actions: ['sqs:SendMessage'], on: 'broadcastQueue' as const }] : []),
       // The age of a queue's oldest message is a CloudWatch metric (GetMetricData has no resource-level permission).
       { actions: ['cloudwatch:GetMetricData'], on: 'any' },
-      // Agent keys: created, listed, revoked; a revoked key's connections deleted and closed.
+      // Agent keys: created, listed, revoked; a revoked key's connections deleted and closed. GetItem: the live
+      // lease, read when it publishes (core/contracts.ts LIVE_LEASE).
       ...(live
         ? ([
-            // Agent keys and their connections; the live lease when it publishes (core/contracts.ts LIVE_LEASE).
             {
               actions: [
                 'dynamodb:GetItem',
