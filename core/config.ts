@@ -451,8 +451,11 @@ export const RouterConfigSchema = object({
   liveStream: object({
     /** Whether the WebSocket API is created. */
     enabled: boolean().default(true),
-    /** Seconds a connection record lives without refresh (API Gateway closes connections after 2 h). */
-    connectionTtlSeconds: number().int().min(60).max(7200).default(7200),
+    /**
+     * Seconds a connection record lives without refresh (API Gateway closes connections after 2 h). At least 600: the
+     * SDK's keepalive renews it every 5 minutes, and an expired record is not renewed (its connection is closed).
+     */
+    connectionTtlSeconds: number().int().min(600).max(7200).default(7200),
     /**
      * Throttle of the `$connect` route: every connect attempt, authenticated or not, invokes the connections function,
      * so this bounds what a connect flood costs (API Gateway allows 500 new connections/s per account and Region).

@@ -345,9 +345,12 @@ export const LIVE_TABLE = {
  * - Publishers (ingest, sweeper, management) read the lease at most every `refreshMs` (a strongly consistent read of
  *   one item: a container reads it about once a second when busy) and mark the events they publish while it holds,
  *   counting `graceMs` past its end.
- * - A connection opens only `settleMs` after its lease began (`$connect` waits for the rest, once per lease): by then
- *   every publisher has read the lease at least once since, so no event published after the connection opened goes
- *   unmarked. `settleMs` includes `marginMs` for clocks that differ between hosts.
+ * - While a lease is young (began less than `youngMs` ago), a connection opens only `settleMs` after its own lease
+ *   write returned (`$connect` waits): the lease's start was written before that, so by then every publisher has read
+ *   the lease at least once since it began, and no event published after the connection opened goes unmarked.
+ *   `settleMs` includes `marginMs` for clocks that differ between hosts; `youngMs` bounds how long the write that
+ *   started the lease may have taken to land (the connections function's DynamoDB client gives up well before).
+ * - A lease that ends within `graceMs` counts as ended for a new connection: publishers may already read it so.
  */
 const LEASE_REFRESH_MS = 1_000;
 const LEASE_MARGIN_MS = 500;
@@ -356,6 +359,7 @@ export const LIVE_LEASE = {
   marginMs: LEASE_MARGIN_MS,
   graceMs: LEASE_REFRESH_MS + LEASE_MARGIN_MS,
   settleMs: LEASE_REFRESH_MS + LEASE_MARGIN_MS,
+  youngMs: 10_000,
 } as const;
 
 /**

@@ -93,8 +93,15 @@ const ACCESS_LOG_SETTINGS: readonly WebSocketAccessLogs[] = [
 export function parseTracing(value: unknown): readonly HandlerName[] {
   const text = String(value).trim();
   if (text === 'all') return HANDLERS;
-  if (text === 'none' || text === '') return [];
-  const names = text.split(',').map((n) => n.trim());
+  if (text === 'none') return [];
+  const names = text
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
+  if (names.length === 0)
+    throw new Error(
+      `tracing: expected all, none or a comma-separated list of ${HANDLERS.join(', ')}, got "${text}"`,
+    );
   const unknown = names.filter((n) => !(HANDLERS as readonly string[]).includes(n));
   if (unknown.length > 0)
     throw new Error(

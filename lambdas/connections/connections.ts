@@ -255,21 +255,29 @@ const expiresAt = (deps: ConnectionDeps, notAfter?: number) =>
   Math.min(Math.floor(deps.now() / 1000) + deps.connectionTtlSeconds, notAfter ?? Number.POSITIVE_INFINITY);
 
 /**
- * Ends a connection whose OIDC token has expired, at its first action after (the SDK pings every 5 minutes): it is
- * told why, then closed; its record goes with it, so no broadcast pushes to it once the connections are re-read.
- * The SDK reconnects, asking its `key` function for a fresh token, and resumes where it was. True when it closed it.
+ * Ends a connection at its first action (ping, subscribe, resume) once it may no longer stream: its OIDC token has
+ * expired (the SDK pings every 5 minutes), or its record is gone or expired (broadcast no longer pushes to it). It is
+ * told why, then closed; its record goes with it. The SDK reconnects — asking its `key` function for a fresh token —
+ * and resumes where it was. True when it closed it.
  */
-async function closedForExpiry(
+async function closedIfEnded(
   deps: ConnectionDeps,
   connectionId: string,
   connection: ConnectionRecord | undefined,
 ): Promise<boolean> {
-  if (connection?.notAfter === undefined || connection.notAfter * 1000 > deps.now()) return false;
-  await reply(deps, connectionId, {
-    kind: 'error',
-    error: 'token_expired',
-    message: `the token this connection was opened with expired at ${new Date(connection.notAfter * 1000).toISOString()}; connect again with a fresh one`,
-  }).catch(() => undefined);
+  let why: { error: string; message: string };
+  if (connection?.notAfter !== undefined && connection.notAfter * 1000 <= deps.now())
+    why = {
+      error: 'token_expired',
+      message: `the token this connection was opened with expired at ${new Date(connection.notAfter * 1000).toISOString()}; connect again with a fresh one`,
+    };
+  else if (!connection || connection.expiresAt * 1000 <= deps.now())
+    why = {
+      error: 'connection_expired',
+      message: 'this connection is no longer registered (its record expired); connect again',
+    };
+  else return false;
+  await reply(deps, connectionId, { kind: 'error', ...why }).catch(() => undefined);
   await deleteConnection(deps.doc, deps.tableName, connectionId, deps.now());
   await deps.management
     .send(new DeleteConnectionCommand({ ConnectionId: connectionId }))
@@ -326,7 +334,7 @@ async function resume(
       .send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(data) }))
       .then(() => undefined),
 ): Promise<void> {
-  const connection = await getConnection(deps.doc, deps.tableName, connectionId);
+  const connection = await getConnection(deps.doc, deps.tableName, connectionId, deps.now());
   if (!connection) return;
   const read = await readAfter(
     { doc: deps.doc, eventsTable: deps.eventsTable, retentionDays: deps.retentionDays, now: deps.now },
@@ -384,15 +392,20 @@ export async function handleConnectionEvent(
           Math.floor(deps.now() / 1000) + MAX_CONNECTION_SECONDS,
         );
       }
-      const { openAt } = await putConnection(deps.doc, deps.tableName, {
-        connectionId: event.connectionId,
-        pattern: parsed.pattern,
-        connectedAt: new Date(deps.now()).toISOString(),
-        expiresAt: expiresAt(deps, identity.notAfter),
-        agent: identity.agent,
-        ...(identity.keyId !== undefined ? { keyId: identity.keyId, allowance: identity.allowance } : {}),
-        ...(identity.notAfter !== undefined ? { notAfter: identity.notAfter } : {}),
-      });
+      const { openAt } = await putConnection(
+        deps.doc,
+        deps.tableName,
+        {
+          connectionId: event.connectionId,
+          pattern: parsed.pattern,
+          connectedAt: new Date(deps.now()).toISOString(),
+          expiresAt: expiresAt(deps, identity.notAfter),
+          agent: identity.agent,
+          ...(identity.keyId !== undefined ? { keyId: identity.keyId, allowance: identity.allowance } : {}),
+          ...(identity.notAfter !== undefined ? { notAfter: identity.notAfter } : {}),
+        },
+        deps.now,
+      );
       if (identity.via === 'key' && credential) {
         // A revocation that ran between the check above and these writes found no connection to close: look again.
         const still = await verifyAgentKey(deps.doc, deps.tableName, credential.value);
@@ -439,12 +452,14 @@ export async function handleConnectionEvent(
         return { statusCode: 200 };
       }
       if (action.action === 'resume') {
+        const connection = await getConnection(deps.doc, deps.tableName, event.connectionId);
+        if (await closedIfEnded(deps, event.connectionId, connection)) return { statusCode: 200 };
         await resume(deps, event.connectionId, action.since);
         return { statusCode: 200 };
       }
       if (action.action === 'ping') {
         const connection = await getConnection(deps.doc, deps.tableName, event.connectionId);
-        if (await closedForExpiry(deps, event.connectionId, connection)) return { statusCode: 200 };
+        if (await closedIfEnded(deps, event.connectionId, connection)) return { statusCode: 200 };
         await refreshConnection(
           deps.doc,
           deps.tableName,
@@ -465,7 +480,7 @@ export async function handleConnectionEvent(
         return { statusCode: 200 };
       }
       const connection = await getConnection(deps.doc, deps.tableName, event.connectionId);
-      if (await closedForExpiry(deps, event.connectionId, connection)) return { statusCode: 200 };
+      if (await closedIfEnded(deps, event.connectionId, connection)) return { statusCode: 200 };
       const outside = connection?.allowance && outsideAllowance(parsed.pattern, connection.allowance);
       if (outside) {
         await reply(deps, event.connectionId, {

@@ -48,10 +48,12 @@ const isConditionFailed = (error: unknown) => error instanceof ConditionalCheckF
 /**
  * Holds the live lease (LIVE_LEASE in core/contracts.ts) until at least `untilMs` — a connection's record expiry —
  * and, with `bump`, marks a change of the connections in the same write. Resolves when the lease began
- * (`liveSince`, ms): a new connection opens no earlier than `LIVE_LEASE.settleMs` after that.
+ * (`liveSince`, ms).
  *
- * One write in the steady state (the lease held, ours ends later); a lease that lapsed starts anew from now. Each
- * step is a conditional update of the one item, so concurrent connects agree on when the lease began.
+ * One write in the steady state (the lease held, ours ends later). A lease that has ended or ends within
+ * `graceMs` starts anew from now: publishers may already have read it as over. Every write is conditional on what the
+ * lease was read as, so a lease ended or restarted between two tries is seen by the next try, never overwritten
+ * blindly; concurrent connects agree on when it began.
  */
 export async function holdLiveLease(
   doc: DynamoDBDocumentClient,
@@ -60,48 +62,53 @@ export async function holdLiveLease(
   nowMs: number,
   bump: boolean,
 ): Promise<number> {
-  const update = async (
-    set: string | undefined,
-    condition: string | undefined,
-    values: Record<string, unknown>,
-  ) => {
+  const soon = nowMs + LIVE_LEASE.graceMs;
+  const update = async (set: string | undefined, condition: string, values: Record<string, unknown>) => {
     const out = await doc.send(
       new UpdateCommand({
         TableName: tableName,
         Key: liveKeys.subscriptionsVersion,
-        UpdateExpression: [set, bump ? 'ADD v :one' : undefined].filter(Boolean).join(' '),
-        ...(condition ? { ConditionExpression: condition } : {}),
+        // Nothing to set and no bump: a write that changes nothing, for its condition alone.
+        UpdateExpression: bump ? `${set ? `${set} ` : ''}ADD v :one` : (set ?? 'SET liveUntil = liveUntil'),
+        ConditionExpression: condition,
         ExpressionAttributeValues: { ...values, ...(bump ? { ':one': 1 } : {}) },
         ReturnValues: 'ALL_NEW',
       }),
     );
     return Number(out.Attributes?.liveSince ?? nowMs);
   };
-  try {
-    // Held: extend it.
-    return await update('SET liveUntil = :until', 'liveUntil >= :now AND liveUntil < :until', {
-      ':until': untilMs,
-      ':now': nowMs,
-    });
-  } catch (error) {
-    if (!isConditionFailed(error)) throw error;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      // Held (for longer than the grace): extend it.
+      return await update('SET liveUntil = :until', 'liveUntil >= :soon AND liveUntil < :until', {
+        ':until': untilMs,
+        ':soon': soon,
+      });
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
+    try {
+      // None, ended, or about to: a new lease, from now.
+      return await update(
+        'SET liveUntil = :until, liveSince = :now',
+        'attribute_not_exists(liveUntil) OR liveUntil < :soon',
+        { ':until': untilMs, ':now': nowMs, ':soon': soon },
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
+    try {
+      // Held for longer than ours already (still true when written).
+      return await update(undefined, 'liveUntil >= :until AND liveUntil >= :soon', {
+        ':until': untilMs,
+        ':soon': soon,
+      });
+    } catch (error) {
+      // The lease changed between the tries (ended, or restarted shorter): read it again. Each failed try means
+      // another writer succeeded, so this ends; bounded all the same.
+      if (!isConditionFailed(error) || attempt >= 4) throw error;
+    }
   }
-  try {
-    // None, or lapsed: a new lease, from now.
-    return await update(
-      'SET liveUntil = :until, liveSince = :now',
-      'attribute_not_exists(liveUntil) OR liveUntil < :now',
-      { ':until': untilMs, ':now': nowMs },
-    );
-  } catch (error) {
-    if (!isConditionFailed(error)) throw error;
-  }
-  // Held for longer than ours already.
-  if (bump) return update(undefined, undefined, {});
-  const { Item } = await doc.send(
-    new GetCommand({ TableName: tableName, Key: liveKeys.subscriptionsVersion, ConsistentRead: true }),
-  );
-  return Number(Item?.liveSince ?? nowMs);
 }
 
 /**
@@ -175,13 +182,14 @@ export interface ConnectionRecord {
 }
 
 /**
- * Stores a connection and holds the live lease for it. Resolves when the connection may open (ms): once publishers
- * are sure to mark events for it (LIVE_LEASE.settleMs after the lease began; in the past but for the first agent).
+ * Stores a connection and holds the live lease for it. Resolves when the connection may open (ms): `settleMs` after
+ * the lease write returned while the lease is young (LIVE_LEASE), at once (0) for a lease that has held for a while.
  */
 export async function putConnection(
   doc: DynamoDBDocumentClient,
   tableName: string,
   connection: ConnectionRecord,
+  now: () => number = Date.now,
 ): Promise<{ openAt: number }> {
   await doc.send(
     new PutCommand({
@@ -199,14 +207,10 @@ export async function putConnection(
       },
     }),
   );
-  const since = await holdLiveLease(
-    doc,
-    tableName,
-    connection.expiresAt * 1000,
-    Date.parse(connection.connectedAt),
-    true,
-  );
-  return { openAt: since + LIVE_LEASE.settleMs };
+  // After the record: a last $disconnect that does not see it sees the version this write bumps.
+  const since = await holdLiveLease(doc, tableName, connection.expiresAt * 1000, now(), true);
+  const written = now();
+  return { openAt: written - since < LIVE_LEASE.youngMs ? written + LIVE_LEASE.settleMs : 0 };
 }
 
 const toConnection = (item: Record<string, unknown>): ConnectionRecord => ({
@@ -254,16 +258,21 @@ async function deleteAgentEntry(
   );
 }
 
-/** A connection's record, or undefined when it is gone. */
+/**
+ * A connection's record, or undefined when it is gone — or, given `nowMs`, expired (DynamoDB deletes expired items
+ * lazily: without `nowMs` an expired record is returned as it is).
+ */
 export async function getConnection(
   doc: DynamoDBDocumentClient,
   tableName: string,
   connectionId: string,
+  nowMs?: number,
 ): Promise<ConnectionRecord | undefined> {
   const { Item } = await doc.send(
     new GetCommand({ TableName: tableName, Key: liveKeys.connection(connectionId), ConsistentRead: true }),
   );
-  return Item ? toConnection(Item) : undefined;
+  if (!Item || (nowMs !== undefined && Number(Item[TTL]) <= Math.floor(nowMs / 1000))) return undefined;
+  return toConnection(Item);
 }
 
 /**
@@ -278,12 +287,12 @@ export async function updateSubscription(
   expiresAt: number,
   nowMs: number = Date.now(),
 ): Promise<boolean> {
-  const updated = await conditionalUpdate(doc, tableName, connectionId, 'SET pattern = :p, expiresAt = :e', {
+  // The lease first: a record renewed without it would receive nothing until its next renewal.
+  await holdLiveLease(doc, tableName, expiresAt * 1000, nowMs, true);
+  return conditionalUpdate(doc, tableName, connectionId, 'SET pattern = :p, expiresAt = :e', nowMs, {
     ':p': JSON.stringify(pattern),
     ':e': expiresAt,
   });
-  if (updated) await holdLiveLease(doc, tableName, expiresAt * 1000, nowMs, true);
-  return updated;
 }
 
 /** Renews a connection record's TTL and the live lease with it (a client's ping). False if the record is gone. */
@@ -294,19 +303,22 @@ export async function refreshConnection(
   expiresAt: number,
   nowMs: number = Date.now(),
 ): Promise<boolean> {
-  const renewed = await conditionalUpdate(doc, tableName, connectionId, 'SET expiresAt = :e', {
-    ':e': expiresAt,
-  });
-  // No version bump: the subscriptions did not change (broadcast keeps its index).
-  if (renewed) await holdLiveLease(doc, tableName, expiresAt * 1000, nowMs, false);
-  return renewed;
+  // The lease first (a record renewed without it would receive nothing); no version bump: the subscriptions did not
+  // change, and broadcast keeps its index.
+  await holdLiveLease(doc, tableName, expiresAt * 1000, nowMs, false);
+  return conditionalUpdate(doc, tableName, connectionId, 'SET expiresAt = :e', nowMs, { ':e': expiresAt });
 }
 
+/**
+ * Updates a connection record that exists and has not expired: an expired one (DynamoDB deletes it lazily) is never
+ * revived — a last `$disconnect` may already have found no live connection and ended the lease.
+ */
 async function conditionalUpdate(
   doc: DynamoDBDocumentClient,
   tableName: string,
   connectionId: string,
   expression: string,
+  nowMs: number,
   values: Record<string, unknown>,
 ): Promise<boolean> {
   try {
@@ -315,8 +327,9 @@ async function conditionalUpdate(
         TableName: tableName,
         Key: liveKeys.connection(connectionId),
         UpdateExpression: expression,
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: values,
+        ConditionExpression: 'attribute_exists(pk) AND #ttl > :nowSeconds',
+        ExpressionAttributeNames: { '#ttl': TTL },
+        ExpressionAttributeValues: { ...values, ':nowSeconds': Math.floor(nowMs / 1000) },
       }),
     );
     return true;

@@ -88,20 +88,27 @@ export interface PublishOutcome<T> {
 }
 
 /**
- * Publishes events in as few PutEvents calls as the limits allow. EventBridge accepts or rejects each entry on its
+ * Publishes events in as few PutEvents calls as the limits allow, each call's entries marked for the broadcast rule
+ * when `live` says, just before that call, that an agent may be connected. EventBridge accepts or rejects each entry on its
  * own, so the outcome is per event: callers mark exactly the published ones.
  */
 export async function publishEvents<T extends SerializedEvent>(
   client: EventBridgeClient,
   busName: string,
   events: readonly T[],
-  live = false,
+  live?: LiveGate,
 ): Promise<PublishOutcome<T>> {
   const outcome: PublishOutcome<T> = { published: [], failed: [] };
-  const entries = events.map((event) => ({ event, entry: toBusEntry(event, busName, live) }));
+  // Batched by their size with the mark (the larger): whether to mark is asked for each call, just before it.
+  const entries = events.map((event) => ({ event, entry: toBusEntry(event, busName, live !== undefined) }));
   for (const batch of batchForPutEvents(entries, (e) => entrySize(e.entry))) {
+    const marked = live ? await live.audience() : false;
     try {
-      const out = await client.send(new PutEventsCommand({ Entries: batch.map((e) => e.entry) }));
+      const out = await client.send(
+        new PutEventsCommand({
+          Entries: batch.map((e) => (marked ? e.entry : toBusEntry(e.event, busName, false))),
+        }),
+      );
       batch.forEach(({ event }, i) => {
         const result = out.Entries?.[i];
         if (result?.EventId && !result.ErrorCode) outcome.published.push(event);
@@ -140,14 +147,13 @@ export async function publishAll<T extends SerializedEvent>(
   },
   events: readonly T[],
 ): Promise<PublishOutcome<T>> {
-  const live = deps.live ? await deps.live.audience() : false;
-  if (!deps.ordered) return publishEvents(deps.eventBridge, deps.busName, events, live);
+  if (!deps.ordered) return publishEvents(deps.eventBridge, deps.busName, events, deps.live);
   const notSent = await deps.ordered.send(events);
   const outcome = await publishEvents(
     deps.eventBridge,
     deps.busName,
     events.filter((e) => !notSent.has(e.envelope.id)),
-    live,
+    deps.live,
   );
   for (const event of events) {
     const error = notSent.get(event.envelope.id);

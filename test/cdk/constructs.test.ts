@@ -205,6 +205,10 @@ describe('LiveStream', () => {
         'delivery',
       ]);
       expect(stageConfig('prod', undefined, 'none').activeTracing).toEqual([]);
+      expect(stageConfig('prod', undefined, 'delivery,').activeTracing).toEqual(['delivery']);
+      expect(() => stageConfig('prod', undefined, '')).toThrow(
+        'tracing: expected all, none or a comma-separated list',
+      );
       expect(stageConfig('dev', undefined, 'all').activeTracing).toHaveLength(7);
       expect(() => stageConfig('prod', undefined, 'ingest,sweeeper')).toThrow(
         'tracing: unknown function "sweeeper"; expected all, none or a comma-separated list of',

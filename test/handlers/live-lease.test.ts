@@ -12,7 +12,7 @@ import { matchesPattern } from '../../core/pattern';
 import { type ConnectionDeps, handleConnectionEvent } from '../../lambdas/connections/connections';
 import type { SerializedEvent } from '../../lambdas/shared/event-store';
 import { liveGate } from '../../lambdas/shared/live-gate';
-import { endLiveLeaseIfIdle, putConnection } from '../../lambdas/shared/live-store';
+import { endLiveLeaseIfIdle, holdLiveLease, putConnection } from '../../lambdas/shared/live-store';
 import { entrySize, publishAll, toBusEntry } from '../../lambdas/shared/publish';
 import { ensureTable } from '../../local/services/dynamodb';
 import { type LocalAws, startLocalAws } from '../support/aws-local';
@@ -25,6 +25,8 @@ let tables = 0;
 let nowMs = Date.UTC(2026, 11, 1, 12);
 /** Every wait the connection handler asked for. */
 let waits: number[] = [];
+/** What the connection handler sent through @connections. */
+let sentToConnections: { command: string; data?: unknown }[] = [];
 
 beforeAll(async () => {
   aws = await startLocalAws();
@@ -44,12 +46,21 @@ beforeEach(async () => {
   }
   nowMs = Date.UTC(2026, 11, 1, 12);
   waits = [];
+  sentToConnections = [];
 });
 
 const deps = (): ConnectionDeps => ({
   doc: aws.doc,
   accessTokens: async () => [TOKEN],
-  management: { send: async () => ({}) } as unknown as ApiGatewayManagementApiClient,
+  management: {
+    send: async (command: { constructor: { name: string }; input: { Data?: Uint8Array } }) => {
+      sentToConnections.push({
+        command: command.constructor.name,
+        ...(command.input.Data ? { data: JSON.parse(Buffer.from(command.input.Data).toString()) } : {}),
+      });
+      return {};
+    },
+  } as unknown as ApiGatewayManagementApiClient,
   tableName,
   connectionTtlSeconds: 600,
   now: () => nowMs,
@@ -98,27 +109,61 @@ describe('the first agent', () => {
     expect(await publisher.audience()).toBe(true);
   });
 
-  it('is followed by agents that open at once while the lease holds', async () => {
+  it('is followed by agents that open at once once the lease has held a while (youngMs)', async () => {
     await route('$connect', 'first=');
-    nowMs += 10_000;
+    nowMs += LIVE_LEASE.youngMs;
     waits = [];
     expect((await route('$connect', 'second=')).statusCode).toBe(200);
     expect(waits).toEqual([]);
   });
 
-  it('shares its wait with agents that connect at the same moment (one lease start for all)', async () => {
+  it('makes agents that connect at the same moment agree on one lease start, and all wait', async () => {
     const at = nowMs;
     const opened = await Promise.all(
       ['a=', 'b=', 'c=', 'd='].map((id) =>
-        putConnection(aws.doc, tableName, {
-          connectionId: id,
-          pattern: {},
-          connectedAt: new Date(at).toISOString(),
-          expiresAt: Math.floor(at / 1000) + 600,
-        }),
+        putConnection(
+          aws.doc,
+          tableName,
+          {
+            connectionId: id,
+            pattern: {},
+            connectedAt: new Date(at).toISOString(),
+            expiresAt: Math.floor(at / 1000) + 600,
+          },
+          () => at,
+        ),
       ),
     );
     expect(new Set(opened.map((o) => o.openAt))).toEqual(new Set([at + LIVE_LEASE.settleMs]));
+    expect((await lease())?.liveSince).toBe(at);
+  });
+
+  it('counts the wait from when its lease write returned, not from when it started (a slow write waits longer)', async () => {
+    const at = nowMs;
+    let clock = at;
+    const slow = new Proxy(aws.doc, {
+      get(target, prop, receiver) {
+        if (prop !== 'send') return Reflect.get(target, prop, receiver);
+        return async (command: unknown) => {
+          const out = await (target.send as (c: unknown) => Promise<unknown>)(command);
+          clock += 800; // every write lands 0.8 s later
+          return out;
+        };
+      },
+    });
+    const { openAt } = await putConnection(
+      slow,
+      tableName,
+      {
+        connectionId: 'slow=',
+        pattern: {},
+        connectedAt: new Date(at).toISOString(),
+        expiresAt: Math.floor(at / 1000) + 600,
+      },
+      () => clock,
+    );
+    expect(openAt).toBe(clock + LIVE_LEASE.settleMs);
+    expect(openAt - at).toBeGreaterThan(LIVE_LEASE.settleMs + 800);
   });
 });
 
@@ -135,6 +180,27 @@ describe('the lease', () => {
     expect(after?.liveSince).toBe(before?.liveSince);
   });
 
+  it('is not renewed by a connection whose record expired: the connection is told and closed instead', async () => {
+    await route('$connect', 'stale=');
+    // Past the record's expiry (600 s here), before DynamoDB's TTL deleted it.
+    nowMs += 601_000;
+    const before = await lease();
+    sentToConnections = [];
+    await route('ping', 'stale=', '{"action":"ping"}');
+    expect(sentToConnections).toEqual([
+      { command: 'PostToConnectionCommand', data: expect.objectContaining({ error: 'connection_expired' }) },
+      { command: 'DeleteConnectionCommand' },
+    ]);
+    expect((await lease())?.liveUntil).toBe(before?.liveUntil);
+    expect(
+      (
+        await aws.doc.send(
+          new GetCommand({ TableName: tableName, Key: liveKeys.connection('stale='), ConsistentRead: true }),
+        )
+      ).Item,
+    ).toBeUndefined();
+  });
+
   it('ends with the last disconnect: publishers stop marking after the grace', async () => {
     await route('$connect', 'one=');
     await route('$connect', 'two=');
@@ -146,6 +212,53 @@ describe('the lease', () => {
     expect(await publisher.audience()).toBe(true); // within graceMs of the end
     nowMs += LIVE_LEASE.graceMs;
     expect(await publisher.audience()).toBe(false);
+  });
+
+  it('counts a lease ending within the grace as ended: a connect right after the last disconnect waits again', async () => {
+    await route('$connect', 'gone=');
+    nowMs += LIVE_LEASE.youngMs;
+    await route('$disconnect', 'gone=');
+    waits = [];
+    await route('$connect', 'right-after=');
+    expect(waits).toEqual([LIVE_LEASE.settleMs]);
+  });
+
+  it('is never ended under a connection that arrives with a shorter expiry while the last one leaves', async () => {
+    // The only connection, with a long lease.
+    await route('$connect', 'long=');
+    nowMs += LIVE_LEASE.youngMs;
+    // A connection whose lease would end sooner (an OIDC token) finds the lease held longer than it needs…
+    const shortUntil = nowMs + 120_000;
+    let raced = false;
+    const racing = new Proxy(aws.doc, {
+      get(target, prop, receiver) {
+        if (prop !== 'send') return Reflect.get(target, prop, receiver);
+        return async (command: unknown) => {
+          // …and the last disconnect ends the lease between its tries.
+          if (
+            command instanceof UpdateCommand &&
+            !raced &&
+            command.input.ConditionExpression?.includes(':until AND')
+          ) {
+            raced = true;
+            await aws.doc.send(
+              new UpdateCommand({
+                TableName: tableName,
+                Key: liveKeys.subscriptionsVersion,
+                UpdateExpression: 'SET liveUntil = :now',
+                ExpressionAttributeValues: { ':now': nowMs },
+              }),
+            );
+          }
+          return (target.send as (c: unknown) => Promise<unknown>)(command);
+        };
+      },
+    });
+    const since = await holdLiveLease(racing, tableName, shortUntil, nowMs, true);
+    expect(raced).toBe(true);
+    // The next try saw the lease ended and started a new one: held, from now.
+    expect(since).toBe(nowMs);
+    expect((await lease())?.liveUntil).toBe(shortUntil);
   });
 
   it('starts anew (and the next agent waits again) once it has lapsed', async () => {

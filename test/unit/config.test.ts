@@ -34,6 +34,12 @@ describe('router config', () => {
 
   it.each<[string, (c: RouterConfigInput & Record<string, any>) => void, string, RegExp]>([
     ['no sources', (c) => (c.sources = []), 'sources', /at least one source/],
+    [
+      'connection TTL below the keepalive margin',
+      (c) => (c.liveStream = { connectionTtlSeconds: 300 }),
+      'liveStream.connectionTtlSeconds',
+      /600/,
+    ],
     ['bad source name', (c) => (c.sources[0]!.name = 'GitHub!'), 'sources[0].name', /lower-case letters/],
     ['unknown provider', (c) => ((c.sources[0] as any).provider = 'gitlab'), 'sources[0].provider', /github/],
     [
