@@ -345,11 +345,12 @@ export const LIVE_TABLE = {
  * - Publishers (ingest, sweeper, management) read the lease at most every `refreshMs` (a strongly consistent read of
  *   one item: a container reads it about once a second when busy) and mark the events they publish while it holds,
  *   counting `graceMs` past its end.
- * - While a lease is young (began less than `youngMs` ago), a connection opens only `settleMs` after its own lease
- *   write returned (`$connect` waits): the lease's start was written before that, so by then every publisher has read
- *   the lease at least once since it began, and no event published after the connection opened goes unmarked.
- *   `settleMs` includes `marginMs` for clocks that differ between hosts; `youngMs` bounds how long the write that
- *   started the lease may have taken to land (the connections function's DynamoDB client gives up well before).
+ * - The connect that starts a lease records `liveOpenAt`: `settleMs` after its write returned. Connections open no
+ *   earlier (`$connect` waits): by then every publisher has read the lease at least once since it began, so no event
+ *   published after a connection opened goes unmarked. A connection that joins a young lease (begun less than
+ *   `youngMs` ago) before its start recorded `liveOpenAt` waits `settleMs` after its own write instead. `settleMs`
+ *   includes `marginMs` for clocks that differ between hosts; `youngMs` bounds how long the write that started the
+ *   lease may have taken to land (the connections function's DynamoDB client gives up well before).
  * - A lease that ends within `graceMs` counts as ended for a new connection: publishers may already read it so.
  */
 const LEASE_REFRESH_MS = 1_000;

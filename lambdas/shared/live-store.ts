@@ -45,6 +45,16 @@ export async function subscriptionsVersion(doc: DynamoDBDocumentClient, tableNam
 
 const isConditionFailed = (error: unknown) => error instanceof ConditionalCheckFailedException;
 
+/** The live lease as a connection's write left it. */
+export interface LeaseHeld {
+  /** When the lease began (ms). */
+  readonly since: number;
+  /** This write started it. */
+  readonly started: boolean;
+  /** When a connection may open (ms), once the write that started the lease has recorded it. */
+  readonly openAt?: number;
+}
+
 /**
  * Holds the live lease (LIVE_LEASE in core/contracts.ts) until at least `untilMs` — a connection's record expiry —
  * and, with `bump`, marks a change of the connections in the same write. Resolves when the lease began
@@ -61,7 +71,7 @@ export async function holdLiveLease(
   untilMs: number,
   nowMs: number,
   bump: boolean,
-): Promise<number> {
+): Promise<LeaseHeld> {
   const soon = nowMs + LIVE_LEASE.graceMs;
   const update = async (set: string | undefined, condition: string, values: Record<string, unknown>) => {
     const out = await doc.send(
@@ -75,7 +85,12 @@ export async function holdLiveLease(
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return Number(out.Attributes?.liveSince ?? nowMs);
+    const openAt = out.Attributes?.liveOpenAt;
+    return {
+      since: Number(out.Attributes?.liveSince ?? nowMs),
+      started: false,
+      ...(openAt === undefined ? {} : { openAt: Number(openAt) }),
+    };
   };
   for (let attempt = 0; ; attempt++) {
     try {
@@ -88,12 +103,13 @@ export async function holdLiveLease(
       if (!isConditionFailed(error)) throw error;
     }
     try {
-      // None, ended, or about to: a new lease, from now.
-      return await update(
-        'SET liveUntil = :until, liveSince = :now',
+      // None, ended, or about to: a new lease, from now (its opening time is set once its start has landed).
+      const held = await update(
+        'SET liveUntil = :until, liveSince = :now REMOVE liveOpenAt',
         'attribute_not_exists(liveUntil) OR liveUntil < :soon',
         { ':until': untilMs, ':now': nowMs, ':soon': soon },
       );
+      return { since: held.since, started: true };
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
     }
@@ -183,7 +199,8 @@ export interface ConnectionRecord {
 
 /**
  * Stores a connection and holds the live lease for it. Resolves when the connection may open (ms): `settleMs` after
- * the lease write returned while the lease is young (LIVE_LEASE), at once (0) for a lease that has held for a while.
+ * the write that started the lease returned (LIVE_LEASE) — in the past, but for the connections of a lease's first
+ * moments.
  */
 export async function putConnection(
   doc: DynamoDBDocumentClient,
@@ -208,9 +225,31 @@ export async function putConnection(
     }),
   );
   // After the record: a last $disconnect that does not see it sees the version this write bumps.
-  const since = await holdLiveLease(doc, tableName, connection.expiresAt * 1000, now(), true);
+  const lease = await holdLiveLease(doc, tableName, connection.expiresAt * 1000, now(), true);
   const written = now();
-  return { openAt: written - since < LIVE_LEASE.youngMs ? written + LIVE_LEASE.settleMs : 0 };
+  if (lease.started) {
+    // The lease's start has landed: every connection may open settleMs from now. Recorded for the connections that
+    // join meanwhile, so that they wait for the same moment rather than settleMs each.
+    const openAt = written + LIVE_LEASE.settleMs;
+    await doc
+      .send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: liveKeys.subscriptionsVersion,
+          UpdateExpression: 'SET liveOpenAt = :openAt',
+          ConditionExpression: 'liveSince = :since',
+          ExpressionAttributeValues: { ':openAt': openAt, ':since': lease.since },
+        }),
+      )
+      .catch((error: unknown) => {
+        // A newer lease began meanwhile: its own start records its opening time.
+        if (!isConditionFailed(error)) throw error;
+      });
+    return { openAt };
+  }
+  if (lease.openAt !== undefined) return { openAt: lease.openAt };
+  // Joined a young lease whose start has not recorded its opening time yet: wait as if this write had started it.
+  return { openAt: written - lease.since < LIVE_LEASE.youngMs ? written + LIVE_LEASE.settleMs : 0 };
 }
 
 const toConnection = (item: Record<string, unknown>): ConnectionRecord => ({

@@ -83,7 +83,7 @@ const lease = async () =>
     await aws.doc.send(
       new GetCommand({ TableName: tableName, Key: liveKeys.subscriptionsVersion, ConsistentRead: true }),
     )
-  ).Item as { liveUntil?: number; liveSince?: number; v?: number } | undefined;
+  ).Item as { liveUntil?: number; liveSince?: number; liveOpenAt?: number; v?: number } | undefined;
 
 const gate = (dynamodb: Pick<DynamoDBClient, 'send'> = aws.dynamo.client) =>
   liveGate({ dynamodb, tableName, now: () => nowMs });
@@ -138,6 +138,22 @@ describe('the first agent', () => {
     expect((await lease())?.liveSince).toBe(at);
   });
 
+  it('lets agents joining a lease just begun wait for the moment its start set, not settleMs each', async () => {
+    const start = nowMs;
+    await route('$connect', 'starter=');
+    expect(waits).toEqual([LIVE_LEASE.settleMs]);
+    expect((await lease())?.liveOpenAt).toBe(start + LIVE_LEASE.settleMs);
+    // A joiner 1 s into the lease waits the 0.5 s left; one after the opening moment does not wait.
+    nowMs = start + 1_000;
+    waits = [];
+    await route('$connect', 'joiner=');
+    expect(waits).toEqual([LIVE_LEASE.settleMs - 1_000]);
+    nowMs = start + LIVE_LEASE.settleMs + 1;
+    waits = [];
+    await route('$connect', 'later=');
+    expect(waits).toEqual([]);
+  });
+
   it('counts the wait from when its lease write returned, not from when it started (a slow write waits longer)', async () => {
     const at = nowMs;
     let clock = at;
@@ -162,8 +178,8 @@ describe('the first agent', () => {
       },
       () => clock,
     );
-    expect(openAt).toBe(clock + LIVE_LEASE.settleMs);
-    expect(openAt - at).toBeGreaterThan(LIVE_LEASE.settleMs + 800);
+    // The record's put and the lease's write each landed 0.8 s late: settleMs counts from the second.
+    expect(openAt).toBe(at + 1_600 + LIVE_LEASE.settleMs);
   });
 });
 
@@ -254,10 +270,10 @@ describe('the lease', () => {
         };
       },
     });
-    const since = await holdLiveLease(racing, tableName, shortUntil, nowMs, true);
+    const held = await holdLiveLease(racing, tableName, shortUntil, nowMs, true);
     expect(raced).toBe(true);
     // The next try saw the lease ended and started a new one: held, from now.
-    expect(since).toBe(nowMs);
+    expect(held).toEqual({ since: nowMs, started: true });
     expect((await lease())?.liveUntil).toBe(shortUntil);
   });
 
