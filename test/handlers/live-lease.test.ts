@@ -239,6 +239,14 @@ describe('the lease', () => {
     expect(waits).toEqual([LIVE_LEASE.settleMs]);
   });
 
+  it('is left as it is by a renewal that needs less than it holds (no bump, no shortening)', async () => {
+    const first = await holdLiveLease(aws.doc, tableName, nowMs + 600_000, nowMs, true);
+    const before = await lease();
+    const renewed = await holdLiveLease(aws.doc, tableName, nowMs + 300_000, nowMs + 1_000, false);
+    expect(renewed).toEqual({ since: first.since, started: false });
+    expect(await lease()).toEqual(before);
+  });
+
   it('is never ended under a connection that arrives with a shorter expiry while the last one leaves', async () => {
     // The only connection, with a long lease.
     await route('$connect', 'long=');
