@@ -99,14 +99,16 @@ export async function publishEvents<T extends SerializedEvent>(
   live?: LiveGate,
 ): Promise<PublishOutcome<T>> {
   const outcome: PublishOutcome<T> = { published: [], failed: [] };
-  // Batched by their size with the mark (the larger): whether to mark is asked for each call, just before it.
-  const entries = events.map((event) => ({ event, entry: toBusEntry(event, busName, live !== undefined) }));
-  for (const batch of batchForPutEvents(entries, (e) => entrySize(e.entry))) {
+  const entries = events.map((event) => ({ event, entry: toBusEntry(event, busName) }));
+  // Batched by their size with the mark when it may be added (the larger); whether to mark is asked for each call,
+  // just before it.
+  const markBytes = live ? Buffer.byteLength(LIVE_RESOURCE) : 0;
+  for (const batch of batchForPutEvents(entries, (e) => entrySize(e.entry) + markBytes)) {
     const marked = live ? await live.audience() : false;
     try {
       const out = await client.send(
         new PutEventsCommand({
-          Entries: batch.map((e) => (marked ? e.entry : toBusEntry(e.event, busName, false))),
+          Entries: batch.map((e) => (marked ? { ...e.entry, Resources: [LIVE_RESOURCE] } : e.entry)),
         }),
       );
       batch.forEach(({ event }, i) => {
