@@ -141,25 +141,8 @@ export async function endLiveLeaseIfIdle(
     new GetCommand({ TableName: tableName, Key: liveKeys.subscriptionsVersion, ConsistentRead: true }),
   );
   if (!Item || Number(Item.liveUntil ?? 0) < nowMs) return false;
-  const nowSeconds = Math.floor(nowMs / 1000);
   const anyLive = async (n: number): Promise<boolean> => {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await doc.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: 'pk = :pk',
-          FilterExpression: '#ttl > :now',
-          ExpressionAttributeNames: { '#ttl': TTL },
-          ExpressionAttributeValues: { ':pk': liveKeys.connectionPartition(n), ':now': nowSeconds },
-          ConsistentRead: true,
-          Limit: 25,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      if ((out.Items ?? []).length > 0) return true;
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    for await (const page of liveRecordPages(doc, tableName, n, nowMs, 25)) if (page.length > 0) return true;
     return false;
   };
   const shards = await Promise.all(Array.from({ length: CONNECTION_SHARDS }, (_, n) => anyLive(n)));
@@ -408,37 +391,50 @@ export async function deleteGoneConnection(
 }
 
 /**
- * Every live connection: a Query per shard (never a Scan), the shards read side by side. Records past their TTL are
- * skipped: DynamoDB deletes expired items lazily.
+ * The unexpired records of one connection shard, a page at a time (strongly consistent: a connection whose `$connect`
+ * answered is among them). DynamoDB deletes expired items lazily, so the TTL is filtered here; `limit` bounds the
+ * items a page reads (before the filter).
  */
+async function* liveRecordPages(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  shard: number,
+  nowMs: number,
+  limit?: number,
+): AsyncGenerator<Record<string, unknown>[]> {
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const out = await doc.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk',
+        FilterExpression: '#ttl > :now',
+        ExpressionAttributeNames: { '#ttl': TTL },
+        ExpressionAttributeValues: {
+          ':pk': liveKeys.connectionPartition(shard),
+          ':now': Math.floor(nowMs / 1000),
+        },
+        ConsistentRead: true,
+        ...(limit ? { Limit: limit } : {}),
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    yield out.Items ?? [];
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
+}
+
+/** Every live connection: a Query per shard (never a Scan), the shards read side by side. */
 export async function* listConnections(
   doc: DynamoDBDocumentClient,
   tableName: string,
   nowMs: number,
 ): AsyncGenerator<ConnectionRecord> {
-  const nowSeconds = Math.floor(nowMs / 1000);
   const shard = async (n: number) => {
     const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await doc.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': liveKeys.connectionPartition(n) },
-          // Read only when the connections changed: a connection whose $connect answered must be among them.
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(out.Items ?? []));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    for await (const page of liveRecordPages(doc, tableName, n, nowMs)) items.push(...page);
     return items;
   };
   const shards = await Promise.all(Array.from({ length: CONNECTION_SHARDS }, (_, n) => shard(n)));
-  for (const item of shards.flat()) {
-    if (Number(item[TTL]) <= nowSeconds) continue;
-    yield toConnection(item);
-  }
+  for (const item of shards.flat()) yield toConnection(item);
 }
