@@ -837,23 +837,35 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
       .option('--since <id>', 'first the stored events after this event id, then live ones')
       .option('--key <key>', "an agent key (default: the stack's admin token)");
 
+  type LiveCommandOptions = { pattern?: string; count?: string; since?: string; key?: string };
+  /** What `tail` and `forward` stream from: the stack's live stream, with the options they share. */
+  const liveSource = async (
+    ctx: Context,
+    options: LiveCommandOptions,
+    pattern: ReturnType<typeof readPattern>,
+  ) => {
+    const target = await ctx.stack();
+    if (!target.websocketUrl)
+      throw new StackNotFoundError('the stack has no live stream (liveStream.enabled)');
+    return {
+      url: target.websocketUrl,
+      token: options.key ?? (await target.streamToken()),
+      ...(options.since ? { since: options.since } : {}),
+      ...(pattern ? { pattern } : {}),
+      ...(options.count ? { count: positiveInt(options.count, '--count') } : {}),
+      signal: ctx.io.signal ?? new AbortController().signal,
+      onStatus: (message: string) => ctx.io.err(message),
+    };
+  };
+
   liveOptions(
     program.command('tail').description('Live events, one line each (--json: the envelope), until Ctrl-C'),
   ).action(
-    run(async (ctx, options: { pattern?: string; count?: string; since?: string; key?: string }) => {
+    run(async (ctx, options: LiveCommandOptions) => {
       const pattern = readPattern(ctx.io, options.pattern);
-      const target = await ctx.stack();
-      if (!target.websocketUrl)
-        throw new StackNotFoundError('the stack has no live stream (liveStream.enabled)');
       await streamEvents({
-        url: target.websocketUrl,
-        token: options.key ?? (await target.streamToken()),
-        ...(options.since ? { since: options.since } : {}),
-        ...(pattern ? { pattern } : {}),
-        ...(options.count ? { count: positiveInt(options.count, '--count') } : {}),
-        signal: ctx.io.signal ?? new AbortController().signal,
+        ...(await liveSource(ctx, options, pattern)),
         onEvent: ({ text, envelope }) => ctx.io.out(ctx.globals.json ? text : eventLine(envelope)),
-        onStatus: (message) => ctx.io.err(message),
       });
       return EXIT.ok;
     }),
@@ -868,57 +880,37 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
       .requiredOption('--to <url>', 'where to POST each event, e.g. http://127.0.0.1:8080/hook')
       .option('--secret <whsec>', 'signing secret (default: a new one, printed at start)'),
   ).action(
-    run(
-      async (
-        ctx,
-        options: {
-          to: string;
-          pattern?: string;
-          count?: string;
-          secret?: string;
-          since?: string;
-          key?: string;
+    run(async (ctx, options: LiveCommandOptions & { to: string; secret?: string }) => {
+      const pattern = readPattern(ctx.io, options.pattern);
+      try {
+        new URL(options.to);
+      } catch {
+        throw new UsageError(`--to must be a URL, got ${options.to}`);
+      }
+      const source = await liveSource(ctx, options, pattern);
+      let forwarder: ReturnType<typeof createForwarder>;
+      try {
+        forwarder = createForwarder(options.to, options.secret);
+      } catch (error) {
+        throw new UsageError(`--secret: ${(error as Error).message}`);
+      }
+      ctx.io.err(`forwarding to ${options.to}; verify with secret ${forwarder.secret}`);
+      let failed = 0;
+      await streamEvents({
+        ...source,
+        onEvent: async (event) => {
+          const result = await forwarder.forward(event);
+          if (result.status === null || result.status >= 300) failed++;
+          const outcome = result.status === null ? `failed: ${result.error}` : `${result.status}`;
+          if (ctx.globals.json) ctx.io.out(JSON.stringify({ id: event.envelope.id, ...result }));
+          else
+            ctx.io.out(
+              `${eventLine(event.envelope)}  → ${outcome}${result.attempts > 1 ? ` (${result.attempts} attempts)` : ''}`,
+            );
         },
-      ) => {
-        const pattern = readPattern(ctx.io, options.pattern);
-        try {
-          new URL(options.to);
-        } catch {
-          throw new UsageError(`--to must be a URL, got ${options.to}`);
-        }
-        const target = await ctx.stack();
-        if (!target.websocketUrl)
-          throw new StackNotFoundError('the stack has no live stream (liveStream.enabled)');
-        let forwarder: ReturnType<typeof createForwarder>;
-        try {
-          forwarder = createForwarder(options.to, options.secret);
-        } catch (error) {
-          throw new UsageError(`--secret: ${(error as Error).message}`);
-        }
-        ctx.io.err(`forwarding to ${options.to}; verify with secret ${forwarder.secret}`);
-        let failed = 0;
-        await streamEvents({
-          url: target.websocketUrl,
-          token: options.key ?? (await target.streamToken()),
-          ...(options.since ? { since: options.since } : {}),
-          ...(pattern ? { pattern } : {}),
-          ...(options.count ? { count: positiveInt(options.count, '--count') } : {}),
-          signal: ctx.io.signal ?? new AbortController().signal,
-          onEvent: async (event) => {
-            const result = await forwarder.forward(event);
-            if (result.status === null || result.status >= 300) failed++;
-            const outcome = result.status === null ? `failed: ${result.error}` : `${result.status}`;
-            if (ctx.globals.json) ctx.io.out(JSON.stringify({ id: event.envelope.id, ...result }));
-            else
-              ctx.io.out(
-                `${eventLine(event.envelope)}  → ${outcome}${result.attempts > 1 ? ` (${result.attempts} attempts)` : ''}`,
-              );
-          },
-          onStatus: (message) => ctx.io.err(message),
-        });
-        return failed === 0 ? EXIT.ok : EXIT.failed;
-      },
-    ),
+      });
+      return failed === 0 ? EXIT.ok : EXIT.failed;
+    }),
   );
 
   program
