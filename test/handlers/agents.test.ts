@@ -3,7 +3,7 @@
  * `Authorization: Bearer`, in `Sec-WebSocket-Protocol`, or in the query; allowances; connection limits; revocation
  * closing live connections.
  */
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIVE_SUBPROTOCOL } from '../../core/agents';
 import type { Envelope } from '../../core/contracts';
@@ -13,11 +13,10 @@ import {
   SubscriptionIndex,
   syncSubscriptions,
 } from '../../lambdas/broadcast/broadcast';
-import { type ConnectionDeps, handleConnectionEvent } from '../../lambdas/connections/connections';
+import type { ConnectionDeps } from '../../lambdas/connections/connections';
 import { type AgentDeps, createAgent, listAgents, revokeAgent } from '../../lambdas/management/agents';
 import { ApiProblem } from '../../lambdas/management/problem';
-import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
-import { type LocalWebSocketApi, startLocalWebSocketApi } from '../../local/services/websocket-api';
+import type { LocalWebSocketApi } from '../../local/services/websocket-api';
 import { type LocalAws, startLocalAws } from '../support/aws-local';
 import {
   busEvent,
@@ -27,14 +26,8 @@ import {
   isClient,
   open as openTo,
   refused as refusedTo,
+  startConnectionsApi,
 } from '../support/live-socket';
-
-type WebSocketEvent = {
-  requestContext: { routeKey: string; connectionId: string };
-  queryStringParameters?: Record<string, string>;
-  headers?: Record<string, string>;
-  body?: string;
-};
 
 const ADMIN = 'admin-token-123';
 let aws: LocalAws;
@@ -45,26 +38,8 @@ let broadcastDeps: BroadcastDeps;
 beforeAll(async () => {
   aws = await startLocalAws();
   let connectionDeps: ConnectionDeps | undefined;
-  api = await startLocalWebSocketApi({
-    function: {
-      invoke: async (event: WebSocketEvent) =>
-        handleConnectionEvent(
-          {
-            routeKey: event.requestContext.routeKey,
-            connectionId: event.requestContext.connectionId,
-            query: event.queryStringParameters ?? {},
-            headers: event.headers ?? {},
-            body: event.body,
-          },
-          connectionDeps!,
-        ),
-    },
-  });
-  const management = new ApiGatewayManagementApiClient({
-    endpoint: api.managementEndpoint,
-    region: LOCAL_REGION,
-    credentials: localCredentials,
-  });
+  let management: ApiGatewayManagementApiClient;
+  ({ api, management } = await startConnectionsApi(() => connectionDeps!));
   connectionDeps = {
     doc: aws.doc,
     accessTokens: async () => [ADMIN],

@@ -1,4 +1,4 @@
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 
@@ -16,15 +16,11 @@ import {
   SubscriptionIndex,
   syncSubscriptions,
 } from '../../lambdas/broadcast/broadcast';
-import {
-  type ConnectionDeps,
-  handleConnectionEvent,
-  SUBSCRIPTION_LIMITS,
-} from '../../lambdas/connections/connections';
+import { type ConnectionDeps, SUBSCRIPTION_LIMITS } from '../../lambdas/connections/connections';
 import { listConnections } from '../../lambdas/shared/live-store';
-import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
 import { type LocalWebSocketApi, startLocalWebSocketApi } from '../../local/services/websocket-api';
 import { type LocalAws, startLocalAws } from '../support/aws-local';
+import { startConnectionsApi } from '../support/live-socket';
 
 const TOKEN = 'agent-token-123';
 let aws: LocalAws;
@@ -38,28 +34,11 @@ let connectionClockMs = 0;
 
 beforeAll(async () => {
   aws = await startLocalAws();
-  const deps = (): ConnectionDeps => connectionDeps;
-  api = await startLocalWebSocketApi({
+  let management: ApiGatewayManagementApiClient;
+  // The WebSocket API invokes the connection domain with the API Gateway event, as the Lambda handler does.
+  ({ api, management } = await startConnectionsApi(() => connectionDeps, {
     skipDisconnectOnAbruptClose: true,
-    function: {
-      // The WebSocket API invokes the connection domain with the API Gateway event, as the Lambda handler does.
-      invoke: async (event: WebSocketEvent) =>
-        handleConnectionEvent(
-          {
-            routeKey: event.requestContext.routeKey,
-            connectionId: event.requestContext.connectionId,
-            query: event.queryStringParameters ?? {},
-            body: event.body,
-          },
-          deps(),
-        ),
-    },
-  });
-  const management = new ApiGatewayManagementApiClient({
-    endpoint: api.managementEndpoint,
-    region: LOCAL_REGION,
-    credentials: localCredentials,
-  });
+  }));
   connectionDeps = {
     doc: aws.doc,
     accessTokens: async () => ['old-token', TOKEN],

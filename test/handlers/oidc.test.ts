@@ -7,7 +7,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LIVE_SUBPROTOCOL } from '../../core/agents';
 import type { Envelope } from '../../core/contracts';
@@ -19,12 +19,11 @@ import {
   SubscriptionIndex,
   syncSubscriptions,
 } from '../../lambdas/broadcast/broadcast';
-import { type ConnectionDeps, handleConnectionEvent } from '../../lambdas/connections/connections';
+import type { ConnectionDeps } from '../../lambdas/connections/connections';
 import { createOidcVerifier, type OidcVerifierOptions, oidcKeyId } from '../../lambdas/connections/oidc';
 import { agentConnectionIds } from '../../lambdas/shared/agent-keys';
 import { getConnection } from '../../lambdas/shared/live-store';
-import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
-import { type LocalWebSocketApi, startLocalWebSocketApi } from '../../local/services/websocket-api';
+import type { LocalWebSocketApi } from '../../local/services/websocket-api';
 import { type LocalAws, startLocalAws } from '../support/aws-local';
 import {
   busEvent,
@@ -34,15 +33,9 @@ import {
   isClient,
   open as openTo,
   refused as refusedTo,
+  startConnectionsApi,
 } from '../support/live-socket';
 import { AUDIENCE, type LocalIssuer, startLocalIssuer, unsecuredToken } from '../support/oidc-issuer';
-
-type WebSocketEvent = {
-  requestContext: { routeKey: string; connectionId: string };
-  queryStringParameters?: Record<string, string>;
-  headers?: Record<string, string>;
-  body?: string;
-};
 
 const PRS = { 'detail-type': [{ prefix: 'pull_request.' }] };
 const STRIPE = { source: ['webhook.stripe'] };
@@ -72,26 +65,8 @@ const useOidc = (overrides: Partial<OidcRuntime> = {}, options: OidcVerifierOpti
 beforeAll(async () => {
   aws = await startLocalAws();
   issuer = await startLocalIssuer();
-  api = await startLocalWebSocketApi({
-    function: {
-      invoke: async (event: WebSocketEvent) =>
-        handleConnectionEvent(
-          {
-            routeKey: event.requestContext.routeKey,
-            connectionId: event.requestContext.connectionId,
-            query: event.queryStringParameters ?? {},
-            headers: event.headers ?? {},
-            body: event.body,
-          },
-          deps,
-        ),
-    },
-  });
-  const management = new ApiGatewayManagementApiClient({
-    endpoint: api.managementEndpoint,
-    region: LOCAL_REGION,
-    credentials: localCredentials,
-  });
+  let management: ApiGatewayManagementApiClient;
+  ({ api, management } = await startConnectionsApi(() => deps));
   base = {
     doc: aws.doc,
     accessTokens: async () => ['admin-token-123'],

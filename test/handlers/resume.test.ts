@@ -3,22 +3,18 @@
  * and sent over a real WebSocket by the `resume` action, then `resumed`; live events continue after. A `since`
  * older than retention is refused with a clear error, at `$connect` and on the action.
  */
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { monotonicFactory, ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Envelope } from '../../core/contracts';
 import { parseLiveMessage } from '../../core/live-protocol';
-import {
-  type ConnectionDeps,
-  handleConnectionEvent,
-  resumeAfterConnect,
-} from '../../lambdas/connections/connections';
+import { type ConnectionDeps, resumeAfterConnect } from '../../lambdas/connections/connections';
 import { type ResumeDeps, readAfter } from '../../lambdas/connections/resume';
 import { putEvent } from '../../lambdas/shared/event-store';
-import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
-import { type LocalWebSocketApi, startLocalWebSocketApi } from '../../local/services/websocket-api';
+import type { LocalWebSocketApi } from '../../local/services/websocket-api';
 import { type LocalAws, startLocalAws } from '../support/aws-local';
+import { startConnectionsApi } from '../support/live-socket';
 
 const TOKEN = 'admin-token';
 const DAY_MS = 86_400_000;
@@ -28,13 +24,6 @@ let resumeDeps: ResumeDeps;
 const newId = monotonicFactory();
 /** Ids of the stored events, oldest first: two days ago, yesterday (across shards), today. */
 const stored: { id: string; type: string }[] = [];
-
-type WebSocketEvent = {
-  requestContext: { routeKey: string; connectionId: string };
-  queryStringParameters?: Record<string, string>;
-  headers?: Record<string, string>;
-  body?: string;
-};
 
 async function store(type: string, atMs: number, extra = '') {
   const id = newId(atMs);
@@ -66,29 +55,12 @@ beforeAll(async () => {
   resumeDeps = { doc: aws.doc, eventsTable: aws.tableName, retentionDays: 7, now: Date.now };
 
   let deps: ConnectionDeps | undefined;
-  api = await startLocalWebSocketApi({
-    function: {
-      invoke: async (event: WebSocketEvent) =>
-        handleConnectionEvent(
-          {
-            routeKey: event.requestContext.routeKey,
-            connectionId: event.requestContext.connectionId,
-            query: event.queryStringParameters ?? {},
-            headers: event.headers ?? {},
-            body: event.body,
-          },
-          deps!,
-        ),
-    },
-  });
+  let management: ApiGatewayManagementApiClient;
+  ({ api, management } = await startConnectionsApi(() => deps!));
   deps = {
     doc: aws.doc,
     accessTokens: async () => [TOKEN],
-    management: new ApiGatewayManagementApiClient({
-      endpoint: api.managementEndpoint,
-      region: LOCAL_REGION,
-      credentials: localCredentials,
-    }),
+    management,
     tableName: aws.liveTableName,
     connectionTtlSeconds: 7200,
     now: Date.now,

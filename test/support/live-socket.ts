@@ -1,9 +1,14 @@
 /**
- * A WebSocket test client for the live stream's handler tests: opens a connection to a local WebSocket API, or
- * resolves with the refusal (status and JSON body); and the bus event a broadcast is given.
+ * The live stream's handler tests' tools: a local WebSocket API running the connection domain, a WebSocket test
+ * client that opens a connection or resolves with the refusal (status and JSON body), and the bus event a broadcast
+ * is given.
  */
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import WebSocket from 'ws';
 import type { BusEvent, Envelope } from '../../core/contracts';
+import { type ConnectionDeps, handleConnectionEvent } from '../../lambdas/connections/connections';
+import { LOCAL_REGION, localCredentials } from '../../local/services/aws-env';
+import { type LocalWebSocketApi, startLocalWebSocketApi } from '../../local/services/websocket-api';
 
 export interface Client {
   readonly ws: WebSocket;
@@ -106,4 +111,44 @@ export function busEvent(type: string, source = 'github'): { bus: BusEvent; deta
     detail,
   };
   return { bus, detail: JSON.stringify(detail) };
+}
+
+/** The `$connect`/route event the local WebSocket API hands its function, as API Gateway does. */
+type WebSocketRouteEvent = {
+  requestContext: { routeKey: string; connectionId: string };
+  queryStringParameters?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: string;
+};
+
+/**
+ * A local WebSocket API whose routes run the connection domain with `deps()` (read on every call: a test may swap
+ * them), as the Lambda handler does; and an `@connections` client for it.
+ */
+export async function startConnectionsApi(
+  deps: () => ConnectionDeps,
+  options: { readonly skipDisconnectOnAbruptClose?: boolean } = {},
+): Promise<{ api: LocalWebSocketApi; management: ApiGatewayManagementApiClient }> {
+  const api = await startLocalWebSocketApi({
+    ...options,
+    function: {
+      invoke: async (event: WebSocketRouteEvent) =>
+        handleConnectionEvent(
+          {
+            routeKey: event.requestContext.routeKey,
+            connectionId: event.requestContext.connectionId,
+            query: event.queryStringParameters ?? {},
+            headers: event.headers ?? {},
+            body: event.body,
+          },
+          deps(),
+        ),
+    },
+  });
+  const management = new ApiGatewayManagementApiClient({
+    endpoint: api.managementEndpoint,
+    region: LOCAL_REGION,
+    credentials: localCredentials,
+  });
+  return { api, management };
 }
