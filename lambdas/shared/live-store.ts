@@ -78,7 +78,9 @@ export async function holdLiveLease(
       new UpdateCommand({
         TableName: tableName,
         Key: liveKeys.subscriptionsVersion,
-        // Nothing to set and no bump: a write that changes nothing, for its condition alone.
+        // Nothing to set and no bump: a write that changes nothing, for its condition alone (a SET value may be a
+        // path; SET, REMOVE and ADD clauses may share one expression, each once:
+        // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html).
         UpdateExpression: bump ? `${set ? `${set} ` : ''}ADD v :one` : (set ?? 'SET liveUntil = liveUntil'),
         ConditionExpression: condition,
         ExpressionAttributeValues: { ...values, ...(bump ? { ':one': 1 } : {}) },
