@@ -317,7 +317,8 @@ export async function resumeAfterConnect(
       }
     }
   };
-  await resume(deps, connectionId, since, post);
+  const connection = await getConnection(deps.doc, deps.tableName, connectionId, deps.now());
+  if (connection) await resume(deps, connection, since, post);
 }
 
 /**
@@ -327,15 +328,13 @@ export async function resumeAfterConnect(
  */
 async function resume(
   deps: ConnectionDeps,
-  connectionId: string,
+  connection: ConnectionRecord,
   since: string,
   post: (data: string) => Promise<void> = (data) =>
     deps.management
-      .send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(data) }))
+      .send(new PostToConnectionCommand({ ConnectionId: connection.connectionId, Data: Buffer.from(data) }))
       .then(() => undefined),
 ): Promise<void> {
-  const connection = await getConnection(deps.doc, deps.tableName, connectionId, deps.now());
-  if (!connection) return;
   const read = await readAfter(
     { doc: deps.doc, eventsTable: deps.eventsTable, retentionDays: deps.retentionDays, now: deps.now },
     since,
@@ -453,8 +452,9 @@ export async function handleConnectionEvent(
       }
       if (action.action === 'resume') {
         const connection = await getConnection(deps.doc, deps.tableName, event.connectionId);
-        if (await closedIfEnded(deps, event.connectionId, connection)) return { statusCode: 200 };
-        await resume(deps, event.connectionId, action.since);
+        if ((await closedIfEnded(deps, event.connectionId, connection)) || !connection)
+          return { statusCode: 200 };
+        await resume(deps, connection, action.since);
         return { statusCode: 200 };
       }
       if (action.action === 'ping') {
